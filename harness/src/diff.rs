@@ -1,0 +1,229 @@
+//! Compares traces of one run across implementations, through the shared vocabulary only.
+//!
+//! What counts as a difference: a step's outcome class, or its count for `ok(n)`; the bytes a
+//! step moved; how the run ended; what the peer's application received. What does not: the raw
+//! return value of a failure (`0` vs `-1` carry no meaning, clause W10) and the wording of an
+//! `ssl(reason)` — implementations word their errors differently; a reason that differs is
+//! kept as a *note* on the run, shown in reports, never dropped.
+
+use serde::{Deserialize, Serialize};
+
+use crate::runner::{RunStatus, Trace};
+
+/// The verdict of one scenario run across implementations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every implementation behaved the same.
+    Agree,
+    /// At least one difference that no known-divergence entry explains.
+    Diverge,
+    /// Every difference is explained by a known-divergence entry.
+    Known,
+    /// An implementation could not do a step (and nothing differed before it).
+    Skip,
+    /// The harness could not run it (set-up failure).
+    Error,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Agree,
+        Verdict::Diverge,
+        Verdict::Known,
+        Verdict::Skip,
+        Verdict::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Agree => "agree",
+            Verdict::Diverge => "diverge",
+            Verdict::Known => "known",
+            Verdict::Skip => "skip",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// The first place where an implementation differs from the reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    pub implementation: String,
+    pub reference: String,
+    /// The step index, or `None` for run-level fields (status, delivery).
+    pub step: Option<usize>,
+    /// `outcome`, `bytes`, `status`, `peer_received`, `missing`, `unconfirmed`.
+    pub field: String,
+    pub reference_value: String,
+    pub value: String,
+}
+
+fn status_class(s: &RunStatus) -> &'static str {
+    match s {
+        RunStatus::Completed => "completed",
+        RunStatus::Skipped { .. } => "skipped",
+        RunStatus::Deadlock { .. } => "deadlock",
+        RunStatus::Error { .. } => "error",
+    }
+}
+
+/// Compares `other` against `reference`. Returns the first difference (if any) and notes on
+/// differences that are not divergences (error wording).
+pub fn compare(
+    reference_name: &str,
+    reference: &Trace,
+    name: &str,
+    other: &Trace,
+) -> (Option<Difference>, Vec<String>) {
+    let mut notes = Vec::new();
+    let diff = |step: Option<usize>, field: &str, a: String, b: String| Difference {
+        implementation: name.to_string(),
+        reference: reference_name.to_string(),
+        step,
+        field: field.to_string(),
+        reference_value: a,
+        value: b,
+    };
+    for (a, b) in reference.steps.iter().zip(&other.steps) {
+        let (ca, cb) = (a.call.as_ref(), b.call.as_ref());
+        if let (Some(ca), Some(cb)) = (ca, cb) {
+            let (oa, ob) = (&ca.outcome, &cb.outcome);
+            let skipped = oa.class() == "skip" || ob.class() == "skip";
+            if skipped {
+                return (None, notes);
+            }
+            let same = match (oa, ob) {
+                (crate::contract::Outcome::Ok(x), crate::contract::Outcome::Ok(y)) => x == y,
+                _ => oa.class() == ob.class(),
+            };
+            if !same {
+                return (
+                    Some(diff(
+                        Some(a.index),
+                        "outcome",
+                        oa.to_string(),
+                        ob.to_string(),
+                    )),
+                    notes,
+                );
+            }
+            if oa != ob {
+                notes.push(format!(
+                    "step {}: {name} says {ob} where {reference_name} says {oa}",
+                    a.index
+                ));
+            }
+        }
+        if a.bytes != b.bytes {
+            let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
+            return (
+                Some(diff(Some(a.index), "bytes", show(a.bytes), show(b.bytes))),
+                notes,
+            );
+        }
+    }
+    let skipped = |t: &Trace| matches!(t.status, RunStatus::Skipped { .. });
+    if skipped(reference) || skipped(other) {
+        return (None, notes);
+    }
+    let (sa, sb) = (status_class(&reference.status), status_class(&other.status));
+    if sa != sb {
+        return (
+            Some(diff(None, "status", sa.to_string(), sb.to_string())),
+            notes,
+        );
+    }
+    let (da, db) = (&reference.delivery, &other.delivery);
+    for (field, x, y) in [
+        ("peer_received", da.received, db.received),
+        ("missing", da.missing, db.missing),
+        ("unconfirmed", da.unconfirmed, db.unconfirmed),
+    ] {
+        if x != y {
+            return (Some(diff(None, field, x.to_string(), y.to_string())), notes);
+        }
+    }
+    (None, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{Call, Outcome};
+    use crate::payload::Delivery;
+    use crate::runner::{Actor, StepRecord, Wire};
+
+    fn trace(outcomes: &[Outcome]) -> Trace {
+        Trace {
+            status: RunStatus::Completed,
+            steps: outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, o)| StepRecord {
+                    index: i,
+                    op: "write".into(),
+                    actor: Actor::Impl,
+                    call: Some(Call::new(o.clone(), -1)),
+                    calls: vec![],
+                    bytes: None,
+                    expect: None,
+                    conforms: None,
+                })
+                .collect(),
+            delivery: Delivery::default(),
+            wire: Wire::default(),
+            violations: vec![],
+        }
+    }
+
+    #[test]
+    fn same_outcomes_agree_and_reason_wording_is_a_note() {
+        let a = trace(&[Outcome::Ok(5), Outcome::Ssl("protocol is shutdown".into())]);
+        let b = trace(&[Outcome::Ok(5), Outcome::Ssl("closed".into())]);
+        let (d, notes) = compare("openssl", &a, "rustls", &b);
+        assert_eq!(d, None);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("ssl(closed)"), "{notes:?}");
+    }
+
+    #[test]
+    fn first_differing_step_is_reported_with_both_values() {
+        let a = trace(&[Outcome::Ok(5), Outcome::WantWrite, Outcome::Ok(1)]);
+        let b = trace(&[Outcome::Ok(5), Outcome::Ok(16384), Outcome::Syscall]);
+        let (d, _) = compare("openssl", &a, "rustls", &b);
+        let d = d.expect("a difference");
+        assert_eq!(d.step, Some(1));
+        assert_eq!(d.field, "outcome");
+        assert_eq!(d.reference_value, "want_write");
+        assert_eq!(d.value, "ok(16384)");
+    }
+
+    #[test]
+    fn ok_counts_differ() {
+        let (d, _) = compare(
+            "a",
+            &trace(&[Outcome::Ok(16384)]),
+            "b",
+            &trace(&[Outcome::Ok(100000)]),
+        );
+        assert_eq!(d.map(|d| d.value), Some("ok(100000)".to_string()));
+    }
+
+    #[test]
+    fn delivery_differences_count() {
+        let a = trace(&[Outcome::Ok(5)]);
+        let mut b = a.clone();
+        b.delivery.received = 3;
+        let (d, _) = compare("a", &a, "b", &b);
+        assert_eq!(d.map(|d| d.field), Some("peer_received".to_string()));
+    }
+
+    #[test]
+    fn a_skip_stops_the_comparison() {
+        let a = trace(&[Outcome::Ok(1), Outcome::Ok(1), Outcome::Ok(7)]);
+        let b = trace(&[Outcome::Ok(1), Outcome::Skip("no renegotiation".into())]);
+        let (d, _) = compare("a", &a, "b", &b);
+        assert_eq!(d, None);
+    }
+}

@@ -1,0 +1,21 @@
+//! The implementations under test, one driver per file, and the registry that names them.
+
+pub mod openssl;
+pub mod rustls;
+
+use crate::contract::Implementation;
+
+/// Every implementation this build can run, in report order (the first is the reference).
+pub const NAMES: [&str; 2] = [openssl::OpensslImpl::NAME, rustls::RustlsImpl::NAME];
+
+/// Builds the implementation called `name`.
+pub fn by_name(name: &str) -> Result<Box<dyn Implementation>, String> {
+    match name {
+        openssl::OpensslImpl::NAME => Ok(Box::new(openssl::OpensslImpl::new())),
+        rustls::RustlsImpl::NAME => Ok(Box::new(rustls::RustlsImpl::new())),
+        other => Err(format!(
+            "unknown implementation {other:?}; this build has: {}",
+            NAMES.join(", ")
+        )),
+    }
+}

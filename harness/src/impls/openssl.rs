@@ -1,0 +1,378 @@
+//! The `openssl` implementation: the OpenSSL that the `openssl` crate links (the system's via
+//! pkg-config, or the vendored build), driven through its C API.
+//!
+//! Every write is a direct `SSL_write` / `SSL_write_ex` on the `SSL*` with the caller's buffer
+//! pointer (not `SslStream::ssl_write`, which skips empty writes and uses `_ex`). The error queue
+//! is cleared before and drained after every call; its reason strings go into [`Call::errors`].
+//! The transport is the `openssl` crate's stream BIO over an [`Endpoint`]: `WouldBlock` from the
+//! endpoint becomes a BIO retry, so `SSL_get_error` answers WANT_WRITE / WANT_READ.
+//!
+//! This file also serves as the reference peer (see `peer.rs`): the peer is an OpenSSL
+//! connection of the other role.
+//!
+//! All `unsafe` of the crate lives here; each block says why it is sound.
+
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::ffi::c_long;
+use std::sync::Mutex;
+
+use foreign_types::ForeignTypeRef;
+use openssl::error::ErrorStack;
+use openssl::pkey::PKey;
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslOptions, SslStream, SslVerifyMode, SslVersion};
+use openssl::x509::X509;
+use openssl_sys as ffi;
+
+use crate::certs;
+use crate::contract::{
+    Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, SetupError, Tls,
+};
+use crate::transport::Endpoint;
+
+// Entry points that openssl-sys does not declare. They live in the libssl that openssl-sys
+// links, with these exact C signatures (ssl.h, OpenSSL 1.1.1 and 3.x).
+extern "C" {
+    fn SSL_key_update(s: *mut ffi::SSL, updatetype: c_int) -> c_int;
+    fn SSL_renegotiate(s: *mut ffi::SSL) -> c_int;
+    fn SSL_new_session_ticket(s: *mut ffi::SSL) -> c_int;
+}
+
+const SSL_CTRL_CLEAR_MODE: c_int = 78;
+const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
+const SSL_MODE_RELEASE_BUFFERS: c_long = 0x10;
+/// `SSL_OP_ALLOW_CLIENT_RENEGOTIATION` (OpenSSL 3.0, bit 8).
+const OP_ALLOW_CLIENT_RENEGOTIATION: u64 = 1 << 8;
+
+/// The linked OpenSSL as an implementation of the write contract.
+pub struct OpensslImpl {
+    contexts: Mutex<HashMap<CtxKey, SslContext>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct CtxKey {
+    role: Role,
+    tls: Tls,
+    no_renegotiation: bool,
+    allow_client_renegotiation: bool,
+}
+
+impl OpensslImpl {
+    pub const NAME: &'static str = "openssl";
+
+    pub fn new() -> OpensslImpl {
+        OpensslImpl {
+            contexts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn context(&self, key: CtxKey) -> Result<SslContext, ErrorStack> {
+        let mut cache = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ctx) = cache.get(&key) {
+            return Ok(ctx.clone());
+        }
+        let ctx = build_context(key)?;
+        cache.insert(key, ctx.clone());
+        Ok(ctx)
+    }
+}
+
+impl Default for OpensslImpl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn build_context(key: CtxKey) -> Result<SslContext, ErrorStack> {
+    let pki = certs::pki();
+    let mut b = SslContext::builder(SslMethod::tls())?;
+    let v = match key.tls {
+        Tls::V12 => SslVersion::TLS1_2,
+        Tls::V13 => SslVersion::TLS1_3,
+    };
+    b.set_min_proto_version(Some(v))?;
+    b.set_max_proto_version(Some(v))?;
+    match key.role {
+        Role::Server => {
+            let cert = X509::from_der(&pki.server_cert_der)?;
+            let key = PKey::private_key_from_der(&pki.server_key_der)?;
+            b.set_certificate(&cert)?;
+            b.set_private_key(&key)?;
+            b.check_private_key()?;
+        }
+        Role::Client => {
+            b.cert_store_mut().add_cert(X509::from_der(&pki.ca_der)?)?;
+            b.set_verify(SslVerifyMode::PEER);
+        }
+    }
+    let mut opts = SslOptions::empty();
+    if key.no_renegotiation {
+        opts |= SslOptions::NO_RENEGOTIATION;
+    }
+    if key.allow_client_renegotiation {
+        opts |= SslOptions::from_bits_retain(OP_ALLOW_CLIENT_RENEGOTIATION as _);
+    }
+    b.set_options(opts);
+    Ok(b.build())
+}
+
+fn setup_failed(what: &str, e: ErrorStack) -> SetupError {
+    SetupError::Failed(format!("OpenSSL {what}: {e}"))
+}
+
+impl Implementation for OpensslImpl {
+    fn info(&self) -> ImplInfo {
+        ImplInfo {
+            name: Self::NAME.to_string(),
+            version: openssl::version::version().to_string(),
+        }
+    }
+
+    fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError> {
+        let ctx = self
+            .context(CtxKey {
+                role: cfg.role,
+                tls: cfg.tls,
+                no_renegotiation: cfg.no_renegotiation,
+                allow_client_renegotiation: cfg.allow_client_renegotiation,
+            })
+            .map_err(|e| setup_failed("context", e))?;
+        let mut ssl = Ssl::new(&ctx).map_err(|e| setup_failed("SSL_new", e))?;
+        if cfg.role == Role::Client {
+            ssl.set_hostname(certs::SERVER_NAME)
+                .map_err(|e| setup_failed("SNI", e))?;
+            ssl.param_mut()
+                .set_host(certs::SERVER_NAME)
+                .map_err(|e| setup_failed("verify host", e))?;
+        }
+        if cfg.set_state {
+            match cfg.role {
+                Role::Client => ssl.set_connect_state(),
+                Role::Server => ssl.set_accept_state(),
+            }
+        }
+        let stream = SslStream::new(ssl, io).map_err(|e| setup_failed("BIO", e))?;
+        let mut conn = OpensslConn { stream };
+        if let Some(frag) = cfg.max_send_fragment {
+            // SAFETY: the SSL* is valid for the life of `conn.stream`; SSL_ctrl with
+            // SSL_CTRL_SET_MAX_SEND_FRAGMENT reads only `larg` and ignores `parg`.
+            let ok = unsafe {
+                ffi::SSL_ctrl(
+                    conn.ptr(),
+                    SSL_CTRL_SET_MAX_SEND_FRAGMENT,
+                    c_long::from(frag),
+                    std::ptr::null_mut(),
+                )
+            };
+            if ok != 1 {
+                return Err(SetupError::Unsupported(format!(
+                    "OpenSSL refused max send fragment {frag} (allowed: 512..=16384)"
+                )));
+            }
+        }
+        let set = conn.set_modes(cfg.modes);
+        if !set.outcome.is_ok() {
+            return Err(SetupError::Failed(format!(
+                "setting modes: {}",
+                set.outcome
+            )));
+        }
+        clear_error_queue();
+        Ok(Box::new(conn))
+    }
+}
+
+struct OpensslConn {
+    stream: SslStream<Endpoint>,
+}
+
+fn clear_error_queue() {
+    // SAFETY: ERR_clear_error only touches this thread's error queue.
+    unsafe { ffi::ERR_clear_error() }
+}
+
+/// Drains the thread's error queue into reason strings (never packed codes: those differ
+/// between 1.1.1 and 3.x for the same reason).
+fn drain_error_queue() -> Vec<String> {
+    ErrorStack::get()
+        .errors()
+        .iter()
+        .map(|e| match e.reason() {
+            Some(r) => r.to_string(),
+            None => format!("reason {}", e.reason_code()),
+        })
+        .collect()
+}
+
+impl OpensslConn {
+    fn ptr(&self) -> *mut ffi::SSL {
+        self.stream.ssl().as_ptr()
+    }
+
+    /// Classifies the return value of an I/O call with `SSL_get_error`, then drains the queue.
+    fn classify(&self, ret: c_int) -> Call {
+        // SAFETY: the SSL* is valid; SSL_get_error reads the connection and the error queue.
+        let code = unsafe { ffi::SSL_get_error(self.ptr(), ret) };
+        let errors = drain_error_queue();
+        let outcome = match code {
+            ffi::SSL_ERROR_NONE => Outcome::Ok(ret.max(0) as u64),
+            ffi::SSL_ERROR_WANT_READ => Outcome::WantRead,
+            ffi::SSL_ERROR_WANT_WRITE => Outcome::WantWrite,
+            ffi::SSL_ERROR_ZERO_RETURN => Outcome::ZeroReturn,
+            ffi::SSL_ERROR_SYSCALL => Outcome::Syscall,
+            ffi::SSL_ERROR_SSL => Outcome::Ssl(errors.first().cloned().unwrap_or_default()),
+            other => Outcome::Ssl(format!("unexpected SSL_get_error value {other}")),
+        };
+        let mut call = Call::new(outcome, i64::from(ret));
+        call.errors = errors;
+        with_io_error(&mut call, &self.stream);
+        call
+    }
+
+    /// A non-I/O call returning 1 on success, 0 on failure.
+    fn simple(&self, ret: c_int) -> Call {
+        let errors = drain_error_queue();
+        let outcome = if ret == 1 {
+            Outcome::Ok(1)
+        } else {
+            Outcome::Ssl(errors.first().cloned().unwrap_or_default())
+        };
+        let mut call = Call::new(outcome, i64::from(ret));
+        call.errors = errors;
+        call
+    }
+}
+
+/// Adds the transport's last error (EPIPE, ECONNRESET, deadlock) to the call's errors, so a
+/// `syscall` outcome says which system error it was.
+fn with_io_error(call: &mut Call, stream: &SslStream<Endpoint>) {
+    let ep = stream.get_ref();
+    if let Some(e) = ep.pipe().take_io_error(ep.side()) {
+        call.errors.push(format!("io: {e}"));
+    }
+}
+
+fn len_as_int(len: usize) -> c_int {
+    c_int::try_from(len).unwrap_or(c_int::MAX)
+}
+
+impl Connection for OpensslConn {
+    fn handshake(&mut self) -> Call {
+        clear_error_queue();
+        // SAFETY: the SSL* is valid and its BIO (our endpoint) outlives the call.
+        let ret = unsafe { ffi::SSL_do_handshake(self.ptr()) };
+        self.classify(ret)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Call {
+        clear_error_queue();
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call
+        // (OpenSSL does not keep the pointer past it: a retry passes it again); an empty slice
+        // has a dangling non-null pointer that OpenSSL never dereferences for num == 0.
+        let ret = unsafe { ffi::SSL_write(self.ptr(), buf.as_ptr().cast(), len_as_int(buf.len())) };
+        self.classify(ret)
+    }
+
+    fn write_ex(&mut self, buf: &[u8]) -> Call {
+        clear_error_queue();
+        let mut written: usize = 0;
+        // SAFETY: as for SSL_write; `written` is a valid out-pointer for the call.
+        let ret =
+            unsafe { ffi::SSL_write_ex(self.ptr(), buf.as_ptr().cast(), buf.len(), &mut written) };
+        let mut call = self.classify(ret);
+        if ret == 1 {
+            call.outcome = Outcome::Ok(written as u64);
+        }
+        call.written = Some(written as u64);
+        call
+    }
+
+    fn write_negative(&mut self, num: i32) -> Call {
+        clear_error_queue();
+        let byte = [0u8; 1];
+        // SAFETY: with a negative num OpenSSL must reject the call before touching the buffer;
+        // even so, the pointer is valid for one byte.
+        let ret = unsafe { ffi::SSL_write(self.ptr(), byte.as_ptr().cast(), num) };
+        self.classify(ret)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Call {
+        clear_error_queue();
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call.
+        let ret =
+            unsafe { ffi::SSL_read(self.ptr(), buf.as_mut_ptr().cast(), len_as_int(buf.len())) };
+        self.classify(ret)
+    }
+
+    fn shutdown(&mut self) -> Call {
+        clear_error_queue();
+        // SAFETY: the SSL* is valid and its BIO outlives the call.
+        let ret = unsafe { ffi::SSL_shutdown(self.ptr()) };
+        if ret >= 0 {
+            // 0: close_notify sent, the peer's not yet seen; 1: both. Not errors
+            // (SSL_shutdown(3) says not to call SSL_get_error for these).
+            let mut call = self.simple(1);
+            call.outcome = Outcome::Ok(ret as u64);
+            call.ret = i64::from(ret);
+            return call;
+        }
+        self.classify(ret)
+    }
+
+    fn key_update(&mut self, requested: bool) -> Call {
+        clear_error_queue();
+        // SAFETY: the SSL* is valid; the update type is SSL_KEY_UPDATE_(NOT_)REQUESTED (0/1).
+        let ret = unsafe { SSL_key_update(self.ptr(), c_int::from(requested)) };
+        self.simple(ret)
+    }
+
+    fn renegotiate(&mut self) -> Call {
+        clear_error_queue();
+        // SAFETY: the SSL* is valid; SSL_renegotiate only schedules the handshake.
+        let ret = unsafe { SSL_renegotiate(self.ptr()) };
+        self.simple(ret)
+    }
+
+    fn new_session_ticket(&mut self) -> Call {
+        clear_error_queue();
+        // SAFETY: the SSL* is valid; the call only queues a ticket for the next write.
+        let ret = unsafe { SSL_new_session_ticket(self.ptr()) };
+        self.simple(ret)
+    }
+
+    fn set_modes(&mut self, modes: Modes) -> Call {
+        let all = ffi::SSL_MODE_ENABLE_PARTIAL_WRITE
+            | ffi::SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+            | ffi::SSL_MODE_AUTO_RETRY
+            | SSL_MODE_RELEASE_BUFFERS;
+        let mut bits: c_long = 0;
+        if modes.partial_write {
+            bits |= ffi::SSL_MODE_ENABLE_PARTIAL_WRITE;
+        }
+        if modes.moving_buffer {
+            bits |= ffi::SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+        }
+        if modes.auto_retry {
+            bits |= ffi::SSL_MODE_AUTO_RETRY;
+        }
+        if modes.release_buffers {
+            bits |= SSL_MODE_RELEASE_BUFFERS;
+        }
+        // SAFETY: the SSL* is valid; SSL_CTRL_CLEAR_MODE / SSL_CTRL_MODE read only `larg`.
+        let now = unsafe {
+            ffi::SSL_ctrl(self.ptr(), SSL_CTRL_CLEAR_MODE, all, std::ptr::null_mut());
+            ffi::SSL_ctrl(self.ptr(), ffi::SSL_CTRL_MODE, bits, std::ptr::null_mut())
+        };
+        debug_assert_eq!(bits as u64, modes.bits());
+        let outcome = if now & all == bits {
+            Outcome::Ok((now & all) as u64)
+        } else {
+            Outcome::Ssl(format!("mode is {now:#x} after setting {bits:#x}"))
+        };
+        Call::new(outcome, i64::from(now as i32))
+    }
+
+    fn handshake_done(&self) -> bool {
+        self.stream.ssl().is_init_finished()
+    }
+}

@@ -1,0 +1,398 @@
+//! The `rustls` implementation: the `SSL_write` contract built on rustls 0.23's public API.
+//!
+//! rustls has no `SSL_write`; this driver is the write contract implemented the way a careful
+//! port to rustls would, and it reports what rustls really does where rustls differs.
+//!
+//! | contract call | rustls mapping |
+//! |---|---|
+//! | `handshake` | flush `write_tls`; while `is_handshaking()`: `read_tls` + `process_new_packets`, flush. Blocked output → `want_write`; no input → `want_read`. |
+//! | `write` / `write_ex` | implicit handshake first (W2). Then plaintext goes in through `writer().write` and out through `write_tls`. Success (`ok(n)`) only once the records holding those `n` bytes have left for the transport, as with OpenSSL. Partial mode commits one record's worth (the max fragment) per call. |
+//! | WANT_WRITE retry | bytes that rustls accepted before the transport filled up are *committed*: the driver remembers how many, and a retry resumes after them, so nothing is sent twice or lost (I1). A retry shorter than the committed count is refused as `ssl(bad length)`. A retry from another buffer is accepted whatever the mode: rustls copies plaintext, it never holds the caller's pointer. |
+//! | writes that read (W5) | not done: rustls's writer never consumes incoming records; post-handshake messages (KeyUpdate, HelloRequest, tickets) are processed on the next `read`. |
+//! | `read` | `reader().read`; on `WouldBlock`: `read_tls` + `process_new_packets` + flush, again. `Ok(0)` after close_notify → `zero_return`; EOF without close_notify → `syscall`. |
+//! | `shutdown` | `send_close_notify` + flush: `ok(1)` if the peer's close_notify was already received, else `ok(0)`; blocked → `want_write`. |
+//! | `key_update(requested)` | `refresh_traffic_keys()`, which always sets update_requested; `requested = false` is `skip`. |
+//! | `renegotiate`, `new_session_ticket`, negative length | `skip`: rustls never renegotiates, has no on-demand ticket API, and takes slices. |
+//! | errors | a `rustls::Error` → `ssl(<its Display>)`; a transport error → `syscall`. |
+//! | return values | `ret` is what an OpenSSL caller would read for the same outcome: `n` / `-1` (`write`), `1` / `0` (`write_ex`). |
+//! | modes | recorded; `auto_retry` and `release_buffers` have no rustls counterpart and change nothing. |
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
+
+use rustls::crypto::ring;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+
+use crate::certs;
+use crate::contract::{
+    Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, SetupError, Tls,
+};
+use crate::transport::Endpoint;
+
+/// The rustls version this driver was built against (checked by a test against Cargo.lock).
+pub const RUSTLS_VERSION: &str = "0.23.46";
+
+/// TLS record header size; rustls's `max_fragment_size` counts it.
+const RECORD_HEADER: usize = 5;
+const MAX_FRAGMENT: usize = 16384;
+
+pub struct RustlsImpl {
+    configs: Mutex<HashMap<(Role, Tls, Option<u16>), Cfg>>,
+}
+
+#[derive(Clone)]
+enum Cfg {
+    Client(Arc<ClientConfig>),
+    Server(Arc<ServerConfig>),
+}
+
+impl RustlsImpl {
+    pub const NAME: &'static str = "rustls";
+
+    pub fn new() -> RustlsImpl {
+        RustlsImpl {
+            configs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn config(&self, cfg: &ConnConfig) -> Result<Cfg, SetupError> {
+        let key = (cfg.role, cfg.tls, cfg.max_send_fragment);
+        let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
+        }
+        let c = build_config(key.0, key.1, key.2)
+            .map_err(|e| SetupError::Failed(format!("rustls config: {e}")))?;
+        cache.insert(key, c.clone());
+        Ok(c)
+    }
+}
+
+impl Default for RustlsImpl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn build_config(role: Role, tls: Tls, frag: Option<u16>) -> Result<Cfg, rustls::Error> {
+    let pki = certs::pki();
+    let provider = Arc::new(ring::default_provider());
+    let version: &'static rustls::SupportedProtocolVersion = match tls {
+        Tls::V12 => &rustls::version::TLS12,
+        Tls::V13 => &rustls::version::TLS13,
+    };
+    let max_fragment_size = frag.map(|f| usize::from(f) + RECORD_HEADER);
+    Ok(match role {
+        Role::Client => {
+            let mut roots = RootCertStore::empty();
+            roots.add(CertificateDer::from(pki.ca_der.clone()))?;
+            let mut c = ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            c.max_fragment_size = max_fragment_size;
+            Cfg::Client(Arc::new(c))
+        }
+        Role::Server => {
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_key_der.clone()));
+            let chain = vec![CertificateDer::from(pki.server_cert_der.clone())];
+            let mut c = ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])?
+                .with_no_client_auth()
+                .with_single_cert(chain, key)?;
+            c.max_fragment_size = max_fragment_size;
+            Cfg::Server(Arc::new(c))
+        }
+    })
+}
+
+impl Implementation for RustlsImpl {
+    fn info(&self) -> ImplInfo {
+        ImplInfo {
+            name: Self::NAME.to_string(),
+            version: format!("rustls {RUSTLS_VERSION} (ring)"),
+        }
+    }
+
+    fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError> {
+        if !cfg.set_state {
+            return Err(SetupError::Unsupported(
+                "a rustls connection always has a role; 'neither connect nor accept state' cannot be expressed".into(),
+            ));
+        }
+        let conn: rustls::Connection = match self.config(cfg)? {
+            Cfg::Client(c) => {
+                let name = ServerName::try_from(certs::SERVER_NAME)
+                    .map_err(|e| SetupError::Failed(e.to_string()))?;
+                ClientConnection::new(c, name)
+                    .map_err(|e| SetupError::Failed(format!("rustls client: {e}")))?
+                    .into()
+            }
+            Cfg::Server(c) => ServerConnection::new(c)
+                .map_err(|e| SetupError::Failed(format!("rustls server: {e}")))?
+                .into(),
+        };
+        Ok(Box::new(RustlsConn {
+            conn,
+            io,
+            modes: cfg.modes,
+            fragment: cfg.max_send_fragment.map_or(MAX_FRAGMENT, usize::from),
+            committed: None,
+            peer_closed: false,
+        }))
+    }
+}
+
+struct RustlsConn {
+    conn: rustls::Connection,
+    io: Endpoint,
+    modes: Modes,
+    fragment: usize,
+    /// Bytes of the current (unfinished) write that rustls already holds.
+    committed: Option<usize>,
+    /// The peer's close_notify has been processed.
+    peer_closed: bool,
+}
+
+/// Why the driver stopped making progress.
+enum Stop {
+    WantRead,
+    WantWrite,
+    Io(io::Error),
+    Tls(rustls::Error),
+    Eof,
+}
+
+impl Stop {
+    fn into_call(self, ex: bool) -> Call {
+        let (outcome, errors) = match self {
+            Stop::WantRead => (Outcome::WantRead, vec![]),
+            Stop::WantWrite => (Outcome::WantWrite, vec![]),
+            Stop::Io(e) => (Outcome::Syscall, vec![format!("io: {e}")]),
+            Stop::Eof => (
+                Outcome::Syscall,
+                vec!["io: unexpected EOF from the transport".into()],
+            ),
+            Stop::Tls(e) => (Outcome::Ssl(e.to_string()), vec![e.to_string()]),
+        };
+        let mut call = Call::new(outcome, if ex { 0 } else { -1 });
+        call.errors = errors;
+        call
+    }
+}
+
+impl RustlsConn {
+    /// Writes queued TLS bytes to the transport. `Ok(true)` when nothing is left queued.
+    fn flush(&mut self) -> Result<bool, Stop> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut self.io) {
+                Ok(0) => {
+                    return Err(Stop::Io(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "transport accepted 0 bytes",
+                    )))
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(Stop::Io(e)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads what the transport has and processes it; `Ok(false)` when nothing was there.
+    fn pull(&mut self) -> Result<bool, Stop> {
+        match self.conn.read_tls(&mut self.io) {
+            Ok(0) => Err(Stop::Eof),
+            Ok(_) => {
+                let res = self.conn.process_new_packets();
+                // Send whatever processing produced (alerts, KeyUpdate answers) even on error.
+                let flushed = self.flush();
+                let state = res.map_err(Stop::Tls)?;
+                self.peer_closed |= state.peer_has_closed();
+                flushed?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(Stop::Io(e)),
+        }
+    }
+
+    /// Drives the handshake as far as the transport allows.
+    fn drive_handshake(&mut self) -> Result<(), Stop> {
+        loop {
+            if !self.flush()? {
+                return Err(Stop::WantWrite);
+            }
+            if !self.conn.is_handshaking() {
+                return Ok(());
+            }
+            if !self.pull()? {
+                return Err(Stop::WantRead);
+            }
+        }
+    }
+
+    fn write_common(&mut self, buf: &[u8], ex: bool) -> Call {
+        let r = self.write_inner(buf);
+        match r {
+            Ok(n) => {
+                let mut call = Call::new(Outcome::Ok(n as u64), if ex { 1 } else { n as i64 });
+                if ex {
+                    call.written = Some(n as u64);
+                }
+                call
+            }
+            Err(stop) => {
+                let mut call = stop.into_call(ex);
+                if ex {
+                    call.written = Some(0);
+                }
+                call
+            }
+        }
+    }
+
+    fn write_inner(&mut self, buf: &[u8]) -> Result<usize, Stop> {
+        if self.conn.is_handshaking() {
+            self.drive_handshake()?;
+        }
+        let mut done = match self.committed {
+            Some(c) if buf.len() < c => {
+                return Err(Stop::Tls(rustls::Error::General(format!(
+                    "bad length: retry of {} bytes is shorter than the {c} bytes already committed",
+                    buf.len()
+                ))))
+            }
+            Some(c) => c,
+            None => 0,
+        };
+        loop {
+            if done < buf.len() {
+                let end = if self.modes.partial_write {
+                    buf.len().min(done + self.fragment)
+                } else {
+                    buf.len()
+                };
+                match self.conn.writer().write(&buf[done..end]) {
+                    Ok(n) => done += n,
+                    Err(e) => {
+                        self.committed = None;
+                        return Err(match e.into_inner() {
+                            Some(inner) => match inner.downcast::<rustls::Error>() {
+                                Ok(tls) => Stop::Tls(*tls),
+                                Err(other) => Stop::Io(io::Error::other(other)),
+                            },
+                            None => Stop::Io(io::Error::other("rustls writer failed")),
+                        });
+                    }
+                }
+            }
+            let flushed = match self.flush() {
+                Ok(f) => f,
+                Err(e) => {
+                    self.committed = None;
+                    return Err(e);
+                }
+            };
+            if !flushed {
+                self.committed = Some(done);
+                return Err(Stop::WantWrite);
+            }
+            if done == buf.len() || (self.modes.partial_write && done > 0) {
+                self.committed = None;
+                return Ok(done);
+            }
+        }
+    }
+}
+
+impl Connection for RustlsConn {
+    fn handshake(&mut self) -> Call {
+        match self.drive_handshake() {
+            Ok(()) => Call::new(Outcome::Ok(1), 1),
+            Err(stop) => stop.into_call(false),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Call {
+        self.write_common(buf, false)
+    }
+
+    fn write_ex(&mut self, buf: &[u8]) -> Call {
+        self.write_common(buf, true)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Call {
+        if self.conn.is_handshaking() {
+            if let Err(stop) = self.drive_handshake() {
+                return stop.into_call(false);
+            }
+        }
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(0) if !buf.is_empty() => return Call::new(Outcome::ZeroReturn, 0),
+                Ok(n) => return Call::new(Outcome::Ok(n as u64), n as i64),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.pull() {
+                    Ok(true) => continue,
+                    Ok(false) => return Stop::WantRead.into_call(false),
+                    // EOF: let the reader say whether it was clean (close_notify) or not.
+                    Err(Stop::Eof) => match self.conn.reader().read(buf) {
+                        Ok(0) => return Call::new(Outcome::ZeroReturn, 0),
+                        Ok(n) => return Call::new(Outcome::Ok(n as u64), n as i64),
+                        Err(_) => return Stop::Eof.into_call(false),
+                    },
+                    Err(stop) => return stop.into_call(false),
+                },
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Stop::Eof.into_call(false)
+                }
+                Err(e) => return Stop::Io(e).into_call(false),
+            }
+        }
+    }
+
+    fn shutdown(&mut self) -> Call {
+        self.conn.send_close_notify();
+        match self.flush() {
+            Ok(true) => {
+                let both = self.peer_closed;
+                Call::new(Outcome::Ok(u64::from(both)), i64::from(both))
+            }
+            Ok(false) => Stop::WantWrite.into_call(false),
+            Err(stop) => stop.into_call(false),
+        }
+    }
+
+    fn key_update(&mut self, requested: bool) -> Call {
+        if !requested {
+            return Call::skip(
+                "rustls 0.23 sends KeyUpdate only with update_requested (refresh_traffic_keys)",
+            );
+        }
+        match self.conn.refresh_traffic_keys() {
+            Ok(()) => Call::new(Outcome::Ok(1), 1),
+            Err(e) => Stop::Tls(e).into_call(true),
+        }
+    }
+
+    fn renegotiate(&mut self) -> Call {
+        Call::skip("rustls never renegotiates: it has no API to start a TLS 1.2 renegotiation")
+    }
+
+    fn new_session_ticket(&mut self) -> Call {
+        Call::skip("rustls 0.23 has no API to issue an extra session ticket on demand")
+    }
+
+    fn set_modes(&mut self, modes: Modes) -> Call {
+        self.modes = modes;
+        let bits = modes.bits();
+        Call::new(Outcome::Ok(bits), bits as i64)
+    }
+
+    fn handshake_done(&self) -> bool {
+        !self.conn.is_handshaking()
+    }
+}

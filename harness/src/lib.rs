@@ -1,0 +1,30 @@
+//! sslwrite: a differential conformance harness for OpenSSL's `SSL_write` contract.
+//!
+//! See ARCHITECTURE.md for the bird's-eye view. The pieces, in data-flow order:
+//! [`scenario`] (files → runs) → [`runner`] (one run on one [`contract::Implementation`] over a
+//! [`transport::Pipe`], with the [`peer`]) → [`diff`] and [`known`] (verdicts) → [`suite`]
+//! (everything, in parallel) → [`report`] (JSON and the terminal table).
+
+pub mod certs;
+pub mod contract;
+pub mod diff;
+pub mod impls;
+pub mod known;
+pub mod payload;
+pub mod peer;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod suite;
+pub mod transport;
+pub mod wire;
+
+use std::path::PathBuf;
+
+/// The project root as built (the folder holding `scenarios/` and `reports/`).
+pub fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map_or_else(|| manifest.clone(), std::path::Path::to_path_buf)
+}

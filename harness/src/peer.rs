@@ -1,0 +1,157 @@
+//! The reference peer: an OpenSSL connection of the other role, driven by the scenario's
+//! `peer_*` steps, whose application reads feed the I1 ledger.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::contract::{Call, ConnConfig, Connection, Implementation, Modes, Outcome, SetupError};
+use crate::payload::{fill, Content, Ledger};
+use crate::transport::{Pipe, Side};
+
+/// Largest plaintext read per `SSL_read` call.
+const READ_CHUNK: usize = 16384;
+
+/// A corrupt TLS record: an application_data header and bytes no key decrypts.
+pub const GARBAGE_RECORD: [u8; 45] = {
+    let mut r = [0x42u8; 45];
+    r[0] = 23;
+    r[1] = 3;
+    r[2] = 3;
+    r[3] = 0;
+    r[4] = 40;
+    r
+};
+
+pub struct Peer {
+    conn: Box<dyn Connection>,
+    pipe: Pipe,
+    ledger: Rc<RefCell<Ledger>>,
+    scratch: Vec<u8>,
+    /// Whether a blocking writer's wait lets the peer read (`peer_stop_reading` clears it).
+    pub reading: bool,
+    /// The peer closed or reset its transport: it reads nothing more.
+    pub transport_gone: bool,
+    /// Bytes of the peer's own stream written so far.
+    sent: u64,
+}
+
+impl Peer {
+    /// Opens the peer for a run where the implementation under test has `impl_cfg`.
+    pub fn new(
+        reference: &dyn Implementation,
+        impl_cfg: &ConnConfig,
+        pipe: &Pipe,
+        ledger: Rc<RefCell<Ledger>>,
+    ) -> Result<Peer, SetupError> {
+        let mut cfg = ConnConfig::new(
+            impl_cfg.role.other(),
+            impl_cfg.tls,
+            Modes {
+                partial_write: true,
+                moving_buffer: true,
+                auto_retry: false,
+                release_buffers: false,
+            },
+        );
+        cfg.allow_client_renegotiation = true;
+        let conn = reference.connect(&cfg, pipe.endpoint(Side::Peer))?;
+        Ok(Peer {
+            conn,
+            pipe: pipe.clone(),
+            ledger,
+            scratch: vec![0; READ_CHUNK],
+            reading: true,
+            transport_gone: false,
+            sent: 0,
+        })
+    }
+
+    /// The peer's application reads up to `limit` bytes (all it can if `None`). Returns the
+    /// call that stopped the loop and the number of bytes read.
+    pub fn read(&mut self, limit: Option<usize>) -> (Call, u64) {
+        let mut total: usize = 0;
+        loop {
+            let want = match limit {
+                Some(l) if total >= l => {
+                    return (
+                        Call::new(Outcome::Ok(total as u64), total as i64),
+                        total as u64,
+                    )
+                }
+                Some(l) => (l - total).min(READ_CHUNK),
+                None => READ_CHUNK,
+            };
+            let call = self.conn.read(&mut self.scratch[..want]);
+            match call.outcome {
+                Outcome::Ok(n) if n > 0 => {
+                    let n = n as usize;
+                    self.ledger.borrow_mut().receive(&self.scratch[..n]);
+                    total += n;
+                }
+                _ => return (call, total as u64),
+            }
+        }
+    }
+
+    /// What a blocking writer's wait (and the end of a run) lets the peer do: read all.
+    pub fn pump(&mut self) {
+        if self.reading && !self.transport_gone {
+            self.read(None);
+        }
+    }
+
+    /// The peer's application writes `len` bytes of its own stream.
+    pub fn write(&mut self, len: usize) -> (Call, u64) {
+        let mut buf = vec![0u8; len];
+        fill(&mut buf, self.sent, Content::Stream);
+        let mut off = 0;
+        loop {
+            let call = self.conn.write_ex(&buf[off..]);
+            if let Outcome::Ok(n) = call.outcome {
+                off += n as usize;
+                self.sent += n;
+                if off < len {
+                    continue;
+                }
+            }
+            return (call, off as u64);
+        }
+    }
+
+    pub fn shutdown(&mut self) -> Call {
+        self.conn.shutdown()
+    }
+
+    /// Schedules a renegotiation and sends its first message right away.
+    pub fn renegotiate(&mut self) -> Call {
+        let c = self.conn.renegotiate();
+        if !c.outcome.is_ok() {
+            return c;
+        }
+        self.conn.handshake()
+    }
+
+    /// Sends a KeyUpdate right away.
+    pub fn key_update(&mut self, requested: bool) -> Call {
+        let c = self.conn.key_update(requested);
+        if !c.outcome.is_ok() {
+            return c;
+        }
+        self.conn.handshake()
+    }
+
+    /// Issues an extra NewSessionTicket right away.
+    pub fn new_session_ticket(&mut self) -> Call {
+        let c = self.conn.new_session_ticket();
+        if !c.outcome.is_ok() {
+            return c;
+        }
+        self.conn.handshake()
+    }
+
+    /// Makes the peer send a fatal alert: it receives a corrupt record, rejects it, and says so.
+    pub fn fatal_alert(&mut self) -> (Call, u64) {
+        self.pipe.inject(Side::Peer, &GARBAGE_RECORD);
+        self.read(None)
+    }
+}

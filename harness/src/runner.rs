@@ -1,0 +1,743 @@
+//! Plays one run of a scenario (one TLS version, role and mode set) against one
+//! implementation, and records what happened: a [`Trace`].
+//!
+//! Data flow: scenario step → implementation call over the shared [`Pipe`] (or a peer /
+//! transport action) → [`StepRecord`]; the peer's reads feed the [`Ledger`]; at the end the
+//! peer drains what is left and the invariants (I1–I3) and the steps' `expect`s give the
+//! [`Violation`]s. A trace is plain data (serde), so it can cross a process boundary.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Call, ConnConfig, Connection, Implementation, Outcome, SetupError};
+use crate::payload::{fill, Content, Delivery, Ledger};
+use crate::peer::{Peer, GARBAGE_RECORD};
+use crate::scenario::{Api, ClauseId, RunKey, Scenario, Step};
+use crate::transport::{Pipe, PipeConfig, Side};
+use crate::wire::WireRecord;
+
+/// Who a step acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Impl,
+    Peer,
+    Transport,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub index: usize,
+    /// The step in one line (`write len=100000 buf=0 content=stream`).
+    pub op: String,
+    pub actor: Actor,
+    /// The call's observation (for loops: the summary; see `calls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Call>,
+    /// Every call of a looping step (`handshake`, `write_all`), when there was more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<Call>,
+    /// Plaintext bytes moved by the step (written, or read by the peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The step's expectation, and whether the outcome met it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conforms: Option<bool>,
+}
+
+/// A broken invariant or a broken expectation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// `I1`..`I3` for invariants; the clause id (`W6`...) for spec expectations.
+    pub clause: String,
+    /// `invariant` or `spec`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    pub detail: String,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step ran.
+    Completed,
+    /// An action the implementation cannot do; the run stopped there.
+    Skipped { step: Option<usize>, reason: String },
+    /// A blocking call could not proceed and nothing the script does frees it.
+    Deadlock { step: usize },
+    /// The harness could not set the run up (a harness or library problem).
+    Error { message: String },
+}
+
+/// The records that crossed the wire, per direction.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wire {
+    pub to_peer: Vec<WireRecord>,
+    pub to_impl: Vec<WireRecord>,
+    pub to_peer_bytes: u64,
+    pub to_impl_bytes: u64,
+    /// Records seen but not listed (the list is capped for bulk runs).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlisted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Everything observed in one run of one implementation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    #[serde(flatten)]
+    pub status: RunStatus,
+    pub steps: Vec<StepRecord>,
+    pub delivery: Delivery,
+    pub wire: Wire,
+    pub violations: Vec<Violation>,
+    /// The clauses and invariants this run checked (expectations evaluated, automatic checks).
+    pub checked: Vec<String>,
+}
+
+/// Runs `key` of `scenario` on `imp`, with `reference` playing the peer.
+pub fn run(
+    imp: &dyn Implementation,
+    reference: &dyn Implementation,
+    scenario: &Scenario,
+    key: &RunKey,
+) -> Trace {
+    let pipe = Pipe::new(&PipeConfig {
+        capacity_to_peer: cap(scenario.transport.capacity_to_peer, scenario),
+        capacity_to_impl: cap(scenario.transport.capacity_to_impl, scenario),
+        blocking: scenario.transport.blocking,
+    });
+    let mut cfg = ConnConfig::new(key.role, key.tls, key.modes);
+    cfg.max_send_fragment = scenario.connection.max_send_fragment;
+    cfg.set_state = scenario.connection.set_state.unwrap_or(true);
+    cfg.no_renegotiation = scenario.connection.no_renegotiation;
+    cfg.allow_client_renegotiation = scenario.connection.allow_client_renegotiation;
+
+    let ledger = Rc::new(RefCell::new(Ledger::default()));
+    let empty = |status| Trace {
+        status,
+        steps: Vec::new(),
+        delivery: Delivery::default(),
+        wire: Wire::default(),
+        violations: Vec::new(),
+        checked: Vec::new(),
+    };
+    let setup = |e: SetupError, who: &str| match e {
+        SetupError::Unsupported(reason) => RunStatus::Skipped {
+            step: None,
+            reason: format!("{who}: {reason}"),
+        },
+        SetupError::Failed(message) => RunStatus::Error {
+            message: format!("{who}: {message}"),
+        },
+    };
+    let conn = match imp.connect(&cfg, pipe.endpoint(Side::Impl)) {
+        Ok(c) => c,
+        Err(e) => return empty(setup(e, "implementation")),
+    };
+    let peer = match Peer::new(reference, &cfg, &pipe, ledger.clone()) {
+        Ok(p) => Rc::new(RefCell::new(p)),
+        Err(e) => return empty(setup(e, "reference peer")),
+    };
+    let weak = Rc::downgrade(&peer);
+    pipe.set_pump(Box::new(move || {
+        if let Some(p) = weak.upgrade() {
+            p.borrow_mut().pump();
+        }
+    }));
+
+    let mut r = Runner {
+        scenario,
+        cfg,
+        conn,
+        peer,
+        pipe,
+        ledger,
+        slots: slots(scenario),
+        steps: Vec::new(),
+        violations: Vec::new(),
+        checked: ["I1", "I2"].iter().map(|c| c.to_string()).collect(),
+        write_pending: false,
+        fatal_at: None,
+    };
+    let status = r.play();
+    r.finish(status)
+}
+
+fn cap(one: Option<crate::scenario::Capacity>, s: &Scenario) -> usize {
+    one.unwrap_or(s.transport.capacity).0 as usize
+}
+
+/// Allocates each buffer slot once, at the largest size any step asks of it, so that a
+/// retry from the same slot passes the same pointer.
+fn slots(s: &Scenario) -> Vec<Vec<u8>> {
+    let mut sizes = vec![0usize; 256];
+    for step in &s.steps {
+        match step {
+            Step::Write { len, buf, .. } | Step::WriteEx { len, buf, .. } => {
+                let b = usize::from(*buf);
+                sizes[b] = sizes[b].max(len.get());
+            }
+            Step::WriteAll { len, .. } => sizes[0] = sizes[0].max(len.get()),
+            _ => {}
+        }
+    }
+    while sizes.len() > 1 && sizes[sizes.len() - 1] == 0 {
+        sizes.pop();
+    }
+    sizes.into_iter().map(|n| vec![0u8; n.max(1)]).collect()
+}
+
+struct Runner<'a> {
+    scenario: &'a Scenario,
+    cfg: ConnConfig,
+    conn: Box<dyn Connection>,
+    peer: Rc<RefCell<Peer>>,
+    pipe: Pipe,
+    ledger: Rc<RefCell<Ledger>>,
+    slots: Vec<Vec<u8>>,
+    steps: Vec<StepRecord>,
+    violations: Vec<Violation>,
+    checked: BTreeSet<String>,
+    /// The last write call asked for a retry and none has completed it yet.
+    write_pending: bool,
+    /// The step of the first fatal (ssl/syscall) outcome of the implementation.
+    fatal_at: Option<usize>,
+}
+
+/// Calls per looping handshake step before it is declared stuck.
+const HANDSHAKE_ROUNDS: usize = 64;
+
+impl Runner<'_> {
+    fn cites(&self, clause: &str) -> bool {
+        self.scenario.clauses.iter().any(|c| c.0 == clause)
+    }
+
+    fn violation(&mut self, clause: &str, kind: &str, step: Option<usize>, detail: String) {
+        self.violations.push(Violation {
+            clause: clause.to_string(),
+            kind: kind.to_string(),
+            step,
+            detail,
+        });
+    }
+
+    fn play(&mut self) -> RunStatus {
+        let steps = &self.scenario.steps;
+        for (i, step) in steps.iter().enumerate() {
+            let mut rec = StepRecord {
+                index: i,
+                op: step.short(),
+                actor: if step.is_impl_call() {
+                    Actor::Impl
+                } else if matches!(step, Step::Transport { .. } | Step::InjectMalformed {}) {
+                    Actor::Transport
+                } else {
+                    Actor::Peer
+                },
+                call: None,
+                calls: Vec::new(),
+                bytes: None,
+                expect: None,
+                conforms: None,
+            };
+            let len = self.step(i, step, &mut rec);
+            let deadlocked = self.pipe.take_deadlock();
+            if let Some(call) = rec.call.as_mut() {
+                if deadlocked {
+                    call.outcome = Outcome::Deadlock;
+                }
+            }
+            if rec.actor == Actor::Impl {
+                self.check_expect(i, step, &mut rec, len);
+            }
+            let outcome = rec.call.as_ref().map(|c| c.outcome.clone());
+            self.steps.push(rec);
+            match outcome {
+                Some(Outcome::Skip(reason)) => {
+                    return RunStatus::Skipped {
+                        step: Some(i),
+                        reason,
+                    }
+                }
+                Some(Outcome::Deadlock) => return RunStatus::Deadlock { step: i },
+                _ => {}
+            }
+        }
+        RunStatus::Completed
+    }
+
+    fn check_expect(&mut self, i: usize, step: &Step, rec: &mut StepRecord, len: Option<u64>) {
+        let Some(call) = rec.call.as_ref() else {
+            return;
+        };
+        let outcome = call.outcome.clone();
+        // W12: after a fatal error no later write succeeds (checked where the scenario cites it).
+        let is_write = matches!(
+            step,
+            Step::Write { .. } | Step::WriteEx { .. } | Step::WriteAll { .. }
+        );
+        if let Some(f) = self.fatal_at {
+            if is_write && self.cites("W12") {
+                self.checked.insert("W12".into());
+            }
+            if is_write && outcome.is_ok() && len != Some(0) && self.cites("W12") {
+                self.violation(
+                    "W12",
+                    "spec",
+                    Some(i),
+                    format!("write succeeded ({outcome}) after the fatal error at step {f}"),
+                );
+            }
+        } else if outcome.is_fatal() {
+            self.fatal_at = Some(i);
+        }
+        let (Some(expect), clause) = step.expect() else {
+            return;
+        };
+        if matches!(outcome, Outcome::Skip(_)) {
+            return;
+        }
+        let ok = expect.matches(&outcome, len);
+        let clause = clause.map_or_else(|| self.default_clause(), ClauseId::to_string);
+        rec.expect = Some(expect.to_string());
+        rec.conforms = Some(ok);
+        self.checked.insert(clause.clone());
+        if !ok {
+            self.violation(
+                &clause,
+                "spec",
+                Some(i),
+                format!("expected {expect}, got {outcome}"),
+            );
+        }
+    }
+
+    fn default_clause(&self) -> String {
+        self.scenario
+            .clauses
+            .iter()
+            .find(|c| c.0.starts_with('W'))
+            .map_or_else(|| "W1".to_string(), ToString::to_string)
+    }
+
+    /// Runs one step; returns the length the implementation was asked to write, if any.
+    fn step(&mut self, i: usize, step: &Step, rec: &mut StepRecord) -> Option<u64> {
+        match step {
+            Step::Handshake { .. } => {
+                let mut calls = self.handshake();
+                rec.call = calls.pop();
+                if !calls.is_empty() {
+                    calls.push(rec.call.clone().unwrap_or_else(|| Call::skip("no call")));
+                    rec.calls = calls;
+                }
+                None
+            }
+            Step::Write {
+                len, buf, content, ..
+            } => Some(self.write_once(i, rec, usize::from(*buf), len.get(), *content, Api::Write)),
+            Step::WriteEx {
+                len, buf, content, ..
+            } => {
+                Some(self.write_once(i, rec, usize::from(*buf), len.get(), *content, Api::WriteEx))
+            }
+            Step::WriteNegative { num, .. } => {
+                let call = self.conn.write_negative(*num);
+                if call.outcome.is_ok() {
+                    self.violation(
+                        "I2",
+                        "invariant",
+                        Some(i),
+                        format!("a write of num={num} succeeded: {}", call.outcome),
+                    );
+                }
+                rec.call = Some(call);
+                Some(0)
+            }
+            Step::WriteAll {
+                len,
+                api,
+                drain,
+                max_calls,
+                ..
+            } => Some(self.write_all(i, rec, len.get(), *api, drain.map(|d| d.get()), *max_calls)),
+            Step::Read { len, .. } => {
+                let mut buf = vec![0u8; len.get()];
+                let call = self.conn.read(&mut buf);
+                rec.call = Some(call);
+                None
+            }
+            Step::Shutdown { .. } => {
+                rec.call = Some(self.conn.shutdown());
+                None
+            }
+            Step::KeyUpdate { requested, .. } => {
+                rec.call = Some(self.conn.key_update(*requested));
+                None
+            }
+            Step::Renegotiate { .. } => {
+                rec.call = Some(self.conn.renegotiate());
+                None
+            }
+            Step::NewSessionTicket { .. } => {
+                rec.call = Some(self.conn.new_session_ticket());
+                None
+            }
+            Step::SetModes { modes, .. } => {
+                rec.call = Some(self.conn.set_modes(*modes));
+                None
+            }
+            Step::PeerRead { len } => {
+                let (call, n) = self.peer.borrow_mut().read(len.map(|l| l.get()));
+                rec.call = Some(call);
+                rec.bytes = Some(n);
+                None
+            }
+            Step::PeerStopReading {} => {
+                self.peer.borrow_mut().reading = false;
+                None
+            }
+            Step::PeerResumeReading {} => {
+                self.peer.borrow_mut().reading = true;
+                None
+            }
+            Step::PeerWrite { len } => {
+                let (call, n) = self.peer.borrow_mut().write(len.get());
+                rec.call = Some(call);
+                rec.bytes = Some(n);
+                None
+            }
+            Step::PeerShutdown {} => {
+                rec.call = Some(self.peer.borrow_mut().shutdown());
+                None
+            }
+            Step::PeerFin {} => {
+                self.pipe.fin(Side::Peer);
+                None
+            }
+            Step::PeerClose {} => {
+                self.pipe.close(Side::Peer);
+                self.peer.borrow_mut().transport_gone = true;
+                None
+            }
+            Step::PeerReset {} => {
+                self.pipe.reset(Side::Peer);
+                self.peer.borrow_mut().transport_gone = true;
+                None
+            }
+            Step::PeerRenegotiate {} => {
+                rec.call = Some(self.peer.borrow_mut().renegotiate());
+                None
+            }
+            Step::PeerKeyUpdate { requested } => {
+                rec.call = Some(self.peer.borrow_mut().key_update(*requested));
+                None
+            }
+            Step::PeerNewSessionTicket {} => {
+                rec.call = Some(self.peer.borrow_mut().new_session_ticket());
+                None
+            }
+            Step::PeerFatalAlert {} => {
+                let (call, n) = self.peer.borrow_mut().fatal_alert();
+                rec.call = Some(call);
+                rec.bytes = Some(n);
+                None
+            }
+            Step::InjectMalformed {} => {
+                self.pipe.inject(Side::Impl, &GARBAGE_RECORD);
+                None
+            }
+            Step::Transport {
+                capacity_to_peer,
+                capacity_to_impl,
+                blocking,
+                trickle,
+                zero_writes,
+            } => {
+                if let Some(c) = capacity_to_peer {
+                    self.pipe.set_capacity(Side::Impl, c.0 as usize);
+                }
+                if let Some(c) = capacity_to_impl {
+                    self.pipe.set_capacity(Side::Peer, c.0 as usize);
+                }
+                if let Some(b) = blocking {
+                    self.pipe.set_blocking(*b);
+                }
+                if let Some(t) = trickle {
+                    self.pipe
+                        .set_trickle(Side::Impl, (t.0 > 0).then(|| t.get()));
+                }
+                if let Some(z) = zero_writes {
+                    self.pipe.set_zero_writes(Side::Impl, *z);
+                }
+                None
+            }
+        }
+    }
+
+    /// Drives the handshake, letting the peer answer between calls.
+    fn handshake(&mut self) -> Vec<Call> {
+        let mut calls = Vec::new();
+        let mut stuck = 0;
+        for _ in 0..HANDSHAKE_ROUNDS {
+            let mut call = self.conn.handshake();
+            let retry = call.outcome.is_retry();
+            let deadlocked = self.pipe.take_deadlock();
+            if deadlocked {
+                call.outcome = Outcome::Deadlock;
+            }
+            calls.push(call);
+            if !retry || deadlocked {
+                break;
+            }
+            let before = (
+                self.pipe.total_sent(Side::Impl),
+                self.pipe.total_sent(Side::Peer),
+            );
+            self.peer.borrow_mut().pump();
+            let after = (
+                self.pipe.total_sent(Side::Impl),
+                self.pipe.total_sent(Side::Peer),
+            );
+            if before == after {
+                stuck += 1;
+                if stuck >= 2 {
+                    break;
+                }
+            } else {
+                stuck = 0;
+            }
+        }
+        calls
+    }
+
+    /// Records a write's bytes as confirmed and checks I2.
+    fn confirm(&mut self, i: usize, slot: usize, offset: usize, len: usize, call: &Call) {
+        if let Some(w) = call.written {
+            if w > len as u64 {
+                self.violation(
+                    "I2",
+                    "invariant",
+                    Some(i),
+                    format!("written = {w} > num = {len}"),
+                );
+            }
+        }
+        match call.outcome {
+            Outcome::Ok(n) => {
+                let n_usize = n as usize;
+                if n > len as u64 {
+                    self.violation(
+                        "I2",
+                        "invariant",
+                        Some(i),
+                        format!("returned {n} > num = {len}"),
+                    );
+                } else {
+                    if n == 0 && len > 0 {
+                        self.violation(
+                            "I2",
+                            "invariant",
+                            Some(i),
+                            "success with 0 bytes for a non-empty write".into(),
+                        );
+                    }
+                    let bytes = &self.slots[slot][offset..offset + n_usize];
+                    self.ledger.borrow_mut().confirm(bytes);
+                }
+                self.write_pending = false;
+            }
+            Outcome::WantRead | Outcome::WantWrite => self.write_pending = true,
+            _ => {}
+        }
+    }
+
+    fn call_write(&mut self, api: Api, slot: usize, range: std::ops::Range<usize>) -> Call {
+        let buf = &self.slots[slot][range];
+        match api {
+            Api::Write => self.conn.write(buf),
+            Api::WriteEx => self.conn.write_ex(buf),
+        }
+    }
+
+    fn write_once(
+        &mut self,
+        i: usize,
+        rec: &mut StepRecord,
+        slot: usize,
+        len: usize,
+        content: Content,
+        api: Api,
+    ) -> u64 {
+        let offset = self.ledger.borrow().confirmed_total();
+        fill(&mut self.slots[slot][..len], offset, content);
+        let call = self.call_write(api, slot, 0..len);
+        self.confirm(i, slot, 0, len, &call);
+        rec.call = Some(call);
+        len as u64
+    }
+
+    fn write_all(
+        &mut self,
+        i: usize,
+        rec: &mut StepRecord,
+        len: usize,
+        api: Api,
+        drain: Option<usize>,
+        max_calls: u32,
+    ) -> u64 {
+        self.checked.insert("I3".into());
+        let offset = self.ledger.borrow().confirmed_total();
+        fill(&mut self.slots[0][..len], offset, Content::Stream);
+        let mut done = 0;
+        let mut calls: Vec<Call> = Vec::new();
+        loop {
+            if calls.len() >= max_calls as usize {
+                self.violation(
+                    "I3",
+                    "invariant",
+                    Some(i),
+                    format!("{} of {len} bytes written after {max_calls} calls that followed the contract", done),
+                );
+                break;
+            }
+            let call = self.call_write(api, 0, done..len);
+            self.confirm(i, 0, done, len - done, &call);
+            let outcome = call.outcome.clone();
+            calls.push(call);
+            if self.pipe.take_deadlock() {
+                calls.last_mut().expect("pushed").outcome = Outcome::Deadlock;
+                break;
+            }
+            match outcome {
+                Outcome::Ok(n) => {
+                    done += n as usize;
+                    if done >= len {
+                        break;
+                    }
+                }
+                Outcome::WantRead | Outcome::WantWrite => {
+                    let mut p = self.peer.borrow_mut();
+                    if !p.transport_gone {
+                        p.read(drain);
+                    }
+                }
+                _ => break,
+            }
+        }
+        let last = calls
+            .last()
+            .cloned()
+            .unwrap_or_else(|| Call::skip("no call"));
+        let mut summary = last.clone();
+        if done == len && last.outcome.is_ok() {
+            summary.outcome = Outcome::Ok(len as u64);
+        }
+        rec.call = Some(summary);
+        rec.bytes = Some(done as u64);
+        if calls.len() > 1 {
+            rec.calls = calls;
+        }
+        len as u64
+    }
+
+    fn finish(mut self, status: RunStatus) -> Trace {
+        // The peer reads what is left (the run is over; eventually every byte is read).
+        {
+            let mut p = self.peer.borrow_mut();
+            if !p.transport_gone {
+                p.reading = true;
+                for _ in 0..4 {
+                    let before = self.pipe.pending(Side::Peer);
+                    p.pump();
+                    if self.pipe.pending(Side::Peer) == 0 || self.pipe.pending(Side::Peer) == before
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let delivery = self.ledger.borrow().delivery();
+        let gone = self.peer.borrow().transport_gone;
+        if let Some(m) = delivery.first_mismatch {
+            self.violation(
+                "I1",
+                "invariant",
+                None,
+                format!(
+                    "the peer read byte {:#04x} at stream offset {} where {:#04x} was written",
+                    m.received, m.offset, m.expected
+                ),
+            );
+        }
+        if delivery.missing > 0 && !gone {
+            self.violation(
+                "I1",
+                "invariant",
+                None,
+                format!(
+                    "{} bytes reported as written never reached the peer's application",
+                    delivery.missing
+                ),
+            );
+        }
+        if delivery.unconfirmed > 0 && !self.write_pending {
+            self.violation(
+                "I1",
+                "invariant",
+                None,
+                format!(
+                    "the peer read {} bytes beyond what the writer was told was written",
+                    delivery.unconfirmed
+                ),
+            );
+        }
+        let (to_peer, d1) = self.pipe.records(Side::Impl);
+        let (to_impl, d2) = self.pipe.records(Side::Peer);
+        if self.cites("W13") {
+            self.checked.insert("W13".into());
+            let frag = u64::from(self.cfg.max_send_fragment.unwrap_or(16384));
+            // AEAD suites add at most 24 bytes (TLS 1.2 GCM) or 17 (TLS 1.3); 256 is RFC 8446's
+            // bound on expansion and keeps CBC padding and TLS 1.3 record padding in bounds.
+            let limit = frag + 256;
+            if let Some(big) = to_peer.iter().find(|r| {
+                r.content_type() == WireRecord::APPLICATION_DATA && u64::from(r.len()) > limit
+            }) {
+                self.violation(
+                    "W13",
+                    "spec",
+                    None,
+                    format!(
+                        "a record of {} bytes exceeds max fragment {frag} plus overhead",
+                        big.len()
+                    ),
+                );
+            }
+        }
+        Trace {
+            status,
+            steps: self.steps,
+            delivery,
+            wire: Wire {
+                to_peer_bytes: self.pipe.total_sent(Side::Impl),
+                to_impl_bytes: self.pipe.total_sent(Side::Peer),
+                to_peer,
+                to_impl,
+                unlisted: d1 + d2,
+            },
+            violations: self.violations,
+            checked: self.checked.into_iter().collect(),
+        }
+    }
+}

@@ -1,0 +1,823 @@
+//! Scenario files: the model, the loader, and the expansion of one file into runs.
+//!
+//! Parse, don't validate: every value that can be wrong on its own (a clause id, a mode name,
+//! a length, an expectation) is checked while serde reads it, so serde_json's error carries the
+//! line and column. Checks that span several values (unique ids, steps that need TLS 1.2)
+//! name the scenario and step instead.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Modes, Outcome, Role, Tls};
+use crate::payload::Content;
+
+/// Largest single write, read or peer write a scenario may ask for.
+pub const MAX_LEN: u64 = 16 << 20;
+/// Most steps one scenario may have.
+pub const MAX_STEPS: usize = 10_000;
+/// Largest transport capacity.
+pub const MAX_CAPACITY: u64 = 1 << 30;
+/// Largest scenario file read.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Contract clauses and invariants (../shared/spec/ssl-write-contract.md).
+pub const CLAUSES: [&str; 19] = [
+    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11", "W12", "W13", "W14", "W15",
+    "I1", "I2", "I3", "I4",
+];
+
+/// Situation ids (../shared/spec/situations.md).
+pub const SITUATIONS: [&str; 52] = [
+    "HS-1", "HS-2", "HS-3", "HS-4", "HS-5", "HS-6", "IO-1", "IO-2", "IO-3", "RT-1", "RT-2", "RT-3",
+    "RT-4", "RT-5", "RT-6", "RT-7", "RT-8", "RT-9", "RT-10", "PW-1", "PW-2", "PW-3", "PW-4",
+    "PW-5", "REC-1", "REC-2", "REC-3", "REC-4", "RN-1", "RN-2", "RN-3", "RN-4", "RN-5", "KU-1",
+    "KU-2", "KU-3", "KU-4", "Z-1", "Z-2", "Z-3", "Z-4", "SD-1", "SD-2", "SD-3", "SD-4", "SD-5",
+    "SD-6", "RV-1", "RV-2", "RV-3", "ED-1", "ED-2",
+];
+
+/// A clause id checked against [`CLAUSES`] while parsing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ClauseId(pub String);
+
+impl TryFrom<String> for ClauseId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if CLAUSES.contains(&s.as_str()) {
+            Ok(ClauseId(s))
+        } else {
+            Err(format!(
+                "unknown clause {s:?}: clauses are W1..W15 and invariants I1..I4"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for ClauseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A situation id checked against [`SITUATIONS`] while parsing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SituationId(pub String);
+
+impl TryFrom<String> for SituationId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if SITUATIONS.contains(&s.as_str()) {
+            Ok(SituationId(s))
+        } else {
+            Err(format!(
+                "unknown situation {s:?}: see situations.md (HS-1, IO-2, RT-3, ...)"
+            ))
+        }
+    }
+}
+
+/// A byte count bounded by [`MAX_LEN`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct Len(pub u64);
+
+impl TryFrom<u64> for Len {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, String> {
+        if n <= MAX_LEN {
+            Ok(Len(n))
+        } else {
+            Err(format!(
+                "length {n} is larger than the limit of {MAX_LEN} bytes"
+            ))
+        }
+    }
+}
+
+impl Len {
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A transport capacity bounded by [`MAX_CAPACITY`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct Capacity(pub u64);
+
+impl TryFrom<u64> for Capacity {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, String> {
+        if n <= MAX_CAPACITY {
+            Ok(Capacity(n))
+        } else {
+            Err(format!(
+                "capacity {n} is larger than the limit of {MAX_CAPACITY} bytes"
+            ))
+        }
+    }
+}
+
+/// One alternative of an expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpectPat {
+    /// `ok`: any success.
+    AnyOk,
+    /// `ok(all)`: success with the full length of the call.
+    OkAll,
+    /// `ssl`: `SSL_ERROR_SSL` with any reason.
+    AnySsl,
+    /// `fail`: any outcome that is not a success.
+    Fail,
+    /// `retry`: `want_read` or `want_write`.
+    Retry,
+    /// An exact outcome (`ok(16384)`, `want_write`, `ssl(protocol is shutdown)`).
+    Exact(Outcome),
+}
+
+impl ExpectPat {
+    pub fn matches(&self, outcome: &Outcome, len: Option<u64>) -> bool {
+        match self {
+            ExpectPat::AnyOk => outcome.is_ok(),
+            ExpectPat::OkAll => matches!((outcome, len), (Outcome::Ok(n), Some(l)) if *n == l),
+            ExpectPat::AnySsl => matches!(outcome, Outcome::Ssl(_)),
+            ExpectPat::Fail => !outcome.is_ok(),
+            ExpectPat::Retry => outcome.is_retry(),
+            ExpectPat::Exact(o) => o == outcome,
+        }
+    }
+}
+
+impl fmt::Display for ExpectPat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectPat::AnyOk => f.write_str("ok"),
+            ExpectPat::OkAll => f.write_str("ok(all)"),
+            ExpectPat::AnySsl => f.write_str("ssl"),
+            ExpectPat::Fail => f.write_str("fail"),
+            ExpectPat::Retry => f.write_str("retry"),
+            ExpectPat::Exact(o) => write!(f, "{o}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ExpectPat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "ok" => ExpectPat::AnyOk,
+            "ok(all)" => ExpectPat::OkAll,
+            "ssl" => ExpectPat::AnySsl,
+            "fail" => ExpectPat::Fail,
+            "retry" => ExpectPat::Retry,
+            other => ExpectPat::Exact(other.parse().map_err(|e| {
+                format!("{e}; an expectation is ok, ok(all), ok(N), want_read, want_write, zero_return, syscall, ssl, ssl(REASON), fail or retry")
+            })?),
+        })
+    }
+}
+
+/// What the contract demands of a step: any one of the listed outcomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expect(pub Vec<ExpectPat>);
+
+impl Expect {
+    pub fn matches(&self, outcome: &Outcome, len: Option<u64>) -> bool {
+        self.0.iter().any(|p| p.matches(outcome, len))
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join(" | "))
+    }
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        let list = match OneOrMany::deserialize(d)? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        };
+        if list.is_empty() {
+            return Err(serde::de::Error::custom(
+                "an empty expect list can never match",
+            ));
+        }
+        list.iter()
+            .map(|s| s.parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map(Expect)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Expect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Which write API a looping step uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    #[default]
+    Write,
+    WriteEx,
+}
+
+fn default_max_calls() -> u32 {
+    10_000
+}
+
+/// One scripted step. `op` names it; `expect` (where allowed) states what the contract demands.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Drive the handshake to completion (the peer answering in between).
+    Handshake {
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// One `SSL_write` of `len` bytes from buffer slot `buf`.
+    Write {
+        len: Len,
+        #[serde(default)]
+        buf: u8,
+        #[serde(default)]
+        content: Content,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// One `SSL_write_ex`.
+    WriteEx {
+        len: Len,
+        #[serde(default)]
+        buf: u8,
+        #[serde(default)]
+        content: Content,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// `SSL_write` with a negative `num` (Z-4).
+    WriteNegative {
+        num: i32,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// Write `len` bytes following the contract: on want_* let the peer read `drain` bytes
+    /// (all if absent) and retry with the same arguments; after a partial success continue
+    /// with the rest. More than `max_calls` calls is an I3 violation.
+    WriteAll {
+        len: Len,
+        #[serde(default)]
+        api: Api,
+        drain: Option<Len>,
+        #[serde(default = "default_max_calls")]
+        max_calls: u32,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// One `SSL_read` of up to `len` bytes.
+    Read {
+        len: Len,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// `SSL_shutdown`.
+    Shutdown {
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// TLS 1.3 `SSL_key_update`.
+    KeyUpdate {
+        requested: bool,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// TLS 1.2 `SSL_renegotiate`.
+    Renegotiate {
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// TLS 1.3 server `SSL_new_session_ticket`.
+    NewSessionTicket {
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// Change modes on the live connection (W15).
+    SetModes {
+        modes: Modes,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// The peer's application reads up to `len` bytes (everything available if absent).
+    PeerRead {
+        len: Option<Len>,
+    },
+    /// The peer stops / resumes reading when a blocking writer waits on it.
+    PeerStopReading {},
+    PeerResumeReading {},
+    /// The peer's application writes `len` bytes.
+    PeerWrite {
+        len: Len,
+    },
+    /// The peer sends close_notify.
+    PeerShutdown {},
+    /// The peer half-closes its transport (FIN).
+    PeerFin {},
+    /// The peer closes its socket: what is sent to it from now on is lost.
+    PeerClose {},
+    /// The peer resets the connection.
+    PeerReset {},
+    /// The peer (TLS 1.2) starts a renegotiation: HelloRequest from a server, ClientHello
+    /// from a client.
+    PeerRenegotiate {},
+    /// The peer (TLS 1.3) sends a KeyUpdate.
+    PeerKeyUpdate {
+        requested: bool,
+    },
+    /// The peer (TLS 1.3 server) sends an extra NewSessionTicket.
+    PeerNewSessionTicket {},
+    /// The peer sends a fatal alert (it rejects a corrupt record and says so).
+    PeerFatalAlert {},
+    /// A malformed record arrives for the implementation.
+    InjectMalformed {},
+    /// Change the transport.
+    Transport {
+        capacity_to_peer: Option<Capacity>,
+        capacity_to_impl: Option<Capacity>,
+        blocking: Option<bool>,
+        /// Take at most this many bytes per write attempt, blocking every other attempt.
+        trickle: Option<Len>,
+        /// The next N writes by the implementation report 0 bytes written.
+        zero_writes: Option<u32>,
+    },
+}
+
+impl Step {
+    /// The expectation and the clause it concerns, for steps that call the implementation.
+    pub fn expect(&self) -> (Option<&Expect>, Option<&ClauseId>) {
+        match self {
+            Step::Handshake { expect, clause }
+            | Step::Write { expect, clause, .. }
+            | Step::WriteEx { expect, clause, .. }
+            | Step::WriteNegative { expect, clause, .. }
+            | Step::WriteAll { expect, clause, .. }
+            | Step::Read { expect, clause, .. }
+            | Step::Shutdown { expect, clause }
+            | Step::KeyUpdate { expect, clause, .. }
+            | Step::Renegotiate { expect, clause }
+            | Step::NewSessionTicket { expect, clause }
+            | Step::SetModes { expect, clause, .. } => (expect.as_ref(), clause.as_ref()),
+            _ => (None, None),
+        }
+    }
+
+    /// Whether this step calls the implementation under test (rather than the peer or the
+    /// transport).
+    pub fn is_impl_call(&self) -> bool {
+        matches!(
+            self,
+            Step::Handshake { .. }
+                | Step::Write { .. }
+                | Step::WriteEx { .. }
+                | Step::WriteNegative { .. }
+                | Step::WriteAll { .. }
+                | Step::Read { .. }
+                | Step::Shutdown { .. }
+                | Step::KeyUpdate { .. }
+                | Step::Renegotiate { .. }
+                | Step::NewSessionTicket { .. }
+                | Step::SetModes { .. }
+        )
+    }
+
+    /// A one-line description for reports: `write len=100000 buf=1`.
+    pub fn short(&self) -> String {
+        let v = serde_json::to_value(StepView(self)).unwrap_or_default();
+        let mut out = String::new();
+        if let serde_json::Value::Object(map) = v {
+            if let Some(serde_json::Value::String(op)) = map.get("op") {
+                out.push_str(op);
+            }
+            for (k, val) in &map {
+                if k == "op" || k == "expect" || k == "clause" || val.is_null() {
+                    continue;
+                }
+                let shown = match val {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push_str(&format!(" {k}={shown}"));
+            }
+        }
+        out
+    }
+}
+
+/// Serializes a step back to its JSON form (for `short`).
+struct StepView<'a>(&'a Step);
+
+impl Serialize for StepView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        macro_rules! op {
+            ($name:expr $(, $k:ident = $v:expr)*) => {{
+                m.serialize_entry("op", $name)?;
+                $( m.serialize_entry(stringify!($k), &$v)?; )*
+            }};
+        }
+        match self.0 {
+            Step::Handshake { .. } => op!("handshake"),
+            Step::Write {
+                len, buf, content, ..
+            } => {
+                op!("write", len = len.0, buf = buf, content = content)
+            }
+            Step::WriteEx {
+                len, buf, content, ..
+            } => {
+                op!("write_ex", len = len.0, buf = buf, content = content)
+            }
+            Step::WriteNegative { num, .. } => op!("write_negative", num = num),
+            Step::WriteAll {
+                len,
+                api,
+                drain,
+                max_calls,
+                ..
+            } => op!(
+                "write_all",
+                len = len.0,
+                api = api,
+                drain = drain.map(|d| d.0),
+                max_calls = max_calls
+            ),
+            Step::Read { len, .. } => op!("read", len = len.0),
+            Step::Shutdown { .. } => op!("shutdown"),
+            Step::KeyUpdate { requested, .. } => op!("key_update", requested = requested),
+            Step::Renegotiate { .. } => op!("renegotiate"),
+            Step::NewSessionTicket { .. } => op!("new_session_ticket"),
+            Step::SetModes { modes, .. } => op!("set_modes", modes = modes.to_string()),
+            Step::PeerRead { len } => op!("peer_read", len = len.map(|l| l.0)),
+            Step::PeerStopReading {} => op!("peer_stop_reading"),
+            Step::PeerResumeReading {} => op!("peer_resume_reading"),
+            Step::PeerWrite { len } => op!("peer_write", len = len.0),
+            Step::PeerShutdown {} => op!("peer_shutdown"),
+            Step::PeerFin {} => op!("peer_fin"),
+            Step::PeerClose {} => op!("peer_close"),
+            Step::PeerReset {} => op!("peer_reset"),
+            Step::PeerRenegotiate {} => op!("peer_renegotiate"),
+            Step::PeerKeyUpdate { requested } => op!("peer_key_update", requested = requested),
+            Step::PeerNewSessionTicket {} => op!("peer_new_session_ticket"),
+            Step::PeerFatalAlert {} => op!("peer_fatal_alert"),
+            Step::InjectMalformed {} => op!("inject_malformed"),
+            Step::Transport {
+                capacity_to_peer,
+                capacity_to_impl,
+                blocking,
+                trickle,
+                zero_writes,
+            } => op!(
+                "transport",
+                capacity_to_peer = capacity_to_peer.map(|c| c.0),
+                capacity_to_impl = capacity_to_impl.map(|c| c.0),
+                blocking = blocking,
+                trickle = trickle.map(|t| t.0),
+                zero_writes = zero_writes
+            ),
+        }
+        m.end()
+    }
+}
+
+/// The transport a scenario starts with.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportSpec {
+    /// Capacity of both directions, unless one is given on its own.
+    #[serde(default = "default_capacity")]
+    pub capacity: Capacity,
+    pub capacity_to_peer: Option<Capacity>,
+    pub capacity_to_impl: Option<Capacity>,
+    #[serde(default)]
+    pub blocking: bool,
+}
+
+fn default_capacity() -> Capacity {
+    Capacity(1 << 20)
+}
+
+impl Default for TransportSpec {
+    fn default() -> Self {
+        TransportSpec {
+            capacity: default_capacity(),
+            capacity_to_peer: None,
+            capacity_to_impl: None,
+            blocking: false,
+        }
+    }
+}
+
+/// Connection options beyond version, role and modes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSpec {
+    pub max_send_fragment: Option<u16>,
+    /// `false`: neither connect nor accept state is set (HS-3).
+    pub set_state: Option<bool>,
+    #[serde(default)]
+    pub no_renegotiation: bool,
+    #[serde(default)]
+    pub allow_client_renegotiation: bool,
+}
+
+fn default_tls() -> Vec<Tls> {
+    vec![Tls::V12, Tls::V13]
+}
+fn default_modes() -> Vec<Modes> {
+    vec![Modes {
+        auto_retry: true,
+        ..Modes::default()
+    }]
+}
+fn default_roles() -> Vec<Role> {
+    vec![Role::Client]
+}
+
+/// One scenario file.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub clauses: Vec<ClauseId>,
+    #[serde(default)]
+    pub situations: Vec<SituationId>,
+    #[serde(default = "default_tls")]
+    pub tls: Vec<Tls>,
+    /// Mode sets to run under; each is exact (unlisted modes are cleared).
+    #[serde(default = "default_modes")]
+    pub modes: Vec<Modes>,
+    /// The role(s) of the implementation under test.
+    #[serde(default = "default_roles")]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub transport: TransportSpec,
+    #[serde(default)]
+    pub connection: ConnectionSpec,
+    pub steps: Vec<Step>,
+    /// Where it was loaded from (set by the loader).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// A scenario file that could not be used: which file, where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    /// 1-based line and column, when the problem has a place in the text.
+    pub line_col: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line_col {
+            Some((l, c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Scenario {
+    /// Parses one scenario from text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &[u8]) -> Result<Scenario, LoadError> {
+        let err = |line_col, message: String| LoadError {
+            path: path.to_path_buf(),
+            line_col,
+            message,
+        };
+        let text = std::str::from_utf8(text).map_err(|e| {
+            err(
+                None,
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            )
+        })?;
+        let mut s: Scenario = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            // serde_json appends " at line L column C"; we show the place up front instead.
+            let msg = match msg.rfind(" at line ") {
+                Some(i) => msg[..i].to_string(),
+                None => msg,
+            };
+            err(Some((e.line(), e.column())), msg)
+        })?;
+        s.path = path.to_path_buf();
+        s.check()
+            .map_err(|m| err(None, format!("scenario {:?}: {m}", s.id)))?;
+        Ok(s)
+    }
+
+    /// Reads and parses one file, refusing oversized ones before reading them.
+    pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+        let err = |message: String| LoadError {
+            path: path.to_path_buf(),
+            line_col: None,
+            message,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(err(format!(
+                "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES}",
+                meta.len()
+            )));
+        }
+        let text = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Checks that span several fields.
+    fn check(&self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !id_ok {
+            return Err("id must be non-empty lowercase letters, digits and '-'".into());
+        }
+        if self.clauses.is_empty() {
+            return Err("names no clause: every scenario says which clauses it exercises".into());
+        }
+        for (what, empty) in [
+            ("tls", self.tls.is_empty()),
+            ("modes", self.modes.is_empty()),
+            ("roles", self.roles.is_empty()),
+            ("steps", self.steps.is_empty()),
+        ] {
+            if empty {
+                return Err(format!("{what} is empty: nothing would run"));
+            }
+        }
+        if self.steps.len() > MAX_STEPS {
+            return Err(format!(
+                "has {} steps; the limit is {MAX_STEPS}",
+                self.steps.len()
+            ));
+        }
+        if let Some(f) = self.connection.max_send_fragment {
+            if !(512..=16384).contains(&f) {
+                return Err(format!(
+                    "connection.max_send_fragment {f} is outside 512..=16384"
+                ));
+            }
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let needs = match step {
+                Step::Renegotiate { .. } | Step::PeerRenegotiate {} => Some(Tls::V12),
+                Step::KeyUpdate { .. }
+                | Step::PeerKeyUpdate { .. }
+                | Step::NewSessionTicket { .. }
+                | Step::PeerNewSessionTicket {} => Some(Tls::V13),
+                _ => None,
+            };
+            if let Some(v) = needs {
+                if self.tls.iter().any(|t| *t != v) {
+                    return Err(format!(
+                        "step {i} ({}) exists only in TLS {v}, but the scenario runs under {}",
+                        step.short(),
+                        self.tls
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+            if let Step::WriteNegative { num, .. } = step {
+                if *num >= 0 {
+                    return Err(format!("step {i}: write_negative needs num < 0, got {num}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The runs this file expands into: TLS versions × mode sets × roles.
+    pub fn runs(&self) -> Vec<RunKey> {
+        let mut out = Vec::new();
+        for &tls in &self.tls {
+            for &role in &self.roles {
+                for &modes in &self.modes {
+                    out.push(RunKey {
+                        id: self.id.clone(),
+                        tls,
+                        role,
+                        modes,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Identifies one run of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunKey {
+    pub id: String,
+    pub tls: Tls,
+    pub role: Role,
+    pub modes: Modes,
+}
+
+impl fmt::Display for RunKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/tls{}/{}/{}",
+            self.id, self.tls, self.role, self.modes
+        )
+    }
+}
+
+/// Loads every `*.json` scenario under `dir` (recursively, sorted; `known-divergences.json`
+/// excluded). Collects every error rather than stopping at the first; duplicate ids are errors.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    collect_json(dir, &mut files, &mut errors);
+    files.sort();
+    let mut out: Vec<Scenario> = Vec::new();
+    for f in files {
+        match Scenario::load(&f) {
+            Ok(s) => {
+                if let Some(prev) = out.iter().find(|p| p.id == s.id) {
+                    errors.push(LoadError {
+                        path: f.clone(),
+                        line_col: None,
+                        message: format!(
+                            "duplicate scenario id {:?} (also in {})",
+                            s.id,
+                            prev.path.display()
+                        ),
+                    });
+                } else {
+                    out.push(s);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The file name of the known-divergences list, skipped when loading scenarios.
+pub const KNOWN_DIVERGENCES_FILE: &str = "known-divergences.json";
+
+fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(LoadError {
+                path: dir.to_path_buf(),
+                line_col: None,
+                message: format!("cannot list the scenario folder: {e}"),
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect_json(&p, files, errors);
+        } else if p.extension().is_some_and(|e| e == "json")
+            && p.file_name().is_some_and(|n| n != KNOWN_DIVERGENCES_FILE)
+        {
+            files.push(p);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Runs every selected scenario run on every implementation (in parallel across threads),
+//! diffs each run against the reference, applies the known-divergence list, and assembles the
+//! [`Report`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::contract::{ImplInfo, Implementation, Tls};
+use crate::diff::{self, Verdict};
+use crate::known::{Known, KnownKind};
+use crate::report::{
+    ClauseStanding, ClauseVerdict, ClauseView, KnownMatch, Report, RunReport, Summary,
+    SCHEMA_VERSION,
+};
+use crate::runner::{self, RunStatus, Trace};
+use crate::scenario::{RunKey, Scenario, CLAUSES};
+
+/// What to run.
+pub struct Selection {
+    /// Glob over scenario ids (or, when it contains '/', over full run names).
+    pub filter: Option<glob::Pattern>,
+    pub tls: Option<Tls>,
+}
+
+impl Selection {
+    pub fn all() -> Selection {
+        Selection {
+            filter: None,
+            tls: None,
+        }
+    }
+
+    pub fn runs<'a>(&self, scenarios: &'a [Scenario]) -> Vec<(&'a Scenario, RunKey)> {
+        let mut out = Vec::new();
+        for s in scenarios {
+            for key in s.runs() {
+                if self.tls.is_some_and(|t| t != key.tls) {
+                    continue;
+                }
+                if let Some(p) = &self.filter {
+                    let subject = if p.as_str().contains('/') {
+                        key.to_string()
+                    } else {
+                        key.id.clone()
+                    };
+                    if !p.matches(&subject) {
+                        continue;
+                    }
+                }
+                out.push((s, key));
+            }
+        }
+        out
+    }
+}
+
+/// Plays `runs` on every implementation with `jobs` threads; traces in (run, impl) order.
+pub fn play(
+    runs: &[(&Scenario, RunKey)],
+    impls: &[Box<dyn Implementation>],
+    reference: &dyn Implementation,
+    jobs: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<Vec<Trace>> {
+    let n = runs.len() * impls.len();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Trace>>> = Mutex::new(vec![None; n]);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let (scenario, key) = &runs[i / impls.len()];
+                let imp = &impls[i % impls.len()];
+                let trace = runner::run(imp.as_ref(), reference, scenario, key);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(trace);
+                on_done();
+            });
+        }
+    });
+    let flat = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    let mut it = flat.into_iter();
+    for _ in runs {
+        out.push(
+            (0..impls.len())
+                .map(|_| it.next().flatten().expect("every work item ran"))
+                .collect(),
+        );
+    }
+    out
+}
+
+/// Diffs and judges played runs and builds the report.
+pub fn assemble(
+    runs: &[(&Scenario, RunKey)],
+    traces: Vec<Vec<Trace>>,
+    infos: &[ImplInfo],
+    known: &Known,
+    started: (SystemTime, Instant),
+    command_line: Vec<String>,
+) -> Report {
+    let reference = infos.first().map(|i| i.name.clone()).unwrap_or_default();
+    let mut used = vec![0usize; known.entries.len()];
+    let mut warnings = Vec::new();
+    let mut reports = Vec::new();
+    let mut unexpected: BTreeMap<String, usize> =
+        infos.iter().map(|i| (i.name.clone(), 0)).collect();
+    let mut known_v: BTreeMap<String, usize> = unexpected.clone();
+
+    for ((scenario, key), traces) in runs.iter().zip(traces) {
+        let mut differences = Vec::new();
+        let mut notes = Vec::new();
+        let mut known_matches = Vec::new();
+        let mut all_known = true;
+        for (info, trace) in infos.iter().zip(&traces).skip(1) {
+            let (d, n) = diff::compare(&reference, &traces[0], &info.name, trace);
+            notes.extend(n);
+            if let Some(d) = d {
+                match known.find(KnownKind::Divergence, key, &info.name, d.step, None) {
+                    Some(e) => {
+                        used[e] += 1;
+                        let entry = &known.entries[e];
+                        known_matches.push(KnownMatch {
+                            implementation: info.name.clone(),
+                            kind: "divergence".into(),
+                            clause: entry.clause.0.clone(),
+                            reason: entry.reason.clone(),
+                        });
+                    }
+                    None => all_known = false,
+                }
+                differences.push(d);
+            }
+        }
+        for (info, trace) in infos.iter().zip(&traces) {
+            for v in &trace.violations {
+                match known.find(
+                    KnownKind::Violation,
+                    key,
+                    &info.name,
+                    v.step,
+                    Some(&v.clause),
+                ) {
+                    Some(e) => {
+                        used[e] += 1;
+                        *known_v.entry(info.name.clone()).or_default() += 1;
+                        known_matches.push(KnownMatch {
+                            implementation: info.name.clone(),
+                            kind: "violation".into(),
+                            clause: v.clause.clone(),
+                            reason: known.entries[e].reason.clone(),
+                        });
+                    }
+                    None => *unexpected.entry(info.name.clone()).or_default() += 1,
+                }
+            }
+        }
+        let error = traces
+            .iter()
+            .any(|t| matches!(t.status, RunStatus::Error { .. }));
+        let skipped = traces
+            .iter()
+            .any(|t| matches!(t.status, RunStatus::Skipped { .. }));
+        let verdict = if error {
+            Verdict::Error
+        } else if !differences.is_empty() {
+            if all_known {
+                Verdict::Known
+            } else {
+                Verdict::Diverge
+            }
+        } else if skipped {
+            Verdict::Skip
+        } else {
+            Verdict::Agree
+        };
+        if verdict == Verdict::Agree {
+            for info in infos.iter().skip(1) {
+                if let Some(e) = known.find(KnownKind::Divergence, key, &info.name, None, None) {
+                    if known.entries[e].step.is_none() {
+                        warnings.push(format!(
+                            "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
+                            info.name, known.entries[e].scenario
+                        ));
+                    }
+                }
+            }
+        }
+        reports.push(RunReport {
+            id: scenario.id.clone(),
+            run: key.to_string(),
+            title: scenario.title.clone(),
+            file: scenario.path.display().to_string(),
+            clauses: scenario.clauses.iter().map(|c| c.0.clone()).collect(),
+            situations: scenario.situations.iter().map(|c| c.0.clone()).collect(),
+            tls: key.tls,
+            role: key.role,
+            modes: key.modes,
+            verdict,
+            differences,
+            known: known_matches,
+            notes,
+            results: infos.iter().map(|i| i.name.clone()).zip(traces).collect(),
+        });
+    }
+    for (i, n) in used.iter().enumerate() {
+        if *n == 0 {
+            let e = &known.entries[i];
+            warnings.push(format!(
+                "known-divergence entry {i} ({} / {}) matches nothing in this run: stale or filtered out",
+                e.scenario, e.implementation
+            ));
+        }
+    }
+    let clauses = clause_view(&reports, infos);
+    let mut verdicts: BTreeMap<String, usize> = Verdict::ALL
+        .iter()
+        .map(|v| (v.as_str().to_string(), 0))
+        .collect();
+    for r in &reports {
+        *verdicts.entry(r.verdict.as_str().to_string()).or_default() += 1;
+    }
+    let passed =
+        verdicts["diverge"] == 0 && verdicts["error"] == 0 && unexpected.values().all(|n| *n == 0);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        harness: ImplInfo {
+            name: "sslwrite".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        implementations: infos.to_vec(),
+        reference,
+        host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into()),
+        started_unix: started
+            .0
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        duration_ms: started.1.elapsed().as_millis() as u64,
+        command_line,
+        summary: Summary {
+            runs: reports.len(),
+            verdicts,
+            unexpected_violations: unexpected,
+            known_violations: known_v,
+            passed,
+        },
+        scenarios: reports,
+        clauses,
+        warnings,
+    }
+}
+
+fn clause_view(reports: &[RunReport], infos: &[ImplInfo]) -> BTreeMap<String, ClauseView> {
+    let mut out = BTreeMap::new();
+    for c in CLAUSES {
+        let mut view = ClauseView::default();
+        for r in reports.iter().filter(|r| r.clauses.iter().any(|x| x == c)) {
+            view.runs.push(r.run.clone());
+        }
+        for info in infos {
+            let mut checked = false;
+            let mut violating = Vec::new();
+            for r in reports {
+                let Some(t) = r.results.get(&info.name) else {
+                    continue;
+                };
+                checked |= t.checked.iter().any(|x| x == c);
+                if t.violations.iter().any(|v| v.clause == c) {
+                    violating.push(r.run.clone());
+                }
+            }
+            let verdict = if !violating.is_empty() {
+                ClauseVerdict::Violates
+            } else if checked {
+                ClauseVerdict::Conforms
+            } else {
+                ClauseVerdict::RecordedOnly
+            };
+            view.implementations.insert(
+                info.name.clone(),
+                ClauseStanding {
+                    verdict,
+                    violating_runs: violating,
+                },
+            );
+        }
+        out.insert(c.to_string(), view);
+    }
+    out
+}

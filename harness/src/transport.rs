@@ -1,0 +1,463 @@
+//! The controllable in-memory transport every implementation runs over.
+//!
+//! A [`Pipe`] holds two directions (implementation → peer and peer → implementation), each a
+//! byte queue with a capacity. Its two [`Endpoint`]s are `Read + Write`: a write into a full
+//! direction answers `WouldBlock`, which both OpenSSL's BIO and rustls's `write_tls` turn into
+//! "try again", so WANT_WRITE, partial progress and retries are reproducible byte for byte.
+//!
+//! Blocking mode (clause W3): when the implementation's endpoint would block, the pipe runs the
+//! *pump* (the runner lets the peer read what it is scripted to read) and tries again; when the
+//! pump frees nothing, the call fails with a deadlock error and [`Pipe::take_deadlock`] reports
+//! it, so a run ends with a clear `deadlock` instead of hanging.
+//!
+//! Faults: FIN (half close), close (reader gone: the next write is swallowed, later ones get
+//! EPIPE, as a kernel does), reset (ECONNRESET once, then EOF/EPIPE), a trickle mode that takes
+//! a few bytes per attempt and blocks every other attempt (situation RT-9), writes that report
+//! 0 bytes (RT-10), and raw injection of bytes.
+//!
+//! Everything here is single-threaded (`Rc<RefCell<_>>`): one run lives on one thread.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{RecordObserver, WireRecord};
+
+/// Which endpoint of the pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The implementation under test.
+    Impl,
+    /// The reference peer.
+    Peer,
+}
+
+impl Side {
+    fn outgoing(self) -> usize {
+        match self {
+            Side::Impl => 0,
+            Side::Peer => 1,
+        }
+    }
+    fn incoming(self) -> usize {
+        1 - self.outgoing()
+    }
+}
+
+/// How a pipe starts out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PipeConfig {
+    /// Bytes the implementation → peer direction holds before the writer would block.
+    pub capacity_to_peer: usize,
+    /// Bytes the peer → implementation direction holds.
+    pub capacity_to_impl: usize,
+    /// The implementation's endpoint blocks (pumping the peer) instead of answering WouldBlock.
+    pub blocking: bool,
+}
+
+/// Called when the implementation's blocking endpoint cannot proceed. Lets the peer run.
+pub type Pump = Box<dyn FnMut()>;
+
+#[derive(Default)]
+struct Direction {
+    buf: VecDeque<u8>,
+    capacity: usize,
+    /// Writer half-closed (FIN): the reader sees EOF once the queue is empty.
+    eof: bool,
+    /// The reader is gone: one write is swallowed, later ones fail with EPIPE.
+    reader_gone: bool,
+    swallowed_one: bool,
+    /// A reset is pending for the writer / the reader of this direction.
+    reset_writer: bool,
+    reset_reader: bool,
+    /// After a reset was reported: writes fail with EPIPE.
+    broken: bool,
+    /// Trickle mode: at most this many bytes per attempt, every other attempt blocks.
+    trickle: Option<usize>,
+    trickle_blocked_last: bool,
+    /// The next this many writes report 0 bytes written.
+    zero_writes: u32,
+    total: u64,
+    records: RecordObserver,
+}
+
+struct State {
+    dirs: [Direction; 2],
+    blocking: bool,
+    pump: Option<Pump>,
+    deadlocked: bool,
+    /// The last transport error each side saw (not WouldBlock), for the call record.
+    io_error: [Option<String>; 2],
+}
+
+/// The shared transport of one run. Cheap to clone (a handle).
+#[derive(Clone)]
+pub struct Pipe(Rc<RefCell<State>>);
+
+/// One end of a [`Pipe`]; what a TLS implementation reads from and writes to.
+pub struct Endpoint {
+    pipe: Pipe,
+    side: Side,
+}
+
+impl Pipe {
+    pub fn new(cfg: &PipeConfig) -> Pipe {
+        let mut dirs: [Direction; 2] = Default::default();
+        dirs[0].capacity = cfg.capacity_to_peer;
+        dirs[1].capacity = cfg.capacity_to_impl;
+        Pipe(Rc::new(RefCell::new(State {
+            dirs,
+            blocking: cfg.blocking,
+            pump: None,
+            deadlocked: false,
+            io_error: [None, None],
+        })))
+    }
+
+    pub fn endpoint(&self, side: Side) -> Endpoint {
+        Endpoint {
+            pipe: self.clone(),
+            side,
+        }
+    }
+
+    /// Installs the function a blocking implementation endpoint runs when it cannot proceed.
+    pub fn set_pump(&self, pump: Pump) {
+        self.0.borrow_mut().pump = Some(pump);
+    }
+
+    /// Whether a blocking call deadlocked since the last look (and forget it).
+    pub fn take_deadlock(&self) -> bool {
+        std::mem::take(&mut self.0.borrow_mut().deadlocked)
+    }
+
+    /// The last transport error `side` got (EPIPE, ECONNRESET, deadlock), and forget it.
+    pub fn take_io_error(&self, side: Side) -> Option<String> {
+        self.0.borrow_mut().io_error[side.outgoing()].take()
+    }
+
+    fn note_error(&self, side: Side, r: io::Result<usize>) -> io::Result<usize> {
+        if let Err(e) = &r {
+            if e.kind() != io::ErrorKind::WouldBlock {
+                self.0.borrow_mut().io_error[side.outgoing()] = Some(e.to_string());
+            }
+        }
+        r
+    }
+
+    pub fn set_blocking(&self, blocking: bool) {
+        self.0.borrow_mut().blocking = blocking;
+    }
+
+    /// Sets the capacity of the direction `writer` writes into.
+    pub fn set_capacity(&self, writer: Side, capacity: usize) {
+        self.0.borrow_mut().dirs[writer.outgoing()].capacity = capacity;
+    }
+
+    pub fn set_trickle(&self, writer: Side, bytes: Option<usize>) {
+        self.0.borrow_mut().dirs[writer.outgoing()].trickle = bytes;
+    }
+
+    pub fn set_zero_writes(&self, writer: Side, count: u32) {
+        self.0.borrow_mut().dirs[writer.outgoing()].zero_writes = count;
+    }
+
+    /// `side` half-closes its sending direction (shutdown(SHUT_WR)).
+    pub fn fin(&self, side: Side) {
+        self.0.borrow_mut().dirs[side.outgoing()].eof = true;
+    }
+
+    /// `side` closes its socket: FIN outwards, and what is sent to it from now on is lost.
+    pub fn close(&self, side: Side) {
+        let mut st = self.0.borrow_mut();
+        st.dirs[side.outgoing()].eof = true;
+        let inc = &mut st.dirs[side.incoming()];
+        inc.reader_gone = true;
+        inc.buf.clear();
+    }
+
+    /// `side` resets the connection (SO_LINGER 0): the other end's next read or write fails
+    /// with ECONNRESET; queued bytes in both directions are dropped.
+    pub fn reset(&self, side: Side) {
+        let mut st = self.0.borrow_mut();
+        for d in &mut st.dirs {
+            d.buf.clear();
+        }
+        st.dirs[side.incoming()].reset_writer = true;
+        st.dirs[side.incoming()].reader_gone = true;
+        st.dirs[side.incoming()].swallowed_one = true;
+        st.dirs[side.outgoing()].reset_reader = true;
+    }
+
+    /// Puts raw bytes on the wire towards `reader`, ignoring capacity.
+    pub fn inject(&self, reader: Side, bytes: &[u8]) {
+        let mut st = self.0.borrow_mut();
+        let d = &mut st.dirs[reader.incoming()];
+        d.buf.extend(bytes);
+        d.records.observe(bytes);
+    }
+
+    /// Bytes queued towards `reader`, not yet read.
+    pub fn pending(&self, reader: Side) -> usize {
+        self.0.borrow().dirs[reader.incoming()].buf.len()
+    }
+
+    /// Total bytes `writer` put on the wire.
+    pub fn total_sent(&self, writer: Side) -> u64 {
+        self.0.borrow().dirs[writer.outgoing()].total
+    }
+
+    /// The records `writer` put on the wire, and how many more were not kept.
+    pub fn records(&self, writer: Side) -> (Vec<WireRecord>, u64) {
+        let st = self.0.borrow();
+        let r = &st.dirs[writer.outgoing()].records;
+        (r.records().to_vec(), r.dropped())
+    }
+
+    /// Runs the pump if this side blocks; returns false when there is nothing to run.
+    fn pump(&self, side: Side) -> bool {
+        let mut pump = {
+            let mut st = self.0.borrow_mut();
+            if side != Side::Impl || !st.blocking {
+                return false;
+            }
+            match st.pump.take() {
+                Some(p) => p,
+                None => return false,
+            }
+        };
+        pump();
+        self.0.borrow_mut().pump = Some(pump);
+        true
+    }
+
+    fn deadlock(&self, what: &str) -> io::Error {
+        self.0.borrow_mut().deadlocked = true;
+        io::Error::other(format!(
+            "sslwrite transport deadlock: blocking {what} cannot proceed and the peer frees nothing"
+        ))
+    }
+
+    fn write(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
+        let r = self.write_inner(side, buf);
+        self.note_error(side, r)
+    }
+
+    fn read(&self, side: Side, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.read_inner(side, buf);
+        self.note_error(side, r)
+    }
+
+    fn write_inner(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
+        let mut pumped = false;
+        loop {
+            {
+                let mut st = self.0.borrow_mut();
+                let blocking = st.blocking && side == Side::Impl;
+                let d = &mut st.dirs[side.outgoing()];
+                if d.reset_writer {
+                    d.reset_writer = false;
+                    d.broken = true;
+                    return Err(io::ErrorKind::ConnectionReset.into());
+                }
+                if d.broken {
+                    return Err(io::ErrorKind::BrokenPipe.into());
+                }
+                if d.reader_gone {
+                    if !d.swallowed_one {
+                        d.swallowed_one = true;
+                        d.total += buf.len() as u64;
+                        return Ok(buf.len());
+                    }
+                    return Err(io::ErrorKind::BrokenPipe.into());
+                }
+                if buf.is_empty() {
+                    return Ok(0);
+                }
+                if d.zero_writes > 0 {
+                    d.zero_writes -= 1;
+                    return Ok(0);
+                }
+                let mut n = d.capacity.saturating_sub(d.buf.len()).min(buf.len());
+                if let Some(t) = d.trickle {
+                    if !blocking && d.trickle_blocked_last {
+                        n = 0;
+                    } else {
+                        n = n.min(t);
+                    }
+                    d.trickle_blocked_last = !d.trickle_blocked_last;
+                }
+                if n > 0 {
+                    d.buf.extend(&buf[..n]);
+                    d.records.observe(&buf[..n]);
+                    d.total += n as u64;
+                    return Ok(n);
+                }
+                if !blocking {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+            }
+            if pumped || !self.pump(side) {
+                return Err(self.deadlock("write"));
+            }
+            pumped = true;
+        }
+    }
+
+    fn read_inner(&self, side: Side, buf: &mut [u8]) -> io::Result<usize> {
+        let mut pumped = false;
+        loop {
+            {
+                let mut st = self.0.borrow_mut();
+                let blocking = st.blocking && side == Side::Impl;
+                let d = &mut st.dirs[side.incoming()];
+                if d.reset_reader {
+                    d.reset_reader = false;
+                    d.eof = true;
+                    return Err(io::ErrorKind::ConnectionReset.into());
+                }
+                if !d.buf.is_empty() {
+                    let n = d.buf.len().min(buf.len());
+                    for (dst, src) in buf.iter_mut().zip(d.buf.drain(..n)) {
+                        *dst = src;
+                    }
+                    return Ok(n);
+                }
+                if d.eof || buf.is_empty() {
+                    return Ok(0);
+                }
+                if !blocking {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+            }
+            if pumped || !self.pump(side) {
+                return Err(self.deadlock("read"));
+            }
+            pumped = true;
+        }
+    }
+}
+
+impl Endpoint {
+    pub fn side(&self) -> Side {
+        self.side
+    }
+    pub fn pipe(&self) -> &Pipe {
+        &self.pipe
+    }
+}
+
+impl io::Read for Endpoint {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.pipe.read(self.side, buf)
+    }
+}
+
+impl io::Write for Endpoint {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pipe.write(self.side, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn pipe(cap: usize) -> Pipe {
+        Pipe::new(&PipeConfig {
+            capacity_to_peer: cap,
+            capacity_to_impl: cap,
+            blocking: false,
+        })
+    }
+
+    #[test]
+    fn full_direction_would_block_then_drains() {
+        let p = pipe(4);
+        let (mut a, mut b) = (p.endpoint(Side::Impl), p.endpoint(Side::Peer));
+        assert_eq!(a.write(b"abcdef").unwrap(), 4);
+        assert_eq!(
+            a.write(b"ef").unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        let mut buf = [0u8; 3];
+        assert_eq!(b.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf, b"abc");
+        assert_eq!(a.write(b"ef").unwrap(), 2);
+    }
+
+    #[test]
+    fn close_swallows_one_write_then_epipe() {
+        let p = pipe(100);
+        let mut a = p.endpoint(Side::Impl);
+        p.close(Side::Peer);
+        assert_eq!(a.write(b"x").unwrap(), 1);
+        assert_eq!(a.write(b"y").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        let mut buf = [0u8; 1];
+        assert_eq!(a.read(&mut buf).unwrap(), 0, "EOF after the peer closed");
+    }
+
+    #[test]
+    fn reset_reports_once_then_eof_and_epipe() {
+        let p = pipe(100);
+        let mut a = p.endpoint(Side::Impl);
+        p.reset(Side::Peer);
+        let mut buf = [0u8; 1];
+        assert_eq!(
+            a.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::ConnectionReset
+        );
+        assert_eq!(a.read(&mut buf).unwrap(), 0);
+        assert_eq!(
+            a.write(b"y").unwrap_err().kind(),
+            io::ErrorKind::ConnectionReset
+        );
+        assert_eq!(a.write(b"y").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn trickle_takes_bytes_and_blocks_alternately() {
+        let p = pipe(100);
+        let mut a = p.endpoint(Side::Impl);
+        p.set_trickle(Side::Impl, Some(1));
+        assert_eq!(a.write(b"abc").unwrap(), 1);
+        assert_eq!(
+            a.write(b"bc").unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(a.write(b"bc").unwrap(), 1);
+    }
+
+    #[test]
+    fn blocking_write_pumps_and_reports_deadlock() {
+        let p = Pipe::new(&PipeConfig {
+            capacity_to_peer: 2,
+            capacity_to_impl: 2,
+            blocking: true,
+        });
+        let mut a = p.endpoint(Side::Impl);
+        let drain = p.clone();
+        p.set_pump(Box::new(move || {
+            let mut b = drain.endpoint(Side::Peer);
+            let mut sink = [0u8; 1];
+            let _ = b.read(&mut sink);
+        }));
+        assert_eq!(a.write(b"ab").unwrap(), 2);
+        // Full: the pump frees one byte, so the write proceeds.
+        assert_eq!(a.write(b"c").unwrap(), 1);
+        assert!(!p.take_deadlock());
+        // Replace the pump with one that frees nothing: deadlock, reported once.
+        p.set_pump(Box::new(|| {}));
+        assert!(a.write(b"d").is_err());
+        assert!(p.take_deadlock());
+        assert!(!p.take_deadlock());
+    }
+}
