@@ -33,6 +33,9 @@ pub struct Peer {
     pub transport_gone: bool,
     /// Bytes of the peer's own stream written so far.
     sent: u64,
+    /// How the peer's connection ended, if it did: the first read that returned
+    /// `zero_return` (close_notify received) or a fatal error.
+    pub ended: Option<Outcome>,
 }
 
 impl Peer {
@@ -49,7 +52,7 @@ impl Peer {
             Modes {
                 partial_write: true,
                 moving_buffer: true,
-                auto_retry: false,
+                auto_retry: true,
                 release_buffers: false,
             },
         );
@@ -63,6 +66,7 @@ impl Peer {
             reading: true,
             transport_gone: false,
             sent: 0,
+            ended: None,
         })
     }
 
@@ -88,9 +92,25 @@ impl Peer {
                     self.ledger.borrow_mut().receive(&self.scratch[..n]);
                     total += n;
                 }
-                _ => return (call, total as u64),
+                _ => {
+                    if self.ended.is_none()
+                        && (call.outcome.is_fatal() || call.outcome == Outcome::ZeroReturn)
+                    {
+                        self.ended = Some(call.outcome.clone());
+                    }
+                    return (call, total as u64);
+                }
             }
         }
+    }
+
+    /// One `SSL_do_handshake` step of the peer.
+    pub fn handshake(&mut self) -> Call {
+        self.conn.handshake()
+    }
+
+    pub fn handshake_done(&self) -> bool {
+        self.conn.handshake_done()
     }
 
     /// What a blocking writer's wait (and the end of a run) lets the peer do: read all.

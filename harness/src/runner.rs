@@ -104,6 +104,10 @@ pub struct Trace {
     pub violations: Vec<Violation>,
     /// The clauses and invariants this run checked (expectations evaluated, automatic checks).
     pub checked: Vec<String>,
+    /// How the peer's connection ended, if it did (`zero_return`: it read a close_notify;
+    /// `ssl(...)`/`syscall`: it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_end: Option<Outcome>,
 }
 
 /// Runs `key` of `scenario` on `imp`, with `reference` playing the peer.
@@ -132,6 +136,7 @@ pub fn run(
         wire: Wire::default(),
         violations: Vec::new(),
         checked: Vec::new(),
+        peer_end: None,
     };
     let setup = |e: SetupError, who: &str| match e {
         SetupError::Unsupported(reason) => RunStatus::Skipped {
@@ -189,7 +194,10 @@ fn slots(s: &Scenario) -> Vec<Vec<u8>> {
                 let b = usize::from(*buf);
                 sizes[b] = sizes[b].max(len.get());
             }
-            Step::WriteAll { len, .. } => sizes[0] = sizes[0].max(len.get()),
+            Step::WriteAll { len, buf, .. } => {
+                let b = usize::from(*buf);
+                sizes[b] = sizes[b].max(len.get());
+            }
             _ => {}
         }
     }
@@ -217,7 +225,7 @@ struct Runner<'a> {
 }
 
 /// Calls per looping handshake step before it is declared stuck.
-const HANDSHAKE_ROUNDS: usize = 64;
+const HANDSHAKE_ROUNDS: usize = 100_000;
 
 impl Runner<'_> {
     fn cites(&self, clause: &str) -> bool {
@@ -257,6 +265,10 @@ impl Runner<'_> {
             if let Some(call) = rec.call.as_mut() {
                 if deadlocked {
                     call.outcome = Outcome::Deadlock;
+                }
+                if call.outcome == Outcome::Deadlock && len.is_some() {
+                    // The write never returned: its bytes are in flight, as for a retry.
+                    self.write_pending = true;
                 }
             }
             if rec.actor == Actor::Impl {
@@ -367,11 +379,20 @@ impl Runner<'_> {
             }
             Step::WriteAll {
                 len,
+                buf,
                 api,
                 drain,
                 max_calls,
                 ..
-            } => Some(self.write_all(i, rec, len.get(), *api, drain.map(|d| d.get()), *max_calls)),
+            } => Some(self.write_all(
+                i,
+                rec,
+                usize::from(*buf),
+                len.get(),
+                *api,
+                drain.map(|d| d.get()),
+                *max_calls,
+            )),
             Step::Read { len, .. } => {
                 let mut buf = vec![0u8; len.get()];
                 let call = self.conn.read(&mut buf);
@@ -486,8 +507,24 @@ impl Runner<'_> {
         }
     }
 
-    /// Drives the handshake, letting the peer answer between calls.
+    /// Drives the handshake, letting the peer answer between calls; once the implementation
+    /// is done, lets the peer finish too (TLS 1.3 server: the client's Finished), so that the
+    /// steps after a `handshake` start from an established connection on both sides.
     fn handshake(&mut self) -> Vec<Call> {
+        let calls = self.handshake_impl();
+        if calls.last().is_some_and(|c| c.outcome.is_ok()) {
+            let mut p = self.peer.borrow_mut();
+            for _ in 0..4 {
+                if p.handshake_done() || p.transport_gone {
+                    break;
+                }
+                p.handshake();
+            }
+        }
+        calls
+    }
+
+    fn handshake_impl(&mut self) -> Vec<Call> {
         let mut calls = Vec::new();
         let mut stuck = 0;
         for _ in 0..HANDSHAKE_ROUNDS {
@@ -592,6 +629,7 @@ impl Runner<'_> {
         &mut self,
         i: usize,
         rec: &mut StepRecord,
+        slot: usize,
         len: usize,
         api: Api,
         drain: Option<usize>,
@@ -599,7 +637,7 @@ impl Runner<'_> {
     ) -> u64 {
         self.checked.insert("I3".into());
         let offset = self.ledger.borrow().confirmed_total();
-        fill(&mut self.slots[0][..len], offset, Content::Stream);
+        fill(&mut self.slots[slot][..len], offset, Content::Stream);
         let mut done = 0;
         let mut calls: Vec<Call> = Vec::new();
         loop {
@@ -612,8 +650,8 @@ impl Runner<'_> {
                 );
                 break;
             }
-            let call = self.call_write(api, 0, done..len);
-            self.confirm(i, 0, done, len - done, &call);
+            let call = self.call_write(api, slot, done..len);
+            self.confirm(i, slot, done, len - done, &call);
             let outcome = call.outcome.clone();
             calls.push(call);
             if self.pipe.take_deadlock() {
@@ -681,7 +719,12 @@ impl Runner<'_> {
                 ),
             );
         }
-        if delivery.missing > 0 && !gone {
+        let peer_end = self.peer.borrow().ended.clone();
+        // Bytes the peer could not read because its transport is gone or its connection
+        // failed are not the writer's loss; bytes the writer reported after the peer saw a
+        // close_notify (or while it was still reading) are.
+        let peer_aborted = peer_end.as_ref().is_some_and(Outcome::is_fatal);
+        if delivery.missing > 0 && !gone && !peer_aborted {
             self.violation(
                 "I1",
                 "invariant",
@@ -738,6 +781,7 @@ impl Runner<'_> {
             },
             violations: self.violations,
             checked: self.checked.into_iter().collect(),
+            peer_end,
         }
     }
 }

@@ -282,6 +282,8 @@ pub enum Step {
     WriteAll {
         len: Len,
         #[serde(default)]
+        buf: u8,
+        #[serde(default)]
         api: Api,
         drain: Option<Len>,
         #[serde(default = "default_max_calls")]
@@ -455,6 +457,7 @@ impl Serialize for StepView<'_> {
             Step::WriteNegative { num, .. } => op!("write_negative", num = num),
             Step::WriteAll {
                 len,
+                buf,
                 api,
                 drain,
                 max_calls,
@@ -462,6 +465,7 @@ impl Serialize for StepView<'_> {
             } => op!(
                 "write_all",
                 len = len.0,
+                buf = buf,
                 api = api,
                 drain = drain.map(|d| d.0),
                 max_calls = max_calls

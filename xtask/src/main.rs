@@ -1,1 +1,29 @@
-fn main() {}
+//! Project tasks: `cargo xtask <task>`. One file per task; this is only the dispatch.
+//!
+//! xtask does not link the harness (so it builds in a second even where OpenSSL is missing); it
+//! runs cargo for it, switching on the vendored OpenSSL when the system has none.
+
+mod cargo;
+mod conformance;
+mod test;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    match task.as_deref() {
+        Some("conformance") => conformance::run(&rest),
+        Some("test") => test::run(&rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task> [args]\n\n\
+                 tasks:\n  \
+                 conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)\n  \
+                 test [ARGS]         run the test suite (cargo test --workspace)"
+            );
+            ExitCode::from(2)
+        }
+    }
+}

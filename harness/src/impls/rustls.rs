@@ -93,6 +93,9 @@ fn build_config(role: Role, tls: Tls, frag: Option<u16>) -> Result<Cfg, rustls::
                 .with_root_certificates(roots)
                 .with_no_client_auth();
             c.max_fragment_size = max_fragment_size;
+            // Runs share this config; a session cached by one run must not turn the next
+            // run's handshake into a resumption (results would depend on run order).
+            c.resumption = rustls::client::Resumption::disabled();
             Cfg::Client(Arc::new(c))
         }
         Role::Server => {
@@ -183,6 +186,17 @@ impl Stop {
     }
 }
 
+/// A `Writer` error carries the connection's `rustls::Error`; unwrap it.
+fn io_to_stop(e: io::Error) -> Stop {
+    if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
+        if let Some(Ok(tls)) = e.into_inner().map(|i| i.downcast::<rustls::Error>()) {
+            return Stop::Tls(*tls);
+        }
+        unreachable!("checked to be a rustls::Error");
+    }
+    Stop::Io(e)
+}
+
 impl RustlsConn {
     /// Writes queued TLS bytes to the transport. `Ok(true)` when nothing is left queued.
     fn flush(&mut self) -> Result<bool, Stop> {
@@ -229,6 +243,9 @@ impl RustlsConn {
             if !self.conn.is_handshaking() {
                 return Ok(());
             }
+            // Surfaces an earlier fatal error again (rustls repeats it), and processes what
+            // is buffered.
+            self.conn.process_new_packets().map_err(Stop::Tls)?;
             if !self.pull()? {
                 return Err(Stop::WantRead);
             }
@@ -259,6 +276,11 @@ impl RustlsConn {
         if self.conn.is_handshaking() {
             self.drive_handshake()?;
         }
+        // The writer repeats an earlier fatal error without doing I/O.
+        if let Err(e) = self.conn.writer().flush() {
+            self.committed = None;
+            return Err(io_to_stop(e));
+        }
         let mut done = match self.committed {
             Some(c) if buf.len() < c => {
                 return Err(Stop::Tls(rustls::Error::General(format!(
@@ -270,40 +292,34 @@ impl RustlsConn {
             None => 0,
         };
         loop {
-            if done < buf.len() {
-                let end = if self.modes.partial_write {
-                    buf.len().min(done + self.fragment)
-                } else {
-                    buf.len()
-                };
-                match self.conn.writer().write(&buf[done..end]) {
-                    Ok(n) => done += n,
-                    Err(e) => {
-                        self.committed = None;
-                        return Err(match e.into_inner() {
-                            Some(inner) => match inner.downcast::<rustls::Error>() {
-                                Ok(tls) => Stop::Tls(*tls),
-                                Err(other) => Stop::Io(io::Error::other(other)),
-                            },
-                            None => Stop::Io(io::Error::other("rustls writer failed")),
-                        });
-                    }
+            match self.flush() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.committed = Some(done);
+                    return Err(Stop::WantWrite);
                 }
-            }
-            let flushed = match self.flush() {
-                Ok(f) => f,
                 Err(e) => {
-                    self.committed = None;
+                    // The committed bytes stay in rustls and go out with the next flush: the
+                    // next call is this write's retry, as with OpenSSL's pending write.
+                    self.committed = (done > 0).then_some(done);
                     return Err(e);
                 }
-            };
-            if !flushed {
-                self.committed = Some(done);
-                return Err(Stop::WantWrite);
             }
             if done == buf.len() || (self.modes.partial_write && done > 0) {
                 self.committed = None;
                 return Ok(done);
+            }
+            let end = if self.modes.partial_write {
+                buf.len().min(done + self.fragment)
+            } else {
+                buf.len()
+            };
+            match self.conn.writer().write(&buf[done..end]) {
+                Ok(n) => done += n,
+                Err(e) => {
+                    self.committed = None;
+                    return Err(io_to_stop(e));
+                }
             }
         }
     }
