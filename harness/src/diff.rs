@@ -174,6 +174,8 @@ mod tests {
             delivery: Delivery::default(),
             wire: Wire::default(),
             violations: vec![],
+            checked: vec![],
+            peer_end: None,
         }
     }
 

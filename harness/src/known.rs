@@ -51,6 +51,7 @@ pub struct KnownFile {
 }
 
 /// Loaded entries with compiled patterns.
+#[derive(Debug)]
 pub struct Known {
     pub entries: Vec<KnownEntry>,
     patterns: Vec<glob::Pattern>,

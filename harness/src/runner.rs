@@ -377,22 +377,7 @@ impl Runner<'_> {
                 rec.call = Some(call);
                 Some(0)
             }
-            Step::WriteAll {
-                len,
-                buf,
-                api,
-                drain,
-                max_calls,
-                ..
-            } => Some(self.write_all(
-                i,
-                rec,
-                usize::from(*buf),
-                len.get(),
-                *api,
-                drain.map(|d| d.get()),
-                *max_calls,
-            )),
+            Step::WriteAll { .. } => Some(self.write_all(i, rec, step)),
             Step::Read { len, .. } => {
                 let mut buf = vec![0u8; len.get()];
                 let call = self.conn.read(&mut buf);
@@ -625,16 +610,28 @@ impl Runner<'_> {
         len as u64
     }
 
-    fn write_all(
-        &mut self,
-        i: usize,
-        rec: &mut StepRecord,
-        slot: usize,
-        len: usize,
-        api: Api,
-        drain: Option<usize>,
-        max_calls: u32,
-    ) -> u64 {
+    /// Writes `len` bytes the way the contract tells a caller to: retry with the same
+    /// arguments after want_*, letting the peer drain; continue with the rest after a partial
+    /// success.
+    fn write_all(&mut self, i: usize, rec: &mut StepRecord, step: &Step) -> u64 {
+        let Step::WriteAll {
+            len,
+            buf,
+            api,
+            drain,
+            max_calls,
+            ..
+        } = step
+        else {
+            unreachable!("write_all is only called for Step::WriteAll");
+        };
+        let (slot, len, api, drain, max_calls) = (
+            usize::from(*buf),
+            len.get(),
+            *api,
+            drain.map(|d| d.get()),
+            *max_calls,
+        );
         self.checked.insert("I3".into());
         let offset = self.ledger.borrow().confirmed_total();
         fill(&mut self.slots[slot][..len], offset, Content::Stream);

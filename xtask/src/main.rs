@@ -5,6 +5,7 @@
 
 mod cargo;
 mod conformance;
+mod lint;
 mod test;
 
 use std::process::ExitCode;
@@ -16,12 +17,14 @@ fn main() -> ExitCode {
     match task.as_deref() {
         Some("conformance") => conformance::run(&rest),
         Some("test") => test::run(&rest),
+        Some("lint") => lint::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task> [args]\n\n\
                  tasks:\n  \
                  conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)\n  \
-                 test [ARGS]         run the test suite (cargo test --workspace)"
+                 test [ARGS]         run the test suite (cargo test --workspace)\n  \
+                 lint                cargo fmt --check and cargo clippy -D warnings"
             );
             ExitCode::from(2)
         }

@@ -39,8 +39,11 @@ const RECORD_HEADER: usize = 5;
 const MAX_FRAGMENT: usize = 16384;
 
 pub struct RustlsImpl {
-    configs: Mutex<HashMap<(Role, Tls, Option<u16>), Cfg>>,
+    configs: Mutex<HashMap<CfgKey, Cfg>>,
 }
+
+/// Role, version and max fragment: what a rustls config depends on.
+type CfgKey = (Role, Tls, Option<u16>);
 
 #[derive(Clone)]
 enum Cfg {
@@ -166,6 +169,8 @@ enum Stop {
     Io(io::Error),
     Tls(rustls::Error),
     Eof,
+    /// The driver itself refuses the call (reason, detail), as OpenSSL's checks would.
+    Refused(&'static str, String),
 }
 
 impl Stop {
@@ -179,6 +184,7 @@ impl Stop {
                 vec!["io: unexpected EOF from the transport".into()],
             ),
             Stop::Tls(e) => (Outcome::Ssl(e.to_string()), vec![e.to_string()]),
+            Stop::Refused(reason, detail) => (Outcome::Ssl(reason.to_string()), vec![detail]),
         };
         let mut call = Call::new(outcome, if ex { 0 } else { -1 });
         call.errors = errors;
@@ -283,10 +289,13 @@ impl RustlsConn {
         }
         let mut done = match self.committed {
             Some(c) if buf.len() < c => {
-                return Err(Stop::Tls(rustls::Error::General(format!(
-                    "bad length: retry of {} bytes is shorter than the {c} bytes already committed",
-                    buf.len()
-                ))))
+                return Err(Stop::Refused(
+                    "bad length",
+                    format!(
+                        "retry of {} bytes is shorter than the {c} bytes already committed",
+                        buf.len()
+                    ),
+                ))
             }
             Some(c) => c,
             None => 0,

@@ -1,0 +1,76 @@
+//! The scenario catalogue and the known-divergence list are consistent: every file loads, and
+//! the whole default suite runs clean with every known-divergence entry used.
+
+use std::collections::BTreeSet;
+use std::time::{Instant, SystemTime};
+
+use sslwrite::contract::Implementation;
+use sslwrite::impls::{self, openssl::OpensslImpl};
+use sslwrite::known::Known;
+use sslwrite::project_root;
+use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
+use sslwrite::suite::{self, Selection};
+
+#[test]
+fn every_scenario_loads_and_cites_known_ids() {
+    let scenarios = load_dir(&project_root().join("scenarios")).unwrap_or_else(|errors| {
+        panic!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    assert!(scenarios.len() >= 20, "at least 20 scenarios ship");
+    let situations: BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.situations.iter().map(|x| x.0.as_str()))
+        .collect();
+    for family in ["HS-", "IO-", "RT-", "PW-", "RN-", "KU-", "Z-", "SD-"] {
+        assert!(
+            situations.iter().any(|s| s.starts_with(family)),
+            "no scenario for the {family} family"
+        );
+    }
+}
+
+#[test]
+fn the_default_suite_is_clean_and_every_known_entry_is_used() {
+    let dir = project_root().join("scenarios");
+    let scenarios = load_dir(&dir).expect("scenarios load");
+    let known = Known::load(&dir.join(KNOWN_DIVERGENCES_FILE)).expect("known divergences load");
+    let impls: Vec<Box<dyn Implementation>> = impls::NAMES
+        .iter()
+        .map(|n| impls::by_name(n).unwrap())
+        .collect();
+    let runs = Selection::all().runs(&scenarios);
+    let traces = suite::play(&runs, &impls, &OpensslImpl::new(), 2, &|| {});
+    let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
+    let report = suite::assemble(
+        &runs,
+        traces,
+        &infos,
+        &known,
+        (SystemTime::now(), Instant::now()),
+        vec![],
+    );
+    let diverging: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict.as_str() == "diverge" || s.verdict.as_str() == "error")
+        .map(|s| format!("{} {:?} {:?}", s.run, s.verdict, s.differences))
+        .collect();
+    assert!(
+        diverging.is_empty(),
+        "unexplained:\n{}",
+        diverging.join("\n")
+    );
+    assert!(report.summary.passed, "{}", report.summary_text());
+    assert!(
+        report.warnings.is_empty(),
+        "warnings: {:#?}",
+        report.warnings
+    );
+}

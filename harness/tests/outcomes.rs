@@ -1,0 +1,256 @@
+//! Exact outcomes of both implementations in the situations the contract is most about.
+//! Each test plays an inline scenario through the real runner, over the real transport, with
+//! real handshakes, and asserts the specific outcome of each call that matters.
+
+use std::path::Path;
+
+use sslwrite::contract::{Implementation, Modes, Outcome, Role, Tls};
+use sslwrite::impls::{openssl::OpensslImpl, rustls::RustlsImpl};
+use sslwrite::runner::{self, RunStatus, Trace};
+use sslwrite::scenario::{RunKey, Scenario};
+
+fn scenario(json: &str) -> Scenario {
+    Scenario::parse(Path::new("inline.json"), json.as_bytes()).expect("inline scenario parses")
+}
+
+fn play(imp: &dyn Implementation, s: &Scenario, tls: Tls, modes: &[&str]) -> Trace {
+    let key = RunKey {
+        id: s.id.clone(),
+        tls,
+        role: Role::Client,
+        modes: Modes::from_names(modes.iter().copied()).unwrap(),
+    };
+    runner::run(imp, &OpensslImpl::new(), s, &key)
+}
+
+fn outcome(t: &Trace, step: usize) -> &Outcome {
+    &t.steps[step]
+        .call
+        .as_ref()
+        .expect("the step made a call")
+        .outcome
+}
+
+fn both() -> Vec<Box<dyn Implementation>> {
+    vec![Box::new(OpensslImpl::new()), Box::new(RustlsImpl::new())]
+}
+
+const LARGE_INTO_SMALL: &str = r#"{
+  "id": "t", "title": "t", "clauses": ["W8"],
+  "transport": {"capacity": 20000},
+  "steps": [
+    {"op": "handshake"},
+    {"op": "write", "len": 100000},
+    {"op": "write_all", "len": 100000, "drain": 10000}
+  ]
+}"#;
+
+#[test]
+fn partial_write_mode_returns_one_record_of_a_large_write() {
+    let s = scenario(LARGE_INTO_SMALL);
+    for imp in both() {
+        for tls in [Tls::V12, Tls::V13] {
+            let t = play(imp.as_ref(), &s, tls, &["partial_write", "auto_retry"]);
+            let name = imp.info().name;
+            assert_eq!(outcome(&t, 1), &Outcome::Ok(16384), "{name} TLS {tls}");
+            assert_eq!(t.steps[1].call.as_ref().unwrap().ret, 16384, "{name}");
+            // The rest goes out in later calls; the peer holds every byte exactly once.
+            assert_eq!(t.delivery.confirmed, 116384, "{name}");
+            assert_eq!(t.delivery.received, 116384, "{name}");
+            assert!(t.violations.is_empty(), "{name}: {:?}", t.violations);
+        }
+    }
+}
+
+#[test]
+fn without_partial_write_the_write_blocks_and_retries_deliver_exactly_the_bytes() {
+    let s = scenario(LARGE_INTO_SMALL);
+    for imp in both() {
+        for tls in [Tls::V12, Tls::V13] {
+            let t = play(imp.as_ref(), &s, tls, &["auto_retry"]);
+            let name = imp.info().name;
+            assert_eq!(outcome(&t, 1), &Outcome::WantWrite, "{name} TLS {tls}");
+            assert!(t.steps[1].call.as_ref().unwrap().ret <= 0, "{name}");
+            // The retry loop uses the same buffer and length: it ends in ok(100000).
+            assert_eq!(outcome(&t, 2), &Outcome::Ok(100000), "{name} TLS {tls}");
+            assert!(t.steps[2].calls.len() > 1, "{name}: took several calls");
+            assert!(
+                t.steps[2].calls[..t.steps[2].calls.len() - 1]
+                    .iter()
+                    .all(|c| c.outcome == Outcome::WantWrite),
+                "{name}: every call before the last asked for a retry"
+            );
+            assert_eq!(t.delivery.confirmed, 100000, "{name}");
+            assert_eq!(t.delivery.received, 100000, "{name}");
+            assert_eq!(t.delivery.first_mismatch, None, "{name}");
+            assert_eq!(
+                (t.delivery.missing, t.delivery.unconfirmed),
+                (0, 0),
+                "{name}"
+            );
+            assert!(t.violations.is_empty(), "{name}: {:?}", t.violations);
+        }
+    }
+}
+
+#[test]
+fn write_after_own_shutdown() {
+    let s = scenario(
+        r#"{"id": "t", "title": "t", "clauses": ["W11"], "steps": [
+            {"op": "handshake"}, {"op": "shutdown"},
+            {"op": "write", "len": 100}, {"op": "write_ex", "len": 100}]}"#,
+    );
+    for tls in [Tls::V12, Tls::V13] {
+        let t = play(&OpensslImpl::new(), &s, tls, &["auto_retry"]);
+        assert_eq!(
+            outcome(&t, 1),
+            &Outcome::Ok(0),
+            "close_notify sent, none received"
+        );
+        let w = t.steps[2].call.as_ref().unwrap();
+        assert_eq!(w.outcome, Outcome::Ssl("protocol is shutdown".into()));
+        assert_eq!(w.ret, -1);
+        assert_eq!(w.errors, vec!["protocol is shutdown".to_string()]);
+        let wx = t.steps[3].call.as_ref().unwrap();
+        assert_eq!(wx.outcome, Outcome::Ssl("protocol is shutdown".into()));
+        assert_eq!((wx.ret, wx.written), (0, Some(0)));
+        assert!(t.violations.is_empty());
+
+        // rustls keeps accepting plaintext after its close_notify; the peer never reads it.
+        let t = play(&RustlsImpl::new(), &s, tls, &["auto_retry"]);
+        assert_eq!(outcome(&t, 2), &Outcome::Ok(100));
+        assert_eq!(t.delivery.missing, 200);
+        assert!(
+            t.violations.iter().any(|v| v.clause == "I1"),
+            "{:?}",
+            t.violations
+        );
+    }
+}
+
+#[test]
+fn zero_length_writes() {
+    let s = scenario(
+        r#"{"id": "t", "title": "t", "clauses": ["W9"], "steps": [
+            {"op": "handshake"}, {"op": "write", "len": 0}, {"op": "write_ex", "len": 0},
+            {"op": "write", "len": 10}]}"#,
+    );
+    let t = play(&OpensslImpl::new(), &s, Tls::V13, &["auto_retry"]);
+    // OpenSSL 3.0: SSL_write(num = 0) fails without an error on the queue; _ex succeeds.
+    let w = t.steps[1].call.as_ref().unwrap();
+    assert_eq!((w.outcome.clone(), w.ret), (Outcome::Syscall, 0));
+    let wx = t.steps[2].call.as_ref().unwrap();
+    assert_eq!(
+        (wx.outcome.clone(), wx.ret, wx.written),
+        (Outcome::Ok(0), 1, Some(0))
+    );
+    assert_eq!(
+        outcome(&t, 3),
+        &Outcome::Ok(10),
+        "the connection is fine afterwards"
+    );
+
+    let t = play(&RustlsImpl::new(), &s, Tls::V13, &["auto_retry"]);
+    assert_eq!(outcome(&t, 1), &Outcome::Ok(0));
+    assert_eq!(outcome(&t, 2), &Outcome::Ok(0));
+    assert_eq!(outcome(&t, 3), &Outcome::Ok(10));
+    assert_eq!(t.delivery.received, 10);
+}
+
+#[test]
+fn bad_retries_are_rejected() {
+    let retry = |second: &str| {
+        scenario(&format!(
+            r#"{{"id": "t", "title": "t", "clauses": ["W6"], "transport": {{"capacity": 20000}},
+                "steps": [{{"op": "handshake"}}, {{"op": "write", "len": 100000}}, {{"op": "peer_read"}},
+                          {second}, {{"op": "write", "len": 100000}}]}}"#
+        ))
+    };
+    let shorter = retry(r#"{"op": "write", "len": 10}"#);
+    let moved = retry(r#"{"op": "write", "len": 100000, "buf": 1}"#);
+
+    let t = play(&OpensslImpl::new(), &shorter, Tls::V13, &["auto_retry"]);
+    assert_eq!(outcome(&t, 1), &Outcome::WantWrite);
+    assert_eq!(outcome(&t, 3), &Outcome::Ssl("bad length".into()));
+    // OpenSSL 3.0 treats the refusal as fatal: the proper retry now fails too (W12).
+    assert_eq!(outcome(&t, 4), &Outcome::Syscall);
+    let t = play(&OpensslImpl::new(), &moved, Tls::V13, &["auto_retry"]);
+    assert_eq!(outcome(&t, 3), &Outcome::Ssl("bad write retry".into()));
+    let t = play(
+        &OpensslImpl::new(),
+        &moved,
+        Tls::V13,
+        &["auto_retry", "moving_buffer"],
+    );
+    assert_eq!(
+        outcome(&t, 3),
+        &Outcome::WantWrite,
+        "moving-buffer mode accepts it"
+    );
+
+    let t = play(&RustlsImpl::new(), &shorter, Tls::V13, &["auto_retry"]);
+    assert_eq!(outcome(&t, 3), &Outcome::Ssl("bad length".into()));
+    // rustls never holds the caller's pointer: another buffer is accepted in any mode.
+    let t = play(&RustlsImpl::new(), &moved, Tls::V13, &["auto_retry"]);
+    assert_eq!(outcome(&t, 3), &Outcome::WantWrite);
+}
+
+#[test]
+fn negative_length() {
+    let s = scenario(
+        r#"{"id": "t", "title": "t", "clauses": ["W10"], "steps": [
+            {"op": "handshake"}, {"op": "write_negative", "num": -1}, {"op": "write", "len": 5}]}"#,
+    );
+    let t = play(&OpensslImpl::new(), &s, Tls::V12, &["auto_retry"]);
+    assert_eq!(outcome(&t, 1), &Outcome::Ssl("bad length".into()));
+    assert_eq!(outcome(&t, 2), &Outcome::Ok(5));
+    let t = play(&RustlsImpl::new(), &s, Tls::V12, &["auto_retry"]);
+    assert!(matches!(outcome(&t, 1), Outcome::Skip(_)));
+    assert!(matches!(t.status, RunStatus::Skipped { step: Some(1), .. }));
+}
+
+#[test]
+fn blocking_write_that_cannot_finish_is_a_deadlock_not_a_hang() {
+    let s = scenario(
+        r#"{"id": "t", "title": "t", "clauses": ["W3"],
+            "transport": {"capacity": 20000, "blocking": true},
+            "steps": [{"op": "handshake"}, {"op": "peer_stop_reading"},
+                      {"op": "write", "len": 100000}]}"#,
+    );
+    for imp in both() {
+        let t = play(imp.as_ref(), &s, Tls::V13, &["auto_retry"]);
+        assert_eq!(outcome(&t, 2), &Outcome::Deadlock, "{}", imp.info().name);
+        assert_eq!(t.status, RunStatus::Deadlock { step: 2 });
+        assert!(t.violations.is_empty(), "{:?}", t.violations);
+    }
+}
+
+#[test]
+fn blocking_write_returns_only_when_everything_is_written() {
+    let s = scenario(
+        r#"{"id": "t", "title": "t", "clauses": ["W3"],
+            "transport": {"capacity": 16384, "blocking": true},
+            "steps": [{"op": "handshake"}, {"op": "write", "len": 1000000}]}"#,
+    );
+    for imp in both() {
+        let t = play(imp.as_ref(), &s, Tls::V12, &["auto_retry"]);
+        assert_eq!(outcome(&t, 1), &Outcome::Ok(1000000), "{}", imp.info().name);
+        assert_eq!(t.delivery.received, 1000000);
+    }
+}
+
+#[test]
+fn a_run_is_deterministic() {
+    let s = scenario(LARGE_INTO_SMALL);
+    for imp in both() {
+        let a = play(imp.as_ref(), &s, Tls::V13, &["auto_retry"]);
+        let b = play(imp.as_ref(), &s, Tls::V13, &["auto_retry"]);
+        assert_eq!(a.steps, b.steps);
+        assert_eq!(a.delivery, b.delivery);
+        assert_eq!(
+            a.wire.to_peer.len(),
+            b.wire.to_peer.len(),
+            "same records on the wire"
+        );
+    }
+}
