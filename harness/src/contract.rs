@@ -161,6 +161,15 @@ pub struct ConnConfig {
     pub no_renegotiation: bool,
     /// Server side: accept renegotiation started by the client (`SSL_OP_ALLOW_CLIENT_RENEGOTIATION`).
     pub allow_client_renegotiation: bool,
+    /// TLS 1.2 cipher list in OpenSSL's syntax (PW-5), e.g. "ECDHE-ECDSA-AES128-SHA".
+    pub cipher: Option<String>,
+    /// Switch off encrypt-then-MAC (matters for CBC suites).
+    pub no_encrypt_then_mac: bool,
+    /// The max_fragment_length extension (RFC 6066): 512, 1024, 2048 or 4096. Requested by
+    /// whichever side is the client (REC-2).
+    pub max_fragment_length: Option<u16>,
+    /// TLS 1.3 record padding to a multiple of this block size (REC-3).
+    pub block_padding: Option<u16>,
 }
 
 impl ConnConfig {
@@ -173,6 +182,10 @@ impl ConnConfig {
             set_state: true,
             no_renegotiation: false,
             allow_client_renegotiation: false,
+            cipher: None,
+            no_encrypt_then_mac: false,
+            max_fragment_length: None,
+            block_padding: None,
         }
     }
 }
@@ -389,6 +402,16 @@ pub trait Connection {
     /// TLS 1.3 server: `SSL_new_session_ticket` (queues an extra ticket).
     fn new_session_ticket(&mut self) -> Call {
         Call::skip("issuing an extra session ticket is not available")
+    }
+
+    /// `SSL_get_error` asked a second time about the previous call (RV-1).
+    fn error_again(&mut self) -> Call {
+        Call::skip("this implementation has no separate error query")
+    }
+
+    /// Leave a stale, unrelated error on the error queue for the next call (RV-2).
+    fn dirty_error_queue(&mut self) -> Call {
+        Call::skip("this implementation has no error queue")
     }
 
     /// Change modes on the live connection (`SSL_set_mode`/`SSL_clear_mode`), clause W15.

@@ -179,6 +179,9 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     );
     if !a.quiet {
         print!("{}", report.table());
+        println!();
+        print!("{}", report.clause_table());
+        println!();
     }
     print!("{}", report.summary_text());
     let json = a

@@ -57,6 +57,8 @@ impl Peer {
             },
         );
         cfg.allow_client_renegotiation = true;
+        // The client side asks for max_fragment_length; when the peer is the client, it asks.
+        cfg.max_fragment_length = impl_cfg.max_fragment_length;
         let conn = reference.connect(&cfg, pipe.endpoint(Side::Peer))?;
         Ok(Peer {
             conn,

@@ -164,6 +164,41 @@ impl Report {
         out
     }
 
+    /// The clause view as a table: clause, runs citing it, each implementation's verdict.
+    pub fn clause_table(&self) -> String {
+        let names: Vec<&str> = self
+            .implementations
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        let mut out = format!("{:<7}{:>5}", "clause", "runs");
+        for n in &names {
+            out.push_str(&format!("  {n:<14}"));
+        }
+        out.push('\n');
+        let ordered = crate::scenario::CLAUSES
+            .iter()
+            .filter_map(|c| self.clauses.get(*c).map(|v| (c, v)));
+        for (clause, view) in ordered {
+            out.push_str(&format!("{clause:<7}{:>5}", view.runs.len()));
+            for n in &names {
+                let v =
+                    view.implementations
+                        .get(*n)
+                        .map_or("-".to_string(), |st| match st.verdict {
+                            ClauseVerdict::Conforms => "conforms".to_string(),
+                            ClauseVerdict::RecordedOnly => "recorded-only".to_string(),
+                            ClauseVerdict::Violates => {
+                                format!("violates({})", st.violating_runs.len())
+                            }
+                        });
+                out.push_str(&format!("  {v:<14}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The closing summary lines.
     pub fn summary_text(&self) -> String {
         let v = &self.summary.verdicts;

@@ -127,6 +127,10 @@ pub fn run(
     cfg.set_state = scenario.connection.set_state.unwrap_or(true);
     cfg.no_renegotiation = scenario.connection.no_renegotiation;
     cfg.allow_client_renegotiation = scenario.connection.allow_client_renegotiation;
+    cfg.cipher = scenario.connection.cipher.clone();
+    cfg.no_encrypt_then_mac = scenario.connection.no_encrypt_then_mac;
+    cfg.max_fragment_length = scenario.connection.max_fragment_length;
+    cfg.block_padding = scenario.connection.block_padding;
 
     let ledger = Rc::new(RefCell::new(Ledger::default()));
     let empty = |status| Trace {
@@ -315,6 +319,23 @@ impl Runner<'_> {
         } else if outcome.is_fatal() {
             self.fatal_at = Some(i);
         }
+        // W14: a success leaves no error on the queue; an SSL_ERROR_SSL failure leaves its reason.
+        if self.cites("W14") && !matches!(outcome, Outcome::Skip(_)) {
+            self.checked.insert("W14".into());
+            let problem = match &outcome {
+                Outcome::Ok(_) if !call.errors.is_empty() => Some(format!(
+                    "success left errors on the queue: {:?}",
+                    call.errors
+                )),
+                Outcome::Ssl(_) if call.errors.is_empty() => {
+                    Some("SSL_ERROR_SSL with nothing on the error queue".to_string())
+                }
+                _ => None,
+            };
+            if let Some(detail) = problem {
+                self.violation("W14", "spec", Some(i), detail);
+            }
+        }
         let (Some(expect), clause) = step.expect() else {
             return;
         };
@@ -398,6 +419,14 @@ impl Runner<'_> {
             }
             Step::NewSessionTicket { .. } => {
                 rec.call = Some(self.conn.new_session_ticket());
+                None
+            }
+            Step::ErrorAgain { .. } => {
+                rec.call = Some(self.conn.error_again());
+                None
+            }
+            Step::DirtyErrorQueue {} => {
+                rec.call = Some(self.conn.dirty_error_queue());
                 None
             }
             Step::SetModes { modes, .. } => {

@@ -318,6 +318,13 @@ pub enum Step {
         expect: Option<Expect>,
         clause: Option<ClauseId>,
     },
+    /// Ask `SSL_get_error` again about the previous call (RV-1).
+    ErrorAgain {
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// Leave a stale, unrelated error on the error queue before the next call (RV-2).
+    DirtyErrorQueue {},
     /// Change modes on the live connection (W15).
     SetModes {
         modes: Modes,
@@ -382,6 +389,7 @@ impl Step {
             | Step::KeyUpdate { expect, clause, .. }
             | Step::Renegotiate { expect, clause }
             | Step::NewSessionTicket { expect, clause }
+            | Step::ErrorAgain { expect, clause }
             | Step::SetModes { expect, clause, .. } => (expect.as_ref(), clause.as_ref()),
             _ => (None, None),
         }
@@ -402,6 +410,8 @@ impl Step {
                 | Step::KeyUpdate { .. }
                 | Step::Renegotiate { .. }
                 | Step::NewSessionTicket { .. }
+                | Step::ErrorAgain { .. }
+                | Step::DirtyErrorQueue {}
                 | Step::SetModes { .. }
         )
     }
@@ -476,6 +486,8 @@ impl Serialize for StepView<'_> {
             Step::Renegotiate { .. } => op!("renegotiate"),
             Step::NewSessionTicket { .. } => op!("new_session_ticket"),
             Step::SetModes { modes, .. } => op!("set_modes", modes = modes.to_string()),
+            Step::ErrorAgain { .. } => op!("error_again"),
+            Step::DirtyErrorQueue {} => op!("dirty_error_queue"),
             Step::PeerRead { len } => op!("peer_read", len = len.map(|l| l.0)),
             Step::PeerStopReading {} => op!("peer_stop_reading"),
             Step::PeerResumeReading {} => op!("peer_resume_reading"),
@@ -547,6 +559,14 @@ pub struct ConnectionSpec {
     pub no_renegotiation: bool,
     #[serde(default)]
     pub allow_client_renegotiation: bool,
+    /// TLS 1.2 cipher list, OpenSSL syntax (PW-5).
+    pub cipher: Option<String>,
+    #[serde(default)]
+    pub no_encrypt_then_mac: bool,
+    /// RFC 6066 max_fragment_length requested by the client side (REC-2).
+    pub max_fragment_length: Option<u16>,
+    /// TLS 1.3 record padding block size (REC-3).
+    pub block_padding: Option<u16>,
 }
 
 fn default_tls() -> Vec<Tls> {
@@ -687,6 +707,16 @@ impl Scenario {
                 "has {} steps; the limit is {MAX_STEPS}",
                 self.steps.len()
             ));
+        }
+        if let Some(m) = self.connection.max_fragment_length {
+            if ![512, 1024, 2048, 4096].contains(&m) {
+                return Err(format!(
+                    "connection.max_fragment_length {m} is not one of 512, 1024, 2048, 4096"
+                ));
+            }
+        }
+        if self.connection.block_padding == Some(0) {
+            return Err("connection.block_padding must be at least 1".into());
         }
         if let Some(f) = self.connection.max_send_fragment {
             if !(512..=16384).contains(&f) {

@@ -74,3 +74,50 @@ fn the_default_suite_is_clean_and_every_known_entry_is_used() {
         report.warnings
     );
 }
+
+/// Situations no scenario covers yet, each with the reason. Early data needs a resumed session
+/// inside one run, which the runner does not set up yet.
+const UNCOVERED: [(&str, &str); 2] = [
+    (
+        "ED-1",
+        "early data needs a session resumed within the run; not driven yet",
+    ),
+    (
+        "ED-2",
+        "early data needs a session resumed within the run; not driven yet",
+    ),
+];
+
+#[test]
+fn every_clause_has_two_scenarios_and_every_situation_one() {
+    use sslwrite::scenario::{CLAUSES, SITUATIONS};
+    let scenarios = load_dir(&project_root().join("scenarios")).expect("scenarios load");
+    for c in CLAUSES.iter().filter(|c| c.starts_with('W')) {
+        let n = scenarios
+            .iter()
+            .filter(|s| s.clauses.iter().any(|x| x.0 == *c))
+            .count();
+        assert!(
+            n >= 2,
+            "clause {c} is exercised by {n} scenario(s); at least 2 needed"
+        );
+    }
+    for sit in SITUATIONS {
+        let covered = scenarios
+            .iter()
+            .any(|s| s.situations.iter().any(|x| x.0 == sit));
+        let exempt = UNCOVERED.iter().any(|(id, _)| *id == sit);
+        assert!(covered || exempt, "situation {sit} has no scenario");
+        assert!(
+            !(covered && exempt),
+            "{sit} is covered now: drop it from UNCOVERED"
+        );
+    }
+}
+
+#[test]
+fn the_default_suite_has_150_runs_per_implementation() {
+    let scenarios = load_dir(&project_root().join("scenarios")).expect("scenarios load");
+    let runs = Selection::all().runs(&scenarios).len();
+    assert!(runs >= 150, "{runs} runs per implementation");
+}

@@ -36,6 +36,8 @@ extern "C" {
     fn SSL_key_update(s: *mut ffi::SSL, updatetype: c_int) -> c_int;
     fn SSL_renegotiate(s: *mut ffi::SSL) -> c_int;
     fn SSL_new_session_ticket(s: *mut ffi::SSL) -> c_int;
+    fn SSL_set_tlsext_max_fragment_length(s: *mut ffi::SSL, mode: u8) -> c_int;
+    fn SSL_set_block_padding(s: *mut ffi::SSL, block_size: usize) -> c_int;
 }
 
 const SSL_CTRL_CLEAR_MODE: c_int = 78;
@@ -43,6 +45,8 @@ const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
 const SSL_MODE_RELEASE_BUFFERS: c_long = 0x10;
 /// `SSL_OP_ALLOW_CLIENT_RENEGOTIATION` (OpenSSL 3.0, bit 8).
 const OP_ALLOW_CLIENT_RENEGOTIATION: u64 = 1 << 8;
+/// `SSL_OP_NO_ENCRYPT_THEN_MAC` (bit 19).
+const OP_NO_ENCRYPT_THEN_MAC: u64 = 1 << 19;
 
 /// The linked OpenSSL as an implementation of the write contract.
 pub struct OpensslImpl {
@@ -55,6 +59,7 @@ struct CtxKey {
     tls: Tls,
     no_renegotiation: bool,
     allow_client_renegotiation: bool,
+    no_encrypt_then_mac: bool,
 }
 
 impl OpensslImpl {
@@ -112,6 +117,9 @@ fn build_context(key: CtxKey) -> Result<SslContext, ErrorStack> {
     if key.allow_client_renegotiation {
         opts |= SslOptions::from_bits_retain(OP_ALLOW_CLIENT_RENEGOTIATION as _);
     }
+    if key.no_encrypt_then_mac {
+        opts |= SslOptions::from_bits_retain(OP_NO_ENCRYPT_THEN_MAC as _);
+    }
     b.set_options(opts);
     Ok(b.build())
 }
@@ -135,6 +143,7 @@ impl Implementation for OpensslImpl {
                 tls: cfg.tls,
                 no_renegotiation: cfg.no_renegotiation,
                 allow_client_renegotiation: cfg.allow_client_renegotiation,
+                no_encrypt_then_mac: cfg.no_encrypt_then_mac,
             })
             .map_err(|e| setup_failed("context", e))?;
         let mut ssl = Ssl::new(&ctx).map_err(|e| setup_failed("SSL_new", e))?;
@@ -151,8 +160,42 @@ impl Implementation for OpensslImpl {
                 Role::Server => ssl.set_accept_state(),
             }
         }
+        if let Some(c) = &cfg.cipher {
+            ssl.set_cipher_list(c).map_err(|e| {
+                SetupError::Unsupported(format!("OpenSSL refused cipher list {c:?}: {e}"))
+            })?;
+        }
         let stream = SslStream::new(ssl, io).map_err(|e| setup_failed("BIO", e))?;
-        let mut conn = OpensslConn { stream };
+        let mut conn = OpensslConn {
+            stream,
+            last_ret: 1,
+            keep_queue: false,
+        };
+        if let (Some(len), Role::Client) = (cfg.max_fragment_length, cfg.role) {
+            let mode: u8 = match len {
+                512 => 1,
+                1024 => 2,
+                2048 => 3,
+                4096 => 4,
+                other => {
+                    return Err(SetupError::Unsupported(format!(
+                        "max_fragment_length {other} (RFC 6066 allows 512, 1024, 2048, 4096)"
+                    )))
+                }
+            };
+            // SAFETY: the SSL* is valid; the mode is one of the four RFC 6066 codes.
+            let ok = unsafe { SSL_set_tlsext_max_fragment_length(conn.ptr(), mode) };
+            if ok != 1 {
+                return Err(setup_failed("max_fragment_length", ErrorStack::get()));
+            }
+        }
+        if let Some(block) = cfg.block_padding {
+            // SAFETY: the SSL* is valid; any block size is accepted (1 switches padding off).
+            let ok = unsafe { SSL_set_block_padding(conn.ptr(), usize::from(block)) };
+            if ok != 1 {
+                return Err(setup_failed("block padding", ErrorStack::get()));
+            }
+        }
         if let Some(frag) = cfg.max_send_fragment {
             // SAFETY: the SSL* is valid for the life of `conn.stream`; SSL_ctrl with
             // SSL_CTRL_SET_MAX_SEND_FRAGMENT reads only `larg` and ignores `parg`.
@@ -184,6 +227,10 @@ impl Implementation for OpensslImpl {
 
 struct OpensslConn {
     stream: SslStream<Endpoint>,
+    /// The return value of the last I/O call, for `error_again` (RV-1).
+    last_ret: c_int,
+    /// Do not clear the error queue before the next call (RV-2).
+    keep_queue: bool,
 }
 
 fn clear_error_queue() {
@@ -209,8 +256,16 @@ impl OpensslConn {
         self.stream.ssl().as_ptr()
     }
 
+    /// Before a call: clear the error queue, unless a scenario asked to leave it dirty.
+    fn prepare(&mut self) {
+        if !std::mem::take(&mut self.keep_queue) {
+            clear_error_queue();
+        }
+    }
+
     /// Classifies the return value of an I/O call with `SSL_get_error`, then drains the queue.
-    fn classify(&self, ret: c_int) -> Call {
+    fn classify(&mut self, ret: c_int) -> Call {
+        self.last_ret = ret;
         // SAFETY: the SSL* is valid; SSL_get_error reads the connection and the error queue.
         let code = unsafe { ffi::SSL_get_error(self.ptr(), ret) };
         let errors = drain_error_queue();
@@ -258,14 +313,14 @@ fn len_as_int(len: usize) -> c_int {
 
 impl Connection for OpensslConn {
     fn handshake(&mut self) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: the SSL* is valid and its BIO (our endpoint) outlives the call.
         let ret = unsafe { ffi::SSL_do_handshake(self.ptr()) };
         self.classify(ret)
     }
 
     fn write(&mut self, buf: &[u8]) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call
         // (OpenSSL does not keep the pointer past it: a retry passes it again); an empty slice
         // has a dangling non-null pointer that OpenSSL never dereferences for num == 0.
@@ -274,7 +329,7 @@ impl Connection for OpensslConn {
     }
 
     fn write_ex(&mut self, buf: &[u8]) -> Call {
-        clear_error_queue();
+        self.prepare();
         let mut written: usize = 0;
         // SAFETY: as for SSL_write; `written` is a valid out-pointer for the call.
         let ret =
@@ -288,7 +343,7 @@ impl Connection for OpensslConn {
     }
 
     fn write_negative(&mut self, num: i32) -> Call {
-        clear_error_queue();
+        self.prepare();
         let byte = [0u8; 1];
         // SAFETY: with a negative num OpenSSL must reject the call before touching the buffer;
         // even so, the pointer is valid for one byte.
@@ -297,7 +352,7 @@ impl Connection for OpensslConn {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call.
         let ret =
             unsafe { ffi::SSL_read(self.ptr(), buf.as_mut_ptr().cast(), len_as_int(buf.len())) };
@@ -305,7 +360,7 @@ impl Connection for OpensslConn {
     }
 
     fn shutdown(&mut self) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: the SSL* is valid and its BIO outlives the call.
         let ret = unsafe { ffi::SSL_shutdown(self.ptr()) };
         if ret >= 0 {
@@ -320,21 +375,21 @@ impl Connection for OpensslConn {
     }
 
     fn key_update(&mut self, requested: bool) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: the SSL* is valid; the update type is SSL_KEY_UPDATE_(NOT_)REQUESTED (0/1).
         let ret = unsafe { SSL_key_update(self.ptr(), c_int::from(requested)) };
         self.simple(ret)
     }
 
     fn renegotiate(&mut self) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: the SSL* is valid; SSL_renegotiate only schedules the handshake.
         let ret = unsafe { SSL_renegotiate(self.ptr()) };
         self.simple(ret)
     }
 
     fn new_session_ticket(&mut self) -> Call {
-        clear_error_queue();
+        self.prepare();
         // SAFETY: the SSL* is valid; the call only queues a ticket for the next write.
         let ret = unsafe { SSL_new_session_ticket(self.ptr()) };
         self.simple(ret)
@@ -374,5 +429,26 @@ impl Connection for OpensslConn {
 
     fn handshake_done(&self) -> bool {
         self.stream.ssl().is_init_finished()
+    }
+
+    fn error_again(&mut self) -> Call {
+        // No clearing: the point is what SSL_get_error says with the queue as the last call
+        // left it (drained).
+        self.classify(self.last_ret)
+    }
+
+    fn dirty_error_queue(&mut self) -> Call {
+        clear_error_queue();
+        let garbage = [0x30u8, 0x03, 0x02, 0x01];
+        let mut p = garbage.as_ptr();
+        // SAFETY: d2i_X509 reads at most `length` bytes from `p`, which points into `garbage`;
+        // it fails (null) on these bytes and leaves ASN.1 errors on this thread's queue.
+        let x = unsafe { ffi::d2i_X509(std::ptr::null_mut(), &mut p, garbage.len() as c_long) };
+        if !x.is_null() {
+            // SAFETY: a non-null result is an X509 we own.
+            unsafe { ffi::X509_free(x) };
+        }
+        self.keep_queue = true;
+        Call::new(Outcome::Ok(1), 1)
     }
 }

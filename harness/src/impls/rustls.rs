@@ -128,6 +128,21 @@ impl Implementation for RustlsImpl {
                 "a rustls connection always has a role; 'neither connect nor accept state' cannot be expressed".into(),
             ));
         }
+        if cfg.cipher.is_some() || cfg.no_encrypt_then_mac {
+            return Err(SetupError::Unsupported(
+                "rustls implements only AEAD cipher suites; OpenSSL cipher lists and encrypt-then-MAC do not apply".into(),
+            ));
+        }
+        if cfg.max_fragment_length.is_some() && cfg.role == Role::Client {
+            return Err(SetupError::Unsupported(
+                "rustls does not implement the max_fragment_length extension (RFC 6066)".into(),
+            ));
+        }
+        if cfg.block_padding.is_some() {
+            return Err(SetupError::Unsupported(
+                "rustls has no TLS 1.3 record padding option".into(),
+            ));
+        }
         let conn: rustls::Connection = match self.config(cfg)? {
             Cfg::Client(c) => {
                 let name = ServerName::try_from(certs::SERVER_NAME)
