@@ -9,6 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Role, Tls};
+use crate::diff::Difference;
+use crate::runner::Violation;
 use crate::scenario::{ClauseId, RunKey};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +38,15 @@ pub struct KnownEntry {
     /// The step of the first difference (or of the violation), when it matters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
+    /// Glob over the step's one-line form (`write buf=0 content=stream len=0`), for entries
+    /// that describe a behaviour wherever it occurs (the fuzzer's generated runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// Globs over the two differing values (`syscall`, `ok(*)`), for divergence entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     #[serde(default)]
     pub kind: KnownKind,
     /// The clause the difference concerns (for a violation: the violated clause).
@@ -54,7 +65,23 @@ pub struct KnownFile {
 #[derive(Debug)]
 pub struct Known {
     pub entries: Vec<KnownEntry>,
-    patterns: Vec<glob::Pattern>,
+    patterns: Vec<Patterns>,
+}
+
+#[derive(Debug)]
+struct Patterns {
+    scenario: glob::Pattern,
+    op: Option<glob::Pattern>,
+    reference_value: Option<glob::Pattern>,
+    value: Option<glob::Pattern>,
+}
+
+fn opt_matches(p: &Option<glob::Pattern>, s: Option<&str>) -> bool {
+    match (p, s) {
+        (None, _) => true,
+        (Some(p), Some(s)) => p.matches(s),
+        (Some(_), None) => false,
+    }
 }
 
 impl Known {
@@ -85,9 +112,18 @@ impl Known {
                     e.scenario, e.implementation
                 ));
             }
-            patterns.push(glob::Pattern::new(&e.scenario).map_err(|err| {
-                format!("entry {i}: bad scenario pattern {:?}: {err}", e.scenario)
-            })?);
+            let compile = |what: &str, p: &str| {
+                glob::Pattern::new(p)
+                    .map_err(|err| format!("entry {i}: bad {what} pattern {p:?}: {err}"))
+            };
+            let opt =
+                |what: &str, p: &Option<String>| p.as_deref().map(|p| compile(what, p)).transpose();
+            patterns.push(Patterns {
+                scenario: compile("scenario", &e.scenario)?,
+                op: opt("op", &e.op)?,
+                reference_value: opt("reference_value", &e.reference_value)?,
+                value: opt("value", &e.value)?,
+            });
         }
         Ok(Known {
             entries: file.entries,
@@ -95,24 +131,60 @@ impl Known {
         })
     }
 
-    /// The first entry of `kind` that matches: run, implementation, step, and for violations
-    /// the clause.
-    pub fn find(
+    fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: &str) -> bool {
+        let e = &self.entries[i];
+        e.kind == kind
+            && e.implementation == implementation
+            && self.patterns[i].scenario.matches(&key.id)
+            && e.tls.is_none_or(|t| t == key.tls)
+            && e.role.is_none_or(|r| r == key.role)
+    }
+
+    /// The first divergence entry that explains `d` (at a step whose one-line form is `op`).
+    pub fn explain_difference(
         &self,
-        kind: KnownKind,
         key: &RunKey,
         implementation: &str,
-        step: Option<usize>,
-        clause: Option<&str>,
+        d: &Difference,
+        op: Option<&str>,
     ) -> Option<usize> {
-        self.entries.iter().enumerate().position(|(i, e)| {
-            e.kind == kind
-                && e.implementation == implementation
-                && self.patterns[i].matches(&key.id)
-                && e.tls.is_none_or(|t| t == key.tls)
-                && e.role.is_none_or(|r| r == key.role)
-                && (e.step.is_none() || e.step == step)
-                && clause.is_none_or(|c| e.clause.0 == c)
+        (0..self.entries.len()).find(|&i| {
+            let (e, p) = (&self.entries[i], &self.patterns[i]);
+            self.common(i, KnownKind::Divergence, key, implementation)
+                && (e.step.is_none() || e.step == d.step)
+                && opt_matches(&p.op, op)
+                && opt_matches(&p.reference_value, Some(&d.reference_value))
+                && opt_matches(&p.value, Some(&d.value))
+        })
+    }
+
+    /// The first violation entry that explains `v` (at a step whose one-line form is `op`).
+    pub fn explain_violation(
+        &self,
+        key: &RunKey,
+        implementation: &str,
+        v: &Violation,
+        op: Option<&str>,
+    ) -> Option<usize> {
+        (0..self.entries.len()).find(|&i| {
+            let (e, p) = (&self.entries[i], &self.patterns[i]);
+            self.common(i, KnownKind::Violation, key, implementation)
+                && e.clause.0 == v.clause
+                && (e.step.is_none() || e.step == v.step)
+                && opt_matches(&p.op, op)
+        })
+    }
+
+    /// A divergence entry that expects *this run* to differ wherever it differs (no step, op or
+    /// value filter): used to warn when the run now agrees.
+    pub fn expects_difference(&self, key: &RunKey, implementation: &str) -> Option<usize> {
+        (0..self.entries.len()).find(|&i| {
+            let e = &self.entries[i];
+            self.common(i, KnownKind::Divergence, key, implementation)
+                && e.step.is_none()
+                && e.op.is_none()
+                && e.value.is_none()
+                && e.reference_value.is_none()
         })
     }
 }
@@ -139,6 +211,17 @@ mod tests {
         assert!(e.unwrap_err().contains("written reason"));
     }
 
+    fn diff(step: usize, a: &str, b: &str) -> Difference {
+        Difference {
+            implementation: "rustls".into(),
+            reference: "openssl".into(),
+            step: Some(step),
+            field: "outcome".into(),
+            reference_value: a.into(),
+            value: b.into(),
+        }
+    }
+
     #[test]
     fn matching_respects_glob_tls_step_and_kind() {
         let k = Known::parse(
@@ -146,35 +229,66 @@ mod tests {
                 "clause":"W5","reason":"rustls never renegotiates; it answers no_renegotiation"}]}"#,
         )
         .unwrap();
-        let d = KnownKind::Divergence;
+        let d = diff(3, "ok(1)", "want_read");
         assert_eq!(
-            k.find(d, &key("rn-mid-write", Tls::V12), "rustls", Some(3), None),
+            k.explain_difference(&key("rn-mid-write", Tls::V12), "rustls", &d, None),
             Some(0)
         );
         assert_eq!(
-            k.find(d, &key("rn-mid-write", Tls::V13), "rustls", Some(3), None),
+            k.explain_difference(&key("rn-mid-write", Tls::V13), "rustls", &d, None),
             None
         );
         assert_eq!(
-            k.find(d, &key("rn-mid-write", Tls::V12), "rustls", Some(4), None),
-            None
-        );
-        assert_eq!(
-            k.find(d, &key("rn-mid-write", Tls::V12), "openssl", Some(3), None),
-            None
-        );
-        assert_eq!(
-            k.find(d, &key("ku-x", Tls::V12), "rustls", Some(3), None),
-            None
-        );
-        assert_eq!(
-            k.find(
-                KnownKind::Violation,
-                &key("rn-a", Tls::V12),
+            k.explain_difference(
+                &key("rn-mid-write", Tls::V12),
                 "rustls",
-                Some(3),
-                Some("W5")
+                &diff(4, "a", "b"),
+                None
             ),
+            None
+        );
+        assert_eq!(
+            k.explain_difference(&key("rn-mid-write", Tls::V12), "openssl", &d, None),
+            None
+        );
+        assert_eq!(
+            k.explain_difference(&key("ku-x", Tls::V12), "rustls", &d, None),
+            None
+        );
+        let v = Violation {
+            clause: "W5".into(),
+            kind: "spec".into(),
+            step: Some(3),
+            detail: String::new(),
+        };
+        assert_eq!(
+            k.explain_violation(&key("rn-a", Tls::V12), "rustls", &v, None),
+            None,
+            "kind differs"
+        );
+    }
+
+    #[test]
+    fn behaviour_entries_match_op_and_values() {
+        let k = Known::parse(
+            r#"{"entries":[{"scenario":"*","implementation":"rustls","op":"write *len=0",
+                "reference_value":"syscall","value":"ok(*)","clause":"W9",
+                "reason":"zero-length SSL_write: OpenSSL fails, rustls accepts"}]}"#,
+        )
+        .unwrap();
+        let k0 = key("fuzz", Tls::V13);
+        let op = Some("write buf=0 content=stream len=0");
+        assert_eq!(
+            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), op),
+            Some(0)
+        );
+        assert_eq!(
+            k.explain_difference(&k0, "rustls", &diff(1, "want_write", "ok(0)"), op),
+            None
+        );
+        let other = Some("write buf=0 content=stream len=10");
+        assert_eq!(
+            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), other),
             None
         );
     }

@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod contract;
 pub mod diff;
+pub mod fuzzing;
 pub mod impls;
 pub mod known;
 pub mod payload;

@@ -29,6 +29,20 @@ enum Command {
     Conformance(ConformanceArgs),
     /// List the scenarios and the runs they expand into.
     List(ListArgs),
+    /// Turn a fuzz artifact (or a seed) into a scenario and show the step-by-step diff.
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The crash/finding file cargo fuzz wrote (fuzz/artifacts/...).
+    artifact: Option<PathBuf>,
+    /// Instead of a file: the bytes of a seeded input (as in the seeded cargo test loops).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Folder to write the scenario into (default: print it only).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -84,6 +98,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Conformance(a) => conformance(a),
         Command::List(a) => list(a),
+        Command::Replay(a) => replay(a),
     }
 }
 
@@ -199,4 +214,44 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+fn replay(a: ReplayArgs) -> ExitCode {
+    let bytes = match (&a.artifact, a.seed) {
+        (Some(p), None) => match std::fs::read(p) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        (None, Some(seed)) => sslwrite::fuzzing::seed_bytes(seed, 256),
+        _ => {
+            eprintln!("error: give an artifact file or --seed N (not both)");
+            return ExitCode::from(2);
+        }
+    };
+    let oracles = sslwrite::fuzzing::Oracles::load();
+    match sslwrite::fuzzing::replay::replay(&oracles, &bytes, a.out.as_deref()) {
+        Ok(r) => {
+            match &r.finding {
+                Some(f) => println!("finding: {f}"),
+                None => println!("no finding: every implementation agrees or differs as known"),
+            }
+            println!("{}", r.comparison);
+            match &r.written {
+                Some(p) => println!("scenario: {}", p.display()),
+                None => print!("{}", r.scenario.to_json()),
+            }
+            if r.finding.is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

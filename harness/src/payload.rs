@@ -101,6 +101,11 @@ impl Ledger {
         self.d.confirmed
     }
 
+    /// Bytes the peer's application has read so far.
+    pub fn received_total(&self) -> u64 {
+        self.d.received
+    }
+
     fn settle(&mut self) {
         let n = self.confirmed.len().min(self.received.len());
         if n == 0 {

@@ -191,23 +191,20 @@ fn cap(one: Option<crate::scenario::Capacity>, s: &Scenario) -> usize {
 /// Allocates each buffer slot once, at the largest size any step asks of it, so that a
 /// retry from the same slot passes the same pointer.
 fn slots(s: &Scenario) -> Vec<Vec<u8>> {
-    let mut sizes = vec![0usize; 256];
+    let mut sizes: Vec<usize> = Vec::new();
     for step in &s.steps {
-        match step {
-            Step::Write { len, buf, .. } | Step::WriteEx { len, buf, .. } => {
-                let b = usize::from(*buf);
-                sizes[b] = sizes[b].max(len.get());
-            }
-            Step::WriteAll { len, buf, .. } => {
-                let b = usize::from(*buf);
-                sizes[b] = sizes[b].max(len.get());
-            }
-            _ => {}
+        let (len, buf) = match step {
+            Step::Write { len, buf, .. }
+            | Step::WriteEx { len, buf, .. }
+            | Step::WriteAll { len, buf, .. } => (len.get(), usize::from(*buf)),
+            _ => continue,
+        };
+        if sizes.len() <= buf {
+            sizes.resize(buf + 1, 0);
         }
+        sizes[buf] = sizes[buf].max(len);
     }
-    while sizes.len() > 1 && sizes[sizes.len() - 1] == 0 {
-        sizes.pop();
-    }
+    // Every slot gets at least one byte, so even an empty write passes a real pointer.
     sizes.into_iter().map(|n| vec![0u8; n.max(1)]).collect()
 }
 
@@ -227,6 +224,9 @@ struct Runner<'a> {
     /// The step of the first fatal (ssl/syscall) outcome of the implementation.
     fatal_at: Option<usize>,
 }
+
+/// Calls in a row without progress, while the peer drains, that break I3.
+const NO_PROGRESS_CALLS: u32 = 100;
 
 /// Calls per looping handshake step before it is declared stuck.
 const HANDSHAKE_ROUNDS: usize = 100_000;
@@ -542,6 +542,7 @@ impl Runner<'_> {
         let mut calls = Vec::new();
         let mut stuck = 0;
         for _ in 0..HANDSHAKE_ROUNDS {
+            let before = self.motion();
             let mut call = self.conn.handshake();
             let retry = call.outcome.is_retry();
             let deadlocked = self.pipe.take_deadlock();
@@ -552,16 +553,8 @@ impl Runner<'_> {
             if !retry || deadlocked {
                 break;
             }
-            let before = (
-                self.pipe.total_sent(Side::Impl),
-                self.pipe.total_sent(Side::Peer),
-            );
             self.peer.borrow_mut().pump();
-            let after = (
-                self.pipe.total_sent(Side::Impl),
-                self.pipe.total_sent(Side::Peer),
-            );
-            if before == after {
+            if self.motion() == before {
                 stuck += 1;
                 if stuck >= 2 {
                     break;
@@ -571,6 +564,18 @@ impl Runner<'_> {
             }
         }
         calls
+    }
+
+    /// Bytes sent and queued in both directions, and plaintext the peer's application read:
+    /// changes whenever anything moved.
+    fn motion(&self) -> [u64; 5] {
+        [
+            self.pipe.total_sent(Side::Impl),
+            self.pipe.pending(Side::Peer) as u64,
+            self.pipe.total_sent(Side::Peer),
+            self.pipe.pending(Side::Impl) as u64,
+            self.ledger.borrow().received_total(),
+        ]
     }
 
     /// Records a write's bytes as confirmed and checks I2.
@@ -665,19 +670,47 @@ impl Runner<'_> {
         let offset = self.ledger.borrow().confirmed_total();
         fill(&mut self.slots[slot][..len], offset, Content::Stream);
         let mut done = 0;
+        let mut stalled = false;
+        let mut capped = false;
+        let mut idle = 0u32;
+        let mut chance = true;
         let mut calls: Vec<Call> = Vec::new();
         loop {
-            if calls.len() >= max_calls as usize {
+            if idle >= NO_PROGRESS_CALLS {
                 self.violation(
                     "I3",
                     "invariant",
                     Some(i),
-                    format!("{} of {len} bytes written after {max_calls} calls that followed the contract", done),
+                    format!(
+                        "{done} of {len} bytes written; {idle} calls in a row that followed the contract made no progress while the peer drained"
+                    ),
                 );
                 break;
             }
+            if calls.len() >= max_calls as usize {
+                capped = true;
+                break;
+            }
+            let progress_before = (
+                self.pipe.total_sent(Side::Impl),
+                self.pipe.pending(Side::Impl),
+            );
             let call = self.call_write(api, slot, done..len);
             self.confirm(i, slot, done, len - done, &call);
+            let progress_after = (
+                self.pipe.total_sent(Side::Impl),
+                self.pipe.pending(Side::Impl),
+            );
+            let moved = progress_before != progress_after || call.outcome.is_ok();
+            // A call counts as idle only when the last drain gave it a chance: freed transport
+            // space or sent it bytes (a drain served from the peer's own buffer does not).
+            idle = if moved {
+                0
+            } else if chance {
+                idle + 1
+            } else {
+                idle
+            };
             let outcome = call.outcome.clone();
             calls.push(call);
             if self.pipe.take_deadlock() {
@@ -692,10 +725,22 @@ impl Runner<'_> {
                     }
                 }
                 Outcome::WantRead | Outcome::WantWrite => {
+                    // The contract's premise is a peer that drains. When the peer takes
+                    // nothing (its transport is gone, its connection ended, or it has stopped
+                    // reading), retrying cannot help: stop, without blaming the writer (I3).
+                    let before = self.motion();
                     let mut p = self.peer.borrow_mut();
                     if !p.transport_gone {
                         p.read(drain);
                     }
+                    drop(p);
+                    let after = self.motion();
+                    if after == before {
+                        stalled = true;
+                        break;
+                    }
+                    // Transport motion: bytes taken from the writer's direction or sent back.
+                    chance = after[..4] != before[..4];
                 }
                 _ => break,
             }
@@ -712,6 +757,14 @@ impl Runner<'_> {
         rec.bytes = Some(done as u64);
         if calls.len() > 1 {
             rec.calls = calls;
+        }
+        if stalled {
+            rec.op.push_str(" (stopped: the peer reads nothing more)");
+        }
+        if capped {
+            rec.op.push_str(&format!(
+                " (stopped after {max_calls} calls, still progressing)"
+            ));
         }
         len as u64
     }

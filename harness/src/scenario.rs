@@ -223,8 +223,12 @@ impl<'de> Deserialize<'de> for Expect {
 }
 
 impl Serialize for Expect {
+    /// As written in files: one string, or a list of alternatives.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.0.as_slice() {
+            [one] => s.collect_str(one),
+            many => s.collect_seq(many.iter().map(ToString::to_string)),
+        }
     }
 }
 
@@ -242,7 +246,7 @@ fn default_max_calls() -> u32 {
 }
 
 /// One scripted step. `op` names it; `expect` (where allowed) states what the contract demands.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Drive the handshake to completion (the peer answering in between).
@@ -416,11 +420,10 @@ impl Step {
         )
     }
 
-    /// A one-line description for reports: `write len=100000 buf=1`.
+    /// A one-line description for reports: `write buf=0 content=stream len=100000`.
     pub fn short(&self) -> String {
-        let v = serde_json::to_value(StepView(self)).unwrap_or_default();
         let mut out = String::new();
-        if let serde_json::Value::Object(map) = v {
+        if let serde_json::Value::Object(map) = serde_json::to_value(self).unwrap_or_default() {
             if let Some(serde_json::Value::String(op)) = map.get("op") {
                 out.push_str(op);
             }
@@ -439,89 +442,8 @@ impl Step {
     }
 }
 
-/// Serializes a step back to its JSON form (for `short`).
-struct StepView<'a>(&'a Step);
-
-impl Serialize for StepView<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        macro_rules! op {
-            ($name:expr $(, $k:ident = $v:expr)*) => {{
-                m.serialize_entry("op", $name)?;
-                $( m.serialize_entry(stringify!($k), &$v)?; )*
-            }};
-        }
-        match self.0 {
-            Step::Handshake { .. } => op!("handshake"),
-            Step::Write {
-                len, buf, content, ..
-            } => {
-                op!("write", len = len.0, buf = buf, content = content)
-            }
-            Step::WriteEx {
-                len, buf, content, ..
-            } => {
-                op!("write_ex", len = len.0, buf = buf, content = content)
-            }
-            Step::WriteNegative { num, .. } => op!("write_negative", num = num),
-            Step::WriteAll {
-                len,
-                buf,
-                api,
-                drain,
-                max_calls,
-                ..
-            } => op!(
-                "write_all",
-                len = len.0,
-                buf = buf,
-                api = api,
-                drain = drain.map(|d| d.0),
-                max_calls = max_calls
-            ),
-            Step::Read { len, .. } => op!("read", len = len.0),
-            Step::Shutdown { .. } => op!("shutdown"),
-            Step::KeyUpdate { requested, .. } => op!("key_update", requested = requested),
-            Step::Renegotiate { .. } => op!("renegotiate"),
-            Step::NewSessionTicket { .. } => op!("new_session_ticket"),
-            Step::SetModes { modes, .. } => op!("set_modes", modes = modes.to_string()),
-            Step::ErrorAgain { .. } => op!("error_again"),
-            Step::DirtyErrorQueue {} => op!("dirty_error_queue"),
-            Step::PeerRead { len } => op!("peer_read", len = len.map(|l| l.0)),
-            Step::PeerStopReading {} => op!("peer_stop_reading"),
-            Step::PeerResumeReading {} => op!("peer_resume_reading"),
-            Step::PeerWrite { len } => op!("peer_write", len = len.0),
-            Step::PeerShutdown {} => op!("peer_shutdown"),
-            Step::PeerFin {} => op!("peer_fin"),
-            Step::PeerClose {} => op!("peer_close"),
-            Step::PeerReset {} => op!("peer_reset"),
-            Step::PeerRenegotiate {} => op!("peer_renegotiate"),
-            Step::PeerKeyUpdate { requested } => op!("peer_key_update", requested = requested),
-            Step::PeerNewSessionTicket {} => op!("peer_new_session_ticket"),
-            Step::PeerFatalAlert {} => op!("peer_fatal_alert"),
-            Step::InjectMalformed {} => op!("inject_malformed"),
-            Step::Transport {
-                capacity_to_peer,
-                capacity_to_impl,
-                blocking,
-                trickle,
-                zero_writes,
-            } => op!(
-                "transport",
-                capacity_to_peer = capacity_to_peer.map(|c| c.0),
-                capacity_to_impl = capacity_to_impl.map(|c| c.0),
-                blocking = blocking,
-                trickle = trickle.map(|t| t.0),
-                zero_writes = zero_writes
-            ),
-        }
-        m.end()
-    }
-}
-
 /// The transport a scenario starts with.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransportSpec {
     /// Capacity of both directions, unless one is given on its own.
@@ -549,7 +471,7 @@ impl Default for TransportSpec {
 }
 
 /// Connection options beyond version, role and modes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionSpec {
     pub max_send_fragment: Option<u16>,
@@ -583,7 +505,7 @@ fn default_roles() -> Vec<Role> {
 }
 
 /// One scenario file.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub id: String,
@@ -607,6 +529,27 @@ pub struct Scenario {
     /// Where it was loaded from (set by the loader).
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// Drops `null` members recursively (serialized `None`s), for tidy scenario files.
+pub fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+impl Scenario {
+    /// The scenario as a file's text (pretty JSON, `None`s left out); `parse` reads it back.
+    pub fn to_json(&self) -> String {
+        let mut v = serde_json::to_value(self).expect("a scenario always serializes");
+        strip_nulls(&mut v);
+        serde_json::to_string_pretty(&v).expect("a JSON value always prints") + "\n"
+    }
 }
 
 /// A scenario file that could not be used: which file, where, and why.

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::contract::{ImplInfo, Implementation, Tls};
 use crate::diff::{self, Verdict};
-use crate::known::{Known, KnownKind};
+use crate::known::Known;
 use crate::report::{
     ClauseStanding, ClauseVerdict, ClauseView, KnownMatch, Report, RunReport, Summary,
     SCHEMA_VERSION,
@@ -121,7 +121,11 @@ pub fn assemble(
             let (d, n) = diff::compare(&reference, &traces[0], &info.name, trace);
             notes.extend(n);
             if let Some(d) = d {
-                match known.find(KnownKind::Divergence, key, &info.name, d.step, None) {
+                let op = d
+                    .step
+                    .and_then(|i| traces[0].steps.get(i))
+                    .map(|s| s.op.as_str());
+                match known.explain_difference(key, &info.name, &d, op) {
                     Some(e) => {
                         used[e] += 1;
                         let entry = &known.entries[e];
@@ -139,13 +143,11 @@ pub fn assemble(
         }
         for (info, trace) in infos.iter().zip(&traces) {
             for v in &trace.violations {
-                match known.find(
-                    KnownKind::Violation,
-                    key,
-                    &info.name,
-                    v.step,
-                    Some(&v.clause),
-                ) {
+                let op = v
+                    .step
+                    .and_then(|i| trace.steps.get(i))
+                    .map(|s| s.op.as_str());
+                match known.explain_violation(key, &info.name, v, op) {
                     Some(e) => {
                         used[e] += 1;
                         *known_v.entry(info.name.clone()).or_default() += 1;
@@ -181,13 +183,11 @@ pub fn assemble(
         };
         if verdict == Verdict::Agree {
             for info in infos.iter().skip(1) {
-                if let Some(e) = known.find(KnownKind::Divergence, key, &info.name, None, None) {
-                    if known.entries[e].step.is_none() {
-                        warnings.push(format!(
-                            "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
-                            info.name, known.entries[e].scenario
-                        ));
-                    }
+                if let Some(e) = known.expects_difference(key, &info.name) {
+                    warnings.push(format!(
+                        "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
+                        info.name, known.entries[e].scenario
+                    ));
                 }
             }
         }

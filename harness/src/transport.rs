@@ -218,7 +218,19 @@ impl Pipe {
         (r.records().to_vec(), r.dropped())
     }
 
-    /// Runs the pump if this side blocks; returns false when there is nothing to run.
+    /// A fingerprint of everything that moves: bytes sent and queued in both directions.
+    fn motion(&self) -> [u64; 4] {
+        let st = self.0.borrow();
+        [
+            st.dirs[0].total,
+            st.dirs[0].buf.len() as u64,
+            st.dirs[1].total,
+            st.dirs[1].buf.len() as u64,
+        ]
+    }
+
+    /// Runs the pump if this side blocks; returns false when there is nothing to run or the
+    /// pump moved nothing (the peer can do nothing more for us: a deadlock).
     fn pump(&self, side: Side) -> bool {
         let mut pump = {
             let mut st = self.0.borrow_mut();
@@ -230,9 +242,10 @@ impl Pipe {
                 None => return false,
             }
         };
+        let before = self.motion();
         pump();
         self.0.borrow_mut().pump = Some(pump);
-        true
+        self.motion() != before
     }
 
     fn deadlock(&self, what: &str) -> io::Error {
@@ -252,8 +265,10 @@ impl Pipe {
         self.note_error(side, r)
     }
 
+    /// Blocking mode pumps the peer for as long as that moves bytes; each pump either moves
+    /// at least one byte or ends the call with a deadlock, so the loop is bounded by the bytes
+    /// the scenario can move.
     fn write_inner(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
-        let mut pumped = false;
         loop {
             {
                 let mut st = self.0.borrow_mut();
@@ -301,15 +316,13 @@ impl Pipe {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
             }
-            if pumped || !self.pump(side) {
+            if !self.pump(side) {
                 return Err(self.deadlock("write"));
             }
-            pumped = true;
         }
     }
 
     fn read_inner(&self, side: Side, buf: &mut [u8]) -> io::Result<usize> {
-        let mut pumped = false;
         loop {
             {
                 let mut st = self.0.borrow_mut();
@@ -334,10 +347,9 @@ impl Pipe {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
             }
-            if pumped || !self.pump(side) {
+            if !self.pump(side) {
                 return Err(self.deadlock("read"));
             }
-            pumped = true;
         }
     }
 }

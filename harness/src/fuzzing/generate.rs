@@ -1,0 +1,361 @@
+//! Turns fuzzer bytes into a *valid* scenario: a write sequence that means something.
+//!
+//! The generator tracks the connection's state as it goes (TLS version, whether a write is
+//! pending and with which arguments, whether either side has closed) so that it emits retries
+//! with the same arguments, renegotiation only under TLS 1.2, KeyUpdate only under TLS 1.3,
+//! and closing actions towards the end. The result is an ordinary [`Scenario`]: the runner plays
+//! it like any file, and `cargo xtask replay` writes it out as one.
+
+use arbitrary::{Result, Unstructured};
+
+use crate::contract::{Modes, Role, Tls};
+use crate::payload::Content;
+use crate::scenario::{
+    Api, Capacity, ClauseId, ConnectionSpec, Len, RunKey, Scenario, Step, TransportSpec,
+};
+
+/// A generated scenario and the one run of it to play.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub scenario: Scenario,
+    pub key: RunKey,
+}
+
+/// Write sizes that sit on the interesting boundaries (records, capacities), plus any.
+const SIZES: [u64; 12] = [
+    0, 1, 100, 1000, 4096, 16383, 16384, 16385, 20000, 32768, 65536, 100_000,
+];
+const CAPACITIES: [u64; 7] = [1, 60, 4096, 16384, 20000, 40000, 1 << 20];
+/// Most steps one input may produce: keeps one execution short.
+const MAX_STEPS: u32 = 24;
+
+/// The id every generated scenario carries (known-divergence entries for the fuzzer match it).
+pub const FUZZ_ID: &str = "fuzz";
+
+struct State {
+    tls: Tls,
+    /// Arguments of the last write that asked for a retry.
+    pending: Option<(u64, u8, Api, Content)>,
+    closed: bool,
+    clauses: Vec<&'static str>,
+}
+
+impl State {
+    fn cite(&mut self, c: &'static str) {
+        if !self.clauses.contains(&c) {
+            self.clauses.push(c);
+        }
+    }
+}
+
+fn size(u: &mut Unstructured) -> Result<u64> {
+    if u.ratio(1, 8)? {
+        u.int_in_range(0..=120_000)
+    } else {
+        Ok(*u.choose(&SIZES)?)
+    }
+}
+
+fn len(n: u64) -> Len {
+    Len(n.min(crate::scenario::MAX_LEN))
+}
+
+fn modes(u: &mut Unstructured) -> Result<Modes> {
+    Ok(Modes {
+        partial_write: u.arbitrary()?,
+        moving_buffer: u.ratio(1, 3)?,
+        auto_retry: !u.ratio(1, 4)?,
+        release_buffers: u.ratio(1, 8)?,
+    })
+}
+
+/// Builds a scenario from the fuzzer's bytes.
+pub fn generate(u: &mut Unstructured) -> Result<Generated> {
+    let tls = if u.arbitrary()? { Tls::V13 } else { Tls::V12 };
+    let role = if u.ratio(1, 3)? {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let run_modes = modes(u)?;
+    let capacity = *u.choose(&CAPACITIES)?;
+    let blocking = u.ratio(1, 10)?;
+    let max_send_fragment = if u.ratio(1, 8)? {
+        Some(*u.choose(&[512u16, 4096])?)
+    } else {
+        None
+    };
+    let mut st = State {
+        tls,
+        pending: None,
+        closed: false,
+        clauses: vec!["W1"],
+    };
+    if blocking {
+        st.cite("W3");
+    }
+    if max_send_fragment.is_some() {
+        st.cite("W13");
+    }
+    let mut steps = Vec::new();
+    if u.ratio(4, 5)? {
+        steps.push(Step::Handshake {
+            expect: None,
+            clause: None,
+        });
+    } else {
+        st.cite("W2");
+    }
+    let n = u.int_in_range(1..=MAX_STEPS)?;
+    for _ in 0..n {
+        if u.is_empty() {
+            break;
+        }
+        steps.push(step(u, &mut st)?);
+    }
+    if steps.is_empty() {
+        steps.push(Step::Handshake {
+            expect: None,
+            clause: None,
+        });
+    }
+    let clauses = st
+        .clauses
+        .iter()
+        .map(|c| ClauseId((*c).to_string()))
+        .collect();
+    let scenario = Scenario {
+        id: FUZZ_ID.to_string(),
+        title: "generated write sequence".to_string(),
+        clauses,
+        situations: Vec::new(),
+        tls: vec![tls],
+        modes: vec![run_modes],
+        roles: vec![role],
+        transport: TransportSpec {
+            capacity: Capacity(capacity),
+            capacity_to_peer: None,
+            capacity_to_impl: None,
+            blocking,
+        },
+        connection: ConnectionSpec {
+            max_send_fragment,
+            ..ConnectionSpec::default()
+        },
+        steps,
+        path: Default::default(),
+    };
+    let key = RunKey {
+        id: FUZZ_ID.to_string(),
+        tls,
+        role,
+        modes: run_modes,
+    };
+    Ok(Generated { scenario, key })
+}
+
+fn write_step(api: Api, n: u64, buf: u8, content: Content) -> Step {
+    match api {
+        Api::Write => Step::Write {
+            len: len(n),
+            buf,
+            content,
+            expect: None,
+            clause: None,
+        },
+        Api::WriteEx => Step::WriteEx {
+            len: len(n),
+            buf,
+            content,
+            expect: None,
+            clause: None,
+        },
+    }
+}
+
+fn step(u: &mut Unstructured, st: &mut State) -> Result<Step> {
+    // A pending write is retried most of the time, as the contract tells callers to.
+    if let Some((n, buf, api, content)) = st.pending {
+        if u.ratio(2, 3)? {
+            if !u.ratio(1, 2)? {
+                // Let the peer drain first, then retry.
+                return Ok(Step::PeerRead {
+                    len: if u.arbitrary()? {
+                        None
+                    } else {
+                        Some(len(size(u)?.max(1)))
+                    },
+                });
+            }
+            st.cite("W6");
+            let (n, buf) = match u.int_in_range(0..=9)? {
+                0 => (n / 2, buf),        // shorter (RT-2)
+                1 => (n, 1 - buf.min(1)), // another buffer (RT-3)
+                2 => (n + 1000, buf),     // longer (RT-5)
+                _ => (n, buf),            // the same arguments (RT-1)
+            };
+            st.pending = None;
+            // The same bytes: changing them between retries is the caller breaking W6 (RT-4
+            // covers that in a scenario), not something to blame an implementation for.
+            return Ok(write_step(api, n, buf, content));
+        }
+    }
+    let choice = u.int_in_range(0..=99)?;
+    Ok(match choice {
+        0..=29 => {
+            let n = size(u)?;
+            if n == 0 {
+                st.cite("W9");
+            }
+            let api = if u.arbitrary()? {
+                Api::Write
+            } else {
+                Api::WriteEx
+            };
+            let buf = u8::from(u.ratio(1, 4)?);
+            // Always the stream's bytes: a write that changes the bytes of a pending one is
+            // the caller breaking W6 (scenario rt-moving-other-bytes covers it), and would
+            // make I1 blame the implementation for the caller's mistake.
+            let content = Content::Stream;
+            st.cite("W4");
+            st.pending = (n > 0 && !st.closed).then_some((n, buf, api, content));
+            write_step(api, n, buf, content)
+        }
+        30..=39 => {
+            st.cite("W6");
+            st.pending = None;
+            Step::WriteAll {
+                len: len(size(u)?),
+                buf: 0,
+                api: if u.arbitrary()? {
+                    Api::Write
+                } else {
+                    Api::WriteEx
+                },
+                drain: if u.arbitrary()? {
+                    None
+                } else {
+                    Some(len(u.int_in_range(1..=20_000)?))
+                },
+                max_calls: 2000,
+                expect: None,
+                clause: None,
+            }
+        }
+        40..=54 => Step::PeerRead {
+            len: if u.arbitrary()? {
+                None
+            } else {
+                Some(len(size(u)?.max(1)))
+            },
+        },
+        55..=59 => Step::Read {
+            len: len(u.int_in_range(1..=20_000)?),
+            expect: None,
+            clause: None,
+        },
+        60..=63 => Step::PeerWrite {
+            len: len(u.int_in_range(1..=20_000)?),
+        },
+        64..=69 => Step::Transport {
+            capacity_to_peer: Some(Capacity(*u.choose(&CAPACITIES)?)),
+            capacity_to_impl: None,
+            blocking: None,
+            trickle: if u.ratio(1, 4)? {
+                Some(len(u.int_in_range(0..=3)?))
+            } else {
+                None
+            },
+            zero_writes: if u.ratio(1, 8)? { Some(1) } else { None },
+        },
+        70..=73 => {
+            st.cite("W15");
+            Step::SetModes {
+                modes: modes(u)?,
+                expect: None,
+                clause: None,
+            }
+        }
+        74..=81 => {
+            st.cite("W5");
+            match (st.tls, u.int_in_range(0..=3)?) {
+                (Tls::V12, 0) => Step::Renegotiate {
+                    expect: None,
+                    clause: None,
+                },
+                (Tls::V12, _) => Step::PeerRenegotiate {},
+                (Tls::V13, 0) => Step::KeyUpdate {
+                    requested: u.arbitrary()?,
+                    expect: None,
+                    clause: None,
+                },
+                (Tls::V13, 1) => Step::PeerNewSessionTicket {},
+                (Tls::V13, _) => Step::PeerKeyUpdate {
+                    requested: u.arbitrary()?,
+                },
+            }
+        }
+        82..=84 => {
+            st.cite("W10");
+            Step::WriteNegative {
+                num: -i32::from(u.int_in_range(1u16..=1000)?),
+                expect: None,
+                clause: None,
+            }
+        }
+        _ => {
+            st.cite("W11");
+            st.closed = true;
+            match u.int_in_range(0..=6)? {
+                0 => Step::Shutdown {
+                    expect: None,
+                    clause: None,
+                },
+                1 => Step::PeerShutdown {},
+                2 => Step::PeerFin {},
+                3 => Step::PeerClose {},
+                4 => Step::PeerReset {},
+                5 => {
+                    st.cite("W12");
+                    Step::PeerFatalAlert {}
+                }
+                _ => {
+                    st.cite("W12");
+                    Step::InjectMalformed {}
+                }
+            }
+        }
+    })
+}
+
+/// Deterministic pseudo-random bytes for seeded loops (tests, corpus seeds, benchmarks).
+pub fn seed_bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 8);
+    let mut x = seed;
+    while out.len() < n {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_scenarios_are_valid_files() {
+        for seed in 0..300 {
+            let bytes = seed_bytes(seed, 512);
+            let g = generate(&mut Unstructured::new(&bytes)).expect("enough bytes");
+            let text = g.scenario.to_json();
+            let back = Scenario::parse(std::path::Path::new("gen.json"), text.as_bytes())
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
+            assert_eq!(back.steps, g.scenario.steps, "seed {seed} round-trips");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The oracles: what makes a generated run a finding.
+//!
+//! - [`differential`]: every implementation plays the same input; a finding is an invariant
+//!   violation (I1 loss/duplication/corruption, I2 bad return, I3 no progress) in any of them,
+//!   or a divergence from the reference that no known-divergence entry explains.
+//! - [`invariants`]: one implementation, invariants only.
+//! - [`scenario_file`]: arbitrary bytes into the scenario loader; it must answer, not panic.
+//!
+//! A finding carries a short, stable *signature* (what kind, which implementation, which step
+//! operation, which field and values, without sizes), so that libFuzzer deduplicates by it and
+//! `cargo xtask replay` names the regression scenario after it.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::contract::Implementation;
+use crate::diff;
+use crate::impls;
+use crate::known::Known;
+use crate::runner::{self, Trace};
+use crate::scenario::Scenario;
+
+use super::Generated;
+
+/// What the oracle found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Short and stable: `diverge/rustls/write/outcome/syscall->ok`, `I1/openssl/write_all`.
+    pub signature: String,
+    /// The clause the finding concerns (for the regression scenario).
+    pub clause: String,
+    /// What happened, in a sentence.
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self.detail.lines().next().unwrap_or("");
+        write!(f, "[{}] {first}", self.signature)
+    }
+}
+
+/// The implementations, the reference peer and the known list, built once per process.
+pub struct Oracles {
+    pub impls: Vec<Box<dyn Implementation>>,
+    pub reference: Box<dyn Implementation>,
+    pub known: Known,
+}
+
+impl Oracles {
+    /// Every built implementation and the project's known-divergence list.
+    pub fn load() -> Oracles {
+        let known_path = crate::project_root()
+            .join("scenarios")
+            .join(crate::scenario::KNOWN_DIVERGENCES_FILE);
+        let known = Known::load(&known_path).unwrap_or_else(|e| panic!("{e}"));
+        Oracles::with(impls::NAMES.to_vec(), known)
+    }
+
+    pub fn with(names: Vec<&str>, known: Known) -> Oracles {
+        Oracles {
+            impls: names
+                .iter()
+                .map(|n| impls::by_name(n).unwrap_or_else(|e| panic!("{e}")))
+                .collect(),
+            reference: Box::new(impls::openssl::OpensslImpl::new()),
+            known,
+        }
+    }
+}
+
+/// The step's operation name without its arguments: `write`, `peer_read`.
+fn op_name(trace: &Trace, step: Option<usize>) -> String {
+    step.and_then(|i| trace.steps.get(i))
+        .map(|s| s.op.split(' ').next().unwrap_or("").to_string())
+        .unwrap_or_else(|| "end".to_string())
+}
+
+/// The value's class without counts: `ok`, `ssl`, `want_write`, or the number's field name.
+fn class(v: &str) -> &str {
+    v.split('(').next().unwrap_or(v)
+}
+
+fn invariant_findings(name: &str, trace: &Trace) -> Option<Finding> {
+    let v = trace.violations.iter().find(|v| v.kind == "invariant")?;
+    Some(Finding {
+        signature: format!("{}/{name}/{}", v.clause, op_name(trace, v.step)),
+        clause: v.clause.clone(),
+        detail: format!(
+            "{name} broke {} at step {}: {}",
+            v.clause,
+            v.step.map_or("end".to_string(), |s| s.to_string()),
+            v.detail
+        ),
+    })
+}
+
+/// Every implementation plays `g`; invariants, then the diff against the reference.
+pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
+    let traces: Vec<Trace> = o
+        .impls
+        .iter()
+        .map(|i| runner::run(i.as_ref(), o.reference.as_ref(), &g.scenario, &g.key))
+        .collect();
+    for (imp, trace) in o.impls.iter().zip(&traces) {
+        let name = imp.info().name;
+        if let Some(mut f) = invariant_findings(&name, trace) {
+            let op = trace
+                .violations
+                .iter()
+                .find(|v| v.kind == "invariant")
+                .and_then(|v| v.step.and_then(|i| trace.steps.get(i)))
+                .map(|s| s.op.clone());
+            let v = trace.violations.iter().find(|v| v.kind == "invariant");
+            let explained = v.is_some_and(|v| {
+                o.known
+                    .explain_violation(&g.key, &name, v, op.as_deref())
+                    .is_some()
+            });
+            if !explained {
+                f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
+                return Err(f);
+            }
+        }
+    }
+    let ref_name = o.impls[0].info().name;
+    for (imp, trace) in o.impls.iter().zip(&traces).skip(1) {
+        let name = imp.info().name;
+        let (d, _) = diff::compare(&ref_name, &traces[0], &name, trace);
+        let Some(d) = d else { continue };
+        let op = d
+            .step
+            .and_then(|i| traces[0].steps.get(i))
+            .map(|s| s.op.as_str());
+        if o.known.explain_difference(&g.key, &name, &d, op).is_some() {
+            continue;
+        }
+        return Err(Finding {
+            signature: format!(
+                "diverge/{name}/{}/{}/{}->{}",
+                op_name(&traces[0], d.step),
+                d.field,
+                class(&d.reference_value),
+                class(&d.value)
+            ),
+            clause: g
+                .scenario
+                .clauses
+                .last()
+                .map_or("W1".to_string(), |c| c.0.clone()),
+            detail: format!(
+                "{name} differs from {ref_name} at step {} ({}): {} = {} vs {}\n{}",
+                d.step.map_or("end".to_string(), |s| s.to_string()),
+                op.unwrap_or("-"),
+                d.field,
+                d.reference_value,
+                d.value,
+                g.scenario.to_json()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// One implementation plays `g`; only the invariants count.
+pub fn invariants(o: &Oracles, imp: &dyn Implementation, g: &Generated) -> Result<(), Finding> {
+    let trace = runner::run(imp, o.reference.as_ref(), &g.scenario, &g.key);
+    match invariant_findings(&imp.info().name, &trace) {
+        Some(mut f) => {
+            f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
+            Err(f)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Arbitrary bytes into the loader: an error value or a scenario, never a panic. A scenario
+/// that loads must survive a round trip through its own JSON.
+pub fn scenario_file(bytes: &[u8]) -> Result<(), Finding> {
+    let Ok(s) = Scenario::parse(Path::new("fuzz-input.json"), bytes) else {
+        return Ok(());
+    };
+    let again = Scenario::parse(Path::new("round-trip.json"), s.to_json().as_bytes());
+    match again {
+        Ok(t) if t.steps == s.steps => Ok(()),
+        other => Err(Finding {
+            signature: "scenario_file/round-trip".into(),
+            clause: "W1".into(),
+            detail: format!("a loaded scenario does not survive its own JSON: {other:?}"),
+        }),
+    }
+}
