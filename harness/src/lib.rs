@@ -13,6 +13,7 @@ pub mod impls;
 pub mod known;
 pub mod payload;
 pub mod peer;
+pub mod render;
 pub mod report;
 pub mod runner;
 pub mod scenario;

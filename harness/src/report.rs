@@ -2,7 +2,6 @@
 //! and its compact terminal table.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -110,24 +109,48 @@ pub struct Summary {
 impl Report {
     /// Writes the report atomically: a temporary file beside `path`, then a rename.
     pub fn write(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_vec_pretty(self).map_err(|e| format!("serializing: {e}"))?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut text = serde_json::to_vec_pretty(self).map_err(|e| format!("serializing: {e}"))?;
+        text.push(b'\n');
+        crate::render::write_atomic(path, &text)
+    }
+
+    /// Reads a saved report. Errors name the file and say what to do: a file that is not JSON
+    /// or not a report, or one written with another `schema_version` than this build reads.
+    pub fn read(path: &Path) -> Result<Report, String> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(format!(
+                    "{} has schema_version {v}, this sslwrite reads schema_version {SCHEMA_VERSION}; regenerate it with `cargo xtask conformance` (or use the sslwrite that wrote it)",
+                    path.display()
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "{} is not an sslwrite report: it has no numeric schema_version",
+                    path.display()
+                ))
+            }
         }
-        let tmp = path.with_extension("json.tmp");
-        let mut f = std::fs::File::create(&tmp)
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        f.write_all(&text)
-            .and_then(|()| f.write_all(b"\n"))
-            .and_then(|()| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), path.display()))
+        serde_json::from_value(value).map_err(|e| {
+            format!(
+                "{} is not a valid sslwrite report (schema_version {SCHEMA_VERSION}): {e}",
+                path.display()
+            )
+        })
     }
 
     /// The compact table: one row per run, one column per implementation, and the verdict.
     pub fn table(&self) -> String {
+        self.table_styled(false)
+    }
+
+    /// The table, with the verdict column in ANSI colours when `color` is set.
+    pub fn table_styled(&self, color: bool) -> String {
         let names: Vec<&str> = self
             .implementations
             .iter()
@@ -148,10 +171,15 @@ impl Report {
         for s in &self.scenarios {
             out.push_str(&format!("{:width$}", s.run));
             for n in &names {
-                let cell = s.results.get(*n).map_or("-", cell);
+                let cell = s.results.get(*n).map_or("-", status_label);
                 out.push_str(&format!("  {cell:<9}"));
             }
-            out.push_str(&format!("  {}", s.verdict.as_str()));
+            let verdict = s.verdict.as_str();
+            if color {
+                out.push_str(&format!("  {}{verdict}\x1b[0m", ansi(s.verdict)));
+            } else {
+                out.push_str(&format!("  {verdict}"));
+            }
             if let Some(d) = s.differences.first() {
                 let at = d.step.map_or(String::new(), |i| format!(" step {i}"));
                 out.push_str(&format!(
@@ -199,6 +227,27 @@ impl Report {
         out
     }
 
+    /// Notes and known reasons, run by run, for the runs that have any (`--verbose`).
+    pub fn details_text(&self) -> String {
+        let mut out = String::new();
+        for s in &self.scenarios {
+            if s.known.is_empty() && s.notes.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("{}  {}\n", s.run, s.verdict.as_str()));
+            for k in &s.known {
+                out.push_str(&format!(
+                    "  known ({}, {} {}): {}\n",
+                    k.implementation, k.kind, k.clause, k.reason
+                ));
+            }
+            for n in &s.notes {
+                out.push_str(&format!("  note: {n}\n"));
+            }
+        }
+        out
+    }
+
     /// The closing summary lines.
     pub fn summary_text(&self) -> String {
         let v = &self.summary.verdicts;
@@ -231,8 +280,20 @@ impl Report {
     }
 }
 
-/// A table cell: how one implementation's run went.
-fn cell(t: &Trace) -> &'static str {
+/// The ANSI colour that starts a verdict in the terminal table.
+fn ansi(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Agree => "\x1b[32m",
+        Verdict::Diverge => "\x1b[1;31m",
+        Verdict::Known => "\x1b[33m",
+        Verdict::Skip => "\x1b[36m",
+        Verdict::Error => "\x1b[1;35m",
+    }
+}
+
+/// How one implementation's run went, in a word: `ok`, `violation`, `skip`, `deadlock`,
+/// `error` (the terminal table's cells, the HTML matrix's `data-status`).
+pub fn status_label(t: &Trace) -> &'static str {
     use crate::runner::RunStatus;
     match &t.status {
         RunStatus::Error { .. } => "error",
@@ -240,5 +301,82 @@ fn cell(t: &Trace) -> &'static str {
         RunStatus::Deadlock { .. } => "deadlock",
         RunStatus::Completed if !t.violations.is_empty() => "violation",
         RunStatus::Completed => "ok",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("sslwrite-report-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn a_written_report_reads_back_equal() {
+        let r = fixture::report();
+        let p = temp("roundtrip.json");
+        r.write(&p).unwrap();
+        assert_eq!(Report::read(&p).unwrap(), r);
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn reading_names_the_file_and_the_problem() {
+        let p = temp("bad.json");
+        std::fs::write(&p, "{not json").unwrap();
+        let err = Report::read(&p).unwrap_err();
+        assert!(
+            err.contains(&p.display().to_string()) && err.contains("not JSON"),
+            "{err}"
+        );
+
+        let mut v = serde_json::to_value(fixture::report()).unwrap();
+        v["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
+        std::fs::write(&p, v.to_string()).unwrap();
+        let err = Report::read(&p).unwrap_err();
+        assert!(err.contains(&p.display().to_string()), "{err}");
+        assert!(
+            err.contains(&format!("schema_version {}", SCHEMA_VERSION + 1)),
+            "{err}"
+        );
+
+        v["schema_version"] = serde_json::json!(SCHEMA_VERSION);
+        v.as_object_mut().unwrap().remove("summary");
+        std::fs::write(&p, v.to_string()).unwrap();
+        let err = Report::read(&p).unwrap_err();
+        assert!(err.contains("missing field `summary`"), "{err}");
+        std::fs::remove_file(&p).unwrap();
+        let err = Report::read(&p).unwrap_err();
+        assert!(err.contains("cannot read the report"), "{err}");
+    }
+
+    #[test]
+    fn only_the_styled_table_has_colours_and_only_on_the_verdict() {
+        let r = fixture::report();
+        assert!(!r.table().contains('\x1b'));
+        let styled = r.table_styled(true);
+        let row = styled.lines().find(|l| l.starts_with("shutdown/")).unwrap();
+        assert!(row.contains("\x1b[1;31mdiverge\x1b[0m"), "{row:?}");
+        assert_eq!(styled.matches("\x1b[0m").count(), r.scenarios.len());
+    }
+
+    #[test]
+    fn details_list_known_reasons_and_notes_of_the_runs_that_have_them() {
+        let mut r = fixture::report();
+        r.scenarios[0].notes.push("step 1: wording differs".into());
+        let text = r.details_text();
+        assert!(
+            text.contains(
+                "agrees/tls1.3/client/auto_retry  agree\n  note: step 1: wording differs\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("known (rustls, divergence W9): zero-length writes differ"));
+        assert!(
+            !text.contains("reneg/"),
+            "runs without notes or reasons are left out"
+        );
     }
 }

@@ -1,0 +1,799 @@
+//! One self-contained HTML page (inline CSS and JavaScript, no network, no external asset): the
+//! matrix of scenario runs × implementations coloured by verdict, grouped by each scenario's
+//! first clause; clicking a cell opens the run's step-by-step comparison (both implementations'
+//! calls side by side, the first difference highlighted, the peer's received bytes, the wire
+//! records, violations, known reasons and notes).
+//!
+//! Stable hooks for tests and the browser check (`cargo xtask html-check`):
+//! - `table#matrix[data-runs=N]`, one `tr.run[data-run][data-verdict]` per run, implementation
+//!   cells `td.cell[data-impl][data-verdict][data-status]`, `td.verdict[data-verdict]`;
+//! - one `details.comparison[data-run]` per run, in `tr.detail`; its rows `tr.step[data-step]`,
+//!   the first difference's row with class `first-diff`;
+//! - the fragment `#open=RUN` (RUN percent-encoded) opens and highlights that comparison; the
+//!   script then marks the row `target` and sets `data-opened` on `body`;
+//! - after load the script records the cells' computed background colours per verdict in
+//!   `table#matrix[data-colours]` (`agree=rgb(...);known=rgb(...)`).
+
+use std::collections::BTreeMap;
+
+use super::{
+    calls_summary, cell_verdict, describe_difference, describe_violation, difference_reason,
+    escape_xml as e, names, step_rows, violations,
+};
+use crate::diff::Verdict;
+use crate::report::{status_label, ClauseVerdict, Report, RunReport};
+use crate::runner::{RunStatus, StepRecord, Trace};
+use crate::wire::WireRecord;
+
+const STYLE: &str = r#"
+:root { --agree:#d6efd9; --diverge:#f6b8b8; --known:#fbe3a1; --skip:#dde3ea; --error:#e2c6f2;
+  --ink:#1d2330; --muted:#5d6675; --line:#d9dde3; --focus:#c62828; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
+  background: #f7f8fa; }
+header, main { padding: 12px 24px; }
+header { background: #fff; border-bottom: 1px solid var(--line); }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 18px 0 8px; }
+.badge { font-size: 13px; padding: 2px 8px; border-radius: 10px; vertical-align: middle; }
+.badge.passed { background: var(--agree); } .badge.failed { background: var(--diverge); }
+.meta { color: var(--muted); margin: 0; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+table { border-collapse: collapse; background: #fff; }
+th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #eef0f3; font-weight: 600; }
+.summary { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
+.filters button { font: inherit; border: 1px solid var(--line); border-radius: 4px; padding: 3px 10px;
+  margin: 0 4px 4px 0; cursor: pointer; }
+.filters button.on { outline: 2px solid var(--ink); }
+.filters button[data-verdict="all"] { background: #fff; }
+[data-verdict="agree"] { background: var(--agree); }
+[data-verdict="diverge"] { background: var(--diverge); }
+[data-verdict="known"] { background: var(--known); }
+[data-verdict="skip"] { background: var(--skip); }
+[data-verdict="error"] { background: var(--error); }
+#matrix { width: 100%; }
+#matrix tr.run > td.name { background: #fff; }
+#matrix tr.run > td.diff { background: #fff; color: var(--muted); max-width: 560px; }
+#matrix td.cell { text-align: center; white-space: nowrap; min-width: 84px; }
+#matrix td.cell a, #matrix td.name a { color: inherit; text-decoration: none; display: block; }
+#matrix td.cell a:hover, #matrix td.name a:hover { text-decoration: underline; }
+#matrix td.verdict { font-weight: 600; text-align: center; }
+#matrix tr.run.target > td { box-shadow: inset 0 2px 0 var(--focus), inset 0 -2px 0 var(--focus); }
+#matrix tbody.group > tr.group-head > th { background: #e3e7ee; font-size: 13px; }
+.title { color: var(--muted); font-size: 12px; }
+.reason { color: #6b5200; }
+tr.detail { display: none; }
+tr.detail.shown { display: table-row; }
+tr.detail > td { background: #fbfcfd; padding: 10px 14px; }
+details.comparison > summary { cursor: pointer; font-weight: 600; margin-bottom: 6px; }
+.comparison table { margin: 6px 0 10px; }
+.comparison .steps td.outcome { font-weight: 600; }
+.comparison .steps td.differs { background: var(--diverge); }
+.comparison tr.first-diff > td { background: #ffe0e0; }
+.comparison tr.first-diff > td:first-child { box-shadow: inset 4px 0 0 var(--focus); }
+.comparison tr.first-diff.focus > td:first-child::after { content: " ◀ first difference"; color: var(--focus);
+  font-weight: 600; white-space: nowrap; }
+.comparison .sub { display: block; color: var(--muted); font-size: 11px; font-weight: 400; }
+.comparison .broken { color: var(--focus); }
+.comparison th.impl { text-align: center; }
+.comparison ul { margin: 4px 0 8px; padding-left: 20px; }
+.violation.unexplained { color: var(--focus); font-weight: 600; }
+.wire { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; }
+.hidden { display: none !important; }
+"#;
+
+const SCRIPT: &str = r#"
+(function () {
+  function q(sel, attr, value) {
+    return document.querySelector(sel + '[' + attr + '="' + CSS.escape(value) + '"]');
+  }
+  function open(run, scroll) {
+    var d = q('details.comparison', 'data-run', run);
+    if (!d) return false;
+    d.open = true;
+    d.closest('tr.detail').classList.add('shown');
+    var row = q('tr.run', 'data-run', run);
+    document.querySelectorAll('tr.run.target').forEach(function (r) { r.classList.remove('target'); });
+    if (row) row.classList.add('target');
+    d.querySelectorAll('tr.first-diff').forEach(function (r) { r.classList.add('focus'); });
+    document.body.setAttribute('data-opened', run);
+    if (scroll) (row || d).scrollIntoView({ block: 'start' });
+    return true;
+  }
+  function close(run) {
+    var d = q('details.comparison', 'data-run', run);
+    if (!d) return;
+    d.open = false;
+    d.closest('tr.detail').classList.remove('shown');
+  }
+  function fromHash() {
+    var m = /^#open=(.+)$/.exec(location.hash);
+    if (m) open(decodeURIComponent(m[1]), true);
+  }
+  document.addEventListener('click', function (ev) {
+    var a = ev.target.closest('a.open');
+    if (a) {
+      ev.preventDefault();
+      var run = a.closest('tr.run').getAttribute('data-run');
+      var d = q('details.comparison', 'data-run', run);
+      if (d && d.open && d.closest('tr.detail').classList.contains('shown')) {
+        close(run);
+      } else {
+        open(run, false);
+        history.replaceState(null, '', '#open=' + encodeURIComponent(run));
+      }
+      return;
+    }
+    var b = ev.target.closest('.filters button');
+    if (b) {
+      var want = b.getAttribute('data-verdict');
+      document.querySelectorAll('.filters button').forEach(function (x) { x.classList.toggle('on', x === b); });
+      document.querySelectorAll('#matrix tbody.group').forEach(function (g) {
+        var any = false;
+        g.querySelectorAll('tr.run').forEach(function (r) {
+          var show = want === 'all' || r.getAttribute('data-verdict') === want;
+          r.classList.toggle('hidden', !show);
+          var det = r.nextElementSibling;
+          if (det && det.classList.contains('detail')) det.classList.toggle('hidden', !show);
+          any = any || show;
+        });
+        g.classList.toggle('hidden', !any);
+      });
+    }
+  });
+  document.querySelectorAll('details.comparison').forEach(function (d) {
+    d.addEventListener('toggle', function () {
+      if (!d.open) d.closest('tr.detail').classList.remove('shown');
+    });
+  });
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
+  var colours = {};
+  document.querySelectorAll('#matrix td.cell').forEach(function (c) {
+    var v = c.getAttribute('data-verdict');
+    if (!(v in colours)) colours[v] = getComputedStyle(c).backgroundColor;
+  });
+  document.getElementById('matrix').setAttribute('data-colours',
+    Object.keys(colours).sort().map(function (k) { return k + '=' + colours[k]; }).join(';'));
+})();
+"#;
+
+/// The page for `report`.
+pub fn render(report: &Report) -> String {
+    let names = names(report);
+    let passed = report.summary.passed;
+    let mut out = String::with_capacity(1 << 20);
+    out.push_str(&format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>sslwrite conformance: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        if passed { "passed" } else { "failed" }
+    ));
+    header(report, passed, &mut out);
+    out.push_str("<main>\n");
+    summary(report, &names, &mut out);
+    matrix(report, &names, &mut out);
+    out.push_str("</main>\n<script>");
+    out.push_str(SCRIPT);
+    out.push_str("</script>\n</body>\n</html>\n");
+    out
+}
+
+fn header(report: &Report, passed: bool, out: &mut String) {
+    let impls: Vec<String> = report
+        .implementations
+        .iter()
+        .map(|i| format!("<b>{}</b> ({})", e(&i.name), e(&i.version)))
+        .collect();
+    out.push_str(&format!(
+        "<header>\n<h1>sslwrite conformance <span class=\"badge {0}\">{0}</span></h1>\n\
+         <p class=\"meta\">{1} runs · reference first: {2} · {3} {4} on {5}, {6:.1} s · schema_version {7}</p>\n</header>\n",
+        if passed { "passed" } else { "failed" },
+        report.summary.runs,
+        impls.join(" vs "),
+        e(&report.harness.name),
+        e(&report.harness.version),
+        e(&report.host),
+        report.duration_ms as f64 / 1000.0,
+        report.schema_version,
+    ));
+    out.push_str(&format!(
+        "<p class=\"meta\" style=\"padding:0 24px\">started {}</p>\n",
+        utc(report.started_unix)
+    ));
+}
+
+fn summary(report: &Report, names: &[&str], out: &mut String) {
+    out.push_str("<section class=\"summary\">\n<div>\n<h2>Verdicts</h2>\n<div class=\"filters\">");
+    out.push_str(&format!(
+        "<button type=\"button\" class=\"on\" data-verdict=\"all\">all {}</button>",
+        report.summary.runs
+    ));
+    for v in Verdict::ALL {
+        let n = report
+            .summary
+            .verdicts
+            .get(v.as_str())
+            .copied()
+            .unwrap_or(0);
+        out.push_str(&format!(
+            "<button type=\"button\" data-verdict=\"{0}\" data-count=\"{n}\">{0} {n}</button>",
+            v.as_str()
+        ));
+    }
+    out.push_str("</div>\n<table id=\"impls\"><tr><th>implementation</th><th>version</th><th>unexpected violations</th><th>known violations</th></tr>\n");
+    for i in &report.implementations {
+        let get = |m: &BTreeMap<String, usize>| m.get(&i.name).copied().unwrap_or(0);
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            e(&i.name),
+            e(&i.version),
+            get(&report.summary.unexpected_violations),
+            get(&report.summary.known_violations)
+        ));
+    }
+    out.push_str("</table>\n");
+    if !report.warnings.is_empty() {
+        out.push_str("<h2>Warnings</h2>\n<ul class=\"warnings\">\n");
+        for w in &report.warnings {
+            out.push_str(&format!("<li>{}</li>\n", e(w)));
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str(
+        "</div>\n<div>\n<h2>Clauses</h2>\n<table id=\"clauses\"><tr><th>clause</th><th>runs</th>",
+    );
+    for n in names {
+        out.push_str(&format!("<th>{}</th>", e(n)));
+    }
+    out.push_str("</tr>\n");
+    for clause in crate::scenario::CLAUSES {
+        let Some(view) = report.clauses.get(clause) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "<tr data-clause=\"{clause}\"><td><a href=\"#group-{clause}\">{clause}</a></td><td>{}</td>",
+            view.runs.len()
+        ));
+        for n in names {
+            let (text, verdict) = match view.implementations.get(*n) {
+                Some(st) => match st.verdict {
+                    ClauseVerdict::Conforms => ("conforms".to_string(), "agree"),
+                    ClauseVerdict::RecordedOnly => ("recorded only".to_string(), "skip"),
+                    ClauseVerdict::Violates => {
+                        (format!("violates ({})", st.violating_runs.len()), "diverge")
+                    }
+                },
+                None => ("-".to_string(), "skip"),
+            };
+            out.push_str(&format!("<td data-verdict=\"{verdict}\">{text}</td>"));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n</div>\n</section>\n");
+}
+
+/// A clause's runs in the matrix: the clause, and each run with its index in the report.
+type Group<'a> = (String, Vec<(usize, &'a RunReport)>);
+
+fn matrix(report: &Report, names: &[&str], out: &mut String) {
+    let columns = names.len() + 3;
+    out.push_str(&format!(
+        "<h2>Runs</h2>\n<table id=\"matrix\" data-runs=\"{}\">\n<thead><tr><th>run</th>",
+        report.scenarios.len()
+    ));
+    for n in names {
+        out.push_str(&format!("<th>{}</th>", e(n)));
+    }
+    out.push_str("<th>verdict</th><th>first difference</th></tr></thead>\n");
+    let mut groups: BTreeMap<usize, Group> = BTreeMap::new();
+    for (i, run) in report.scenarios.iter().enumerate() {
+        let clause = run.clauses.first().map_or("other", String::as_str);
+        let order = crate::scenario::CLAUSES
+            .iter()
+            .position(|c| *c == clause)
+            .unwrap_or(usize::MAX);
+        groups
+            .entry(order)
+            .or_insert_with(|| (clause.to_string(), Vec::new()))
+            .1
+            .push((i, run));
+    }
+    for (clause, runs) in groups.values() {
+        out.push_str(&format!(
+            "<tbody class=\"group\" id=\"group-{0}\" data-clause=\"{0}\">\n\
+             <tr class=\"group-head\"><th colspan=\"{columns}\">{0} · {1} run{2} citing it first</th></tr>\n",
+            e(clause),
+            runs.len(),
+            if runs.len() == 1 { "" } else { "s" }
+        ));
+        for (i, run) in runs {
+            run_row(names, *i, run, out);
+            out.push_str(&format!(
+                "<tr class=\"detail\" id=\"detail-{i}\"><td colspan=\"{columns}\">"
+            ));
+            comparison(names, *i, run, out);
+            out.push_str("</td></tr>\n");
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+fn run_row(names: &[&str], i: usize, run: &RunReport, out: &mut String) {
+    let href = format!("#open={}", percent_encode(&run.run));
+    out.push_str(&format!(
+        "<tr class=\"run\" id=\"run-{i}\" data-run=\"{0}\" data-id=\"{1}\" data-verdict=\"{2}\">\
+         <td class=\"name\"><a class=\"open\" href=\"{3}\"><code>{0}</code></a><div class=\"title\">{4}</div></td>",
+        e(&run.run),
+        e(&run.id),
+        run.verdict.as_str(),
+        e(&href),
+        e(&run.title)
+    ));
+    for n in names {
+        match (cell_verdict(run, n), run.results.get(*n)) {
+            (Some(v), Some(t)) => out.push_str(&format!(
+                "<td class=\"cell\" data-impl=\"{0}\" data-verdict=\"{1}\" data-status=\"{2}\" title=\"{0}: {1}\">\
+                 <a class=\"open\" href=\"{3}\">{2}</a></td>",
+                e(n),
+                v.as_str(),
+                status_label(t),
+                e(&href)
+            )),
+            _ => out.push_str(&format!(
+                "<td class=\"cell missing\" data-impl=\"{}\">-</td>",
+                e(n)
+            )),
+        }
+    }
+    out.push_str(&format!(
+        "<td class=\"verdict\" data-verdict=\"{0}\">{0}</td><td class=\"diff\">",
+        run.verdict.as_str()
+    ));
+    for d in &run.differences {
+        out.push_str(&format!(
+            "<div class=\"mono\">{}</div>",
+            e(&describe_difference(d))
+        ));
+        if let Some(k) = difference_reason(run, &d.implementation) {
+            out.push_str(&format!(
+                "<div class=\"reason\">known ({}): {}</div>",
+                e(&k.clause),
+                e(&k.reason)
+            ));
+        }
+    }
+    out.push_str("</td></tr>\n");
+}
+
+fn comparison(names: &[&str], i: usize, run: &RunReport, out: &mut String) {
+    out.push_str(&format!(
+        "<details class=\"comparison\" id=\"cmp-{i}\" data-run=\"{}\">\n<summary>{} — step by step</summary>\n",
+        e(&run.run),
+        e(&run.run)
+    ));
+    out.push_str(&format!(
+        "<p class=\"meta\">{} · <code>{}</code> · TLS {} · {} · modes {} · clauses {} · situations {}</p>\n",
+        e(&run.title),
+        e(&run.file),
+        run.tls,
+        run.role,
+        e(&run.modes.to_string()),
+        e(&run.clauses.join(", ")),
+        e(&run.situations.join(", "))
+    ));
+    if !run.differences.is_empty() {
+        out.push_str("<ul class=\"differences\">");
+        for d in &run.differences {
+            let reason = difference_reason(run, &d.implementation).map_or(
+                " <b>(no known reason)</b>".to_string(),
+                |k| {
+                    format!(
+                        " <span class=\"reason\">— known, {}: {}</span>",
+                        e(&k.clause),
+                        e(&k.reason)
+                    )
+                },
+            );
+            out.push_str(&format!(
+                "<li>first difference: <span class=\"mono\">{}</span>{reason}</li>",
+                e(&describe_difference(d))
+            ));
+        }
+        out.push_str("</ul>\n");
+    }
+    steps_table(run, names, out);
+    endings_table(run, names, out);
+    wire(run, names, out);
+    let mut items = Vec::new();
+    for n in names {
+        for (v, k) in violations(run, n) {
+            items.push(match k {
+                Some(k) => format!(
+                    "<li class=\"violation known\">{}: {} <span class=\"reason\">— known: {}</span></li>",
+                    e(n),
+                    e(&describe_violation(v)),
+                    e(&k.reason)
+                ),
+                None => format!(
+                    "<li class=\"violation unexplained\">{}: {} (no known reason)</li>",
+                    e(n),
+                    e(&describe_violation(v))
+                ),
+            });
+        }
+        if let Some(t) = run.results.get(*n) {
+            match &t.status {
+                RunStatus::Skipped { step, reason } => items.push(format!(
+                    "<li>{} skipped{}: {}</li>",
+                    e(n),
+                    step.map_or(String::new(), |s| format!(" at step {s}")),
+                    e(reason)
+                )),
+                RunStatus::Error { message } => {
+                    items.push(format!("<li>{} error: {}</li>", e(n), e(message)))
+                }
+                RunStatus::Deadlock { step } => {
+                    items.push(format!("<li>{} deadlocked at step {step}</li>", e(n)))
+                }
+                RunStatus::Completed => {}
+            }
+        }
+    }
+    for note in &run.notes {
+        items.push(format!("<li class=\"note\">note: {}</li>", e(note)));
+    }
+    if !items.is_empty() {
+        out.push_str(&format!("<ul class=\"findings\">{}</ul>\n", items.concat()));
+    }
+    out.push_str("</details>");
+}
+
+fn steps_table(run: &RunReport, names: &[&str], out: &mut String) {
+    out.push_str("<table class=\"steps\"><thead><tr><th rowspan=\"2\">step</th><th rowspan=\"2\">actor</th><th rowspan=\"2\">op</th>");
+    for n in names {
+        out.push_str(&format!(
+            "<th class=\"impl\" colspan=\"4\" data-impl=\"{0}\">{0}</th>",
+            e(n)
+        ));
+    }
+    out.push_str("</tr><tr>");
+    for _ in names {
+        out.push_str("<th>outcome</th><th>ret</th><th>errors</th><th>bytes</th>");
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for row in step_rows(run, names) {
+        let reference = row.records.first().copied().flatten();
+        let actor = row
+            .records
+            .iter()
+            .flatten()
+            .next()
+            .map_or("", |r| actor_name(r));
+        out.push_str(&format!(
+            "<tr class=\"step{}\" data-step=\"{}\"><td>{}</td><td>{actor}</td><td><code>{}</code></td>",
+            if row.first_diff { " first-diff" } else { "" },
+            row.index,
+            row.index,
+            e(row.op)
+        ));
+        for (k, rec) in row.records.iter().enumerate() {
+            let differs = k > 0 && differs(reference, *rec);
+            step_cells(*rec, differs, out);
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+fn actor_name(r: &StepRecord) -> &'static str {
+    match r.actor {
+        crate::runner::Actor::Impl => "impl",
+        crate::runner::Actor::Peer => "peer",
+        crate::runner::Actor::Transport => "transport",
+    }
+}
+
+/// Whether a record shows something other than the reference's at the same step.
+fn differs(reference: Option<&StepRecord>, other: Option<&StepRecord>) -> bool {
+    match (reference, other) {
+        (Some(a), Some(b)) => {
+            a.call.as_ref().map(|c| &c.outcome) != b.call.as_ref().map(|c| &c.outcome)
+                || a.bytes != b.bytes
+        }
+        (None, None) => false,
+        _ => true,
+    }
+}
+
+fn step_cells(rec: Option<&StepRecord>, differs: bool, out: &mut String) {
+    let Some(r) = rec else {
+        out.push_str(
+            "<td class=\"outcome\" colspan=\"4\"><span class=\"sub\">not reached</span></td>",
+        );
+        return;
+    };
+    let class = if differs { " differs" } else { "" };
+    let mut outcome = r
+        .call
+        .as_ref()
+        .map_or("-".to_string(), |c| e(&c.outcome.to_string()));
+    if r.calls.len() > 1 {
+        outcome.push_str(&format!(
+            "<span class=\"sub\">{} calls: {}</span>",
+            r.calls.len(),
+            e(&calls_summary(&r.calls))
+        ));
+    }
+    if let Some(x) = &r.expect {
+        let (mark, cls) = match r.conforms {
+            Some(false) => ("✗", "sub broken"),
+            Some(true) => ("✓", "sub"),
+            None => ("", "sub"),
+        };
+        outcome.push_str(&format!(
+            "<span class=\"{cls}\">expect {} {mark}</span>",
+            e(x)
+        ));
+    }
+    let ret = r.call.as_ref().map_or("".to_string(), |c| match c.written {
+        Some(w) => format!("{} <span class=\"sub\">written {w}</span>", c.ret),
+        None => c.ret.to_string(),
+    });
+    let errors = r
+        .call
+        .as_ref()
+        .map_or(String::new(), |c| e(&c.errors.join("; ")));
+    let bytes = r.bytes.map_or(String::new(), |b| b.to_string());
+    out.push_str(&format!(
+        "<td class=\"outcome mono{class}\">{outcome}</td><td class=\"mono\">{ret}</td>\
+         <td class=\"mono\">{errors}</td><td class=\"mono{class}\">{bytes}</td>"
+    ));
+}
+
+/// A row of the run-end table: the report field (for the first-difference mark), the label,
+/// and how to show an implementation's value.
+type EndRow = (&'static str, &'static str, fn(&Trace) -> String);
+
+fn endings_table(run: &RunReport, names: &[&str], out: &mut String) {
+    out.push_str("<table class=\"endings\"><tr><th>run end</th>");
+    for n in names {
+        out.push_str(&format!("<th data-impl=\"{0}\">{0}</th>", e(n)));
+    }
+    out.push_str("</tr>\n");
+    let rows: [EndRow; 7] = [
+        ("status", "status", |t| status_label(t).to_string()),
+        ("peer_end", "peer's connection ended", |t| {
+            t.peer_end.as_ref().map_or("-".into(), |o| o.to_string())
+        }),
+        ("confirmed", "bytes confirmed written", |t| {
+            t.delivery.confirmed.to_string()
+        }),
+        ("peer_received", "bytes the peer received", |t| {
+            t.delivery.received.to_string()
+        }),
+        ("missing", "confirmed, never received", |t| {
+            t.delivery.missing.to_string()
+        }),
+        ("unconfirmed", "received, never confirmed", |t| {
+            t.delivery.unconfirmed.to_string()
+        }),
+        ("first_mismatch", "first differing byte", |t| {
+            t.delivery.first_mismatch.map_or("-".into(), |m| {
+                format!(
+                    "offset {}: expected {:#04x}, received {:#04x}",
+                    m.offset, m.expected, m.received
+                )
+            })
+        }),
+    ];
+    for (field, label, f) in rows {
+        let first = run
+            .differences
+            .iter()
+            .any(|d| d.step.is_none() && d.field == field);
+        out.push_str(&format!(
+            "<tr class=\"end{}\" data-field=\"{field}\"><td>{label}</td>",
+            if first { " first-diff" } else { "" }
+        ));
+        for n in names {
+            let v = run.results.get(*n).map_or("-".to_string(), f);
+            out.push_str(&format!("<td class=\"mono\">{}</td>", e(&v)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+/// A record's content type by name.
+fn content_type(t: u8) -> String {
+    match t {
+        WireRecord::CHANGE_CIPHER_SPEC => "ccs".into(),
+        WireRecord::ALERT => "alert".into(),
+        WireRecord::HANDSHAKE => "handshake".into(),
+        WireRecord::APPLICATION_DATA => "app".into(),
+        other => format!("type {other}"),
+    }
+}
+
+/// Records run-length encoded (`app 16384 ×61`), at most `limit` groups shown.
+fn records(list: &[WireRecord], limit: usize) -> String {
+    let mut groups: Vec<(WireRecord, usize)> = Vec::new();
+    for r in list {
+        match groups.last_mut() {
+            Some((last, n)) if last == r => *n += 1,
+            _ => groups.push((*r, 1)),
+        }
+    }
+    let mut parts: Vec<String> = groups
+        .iter()
+        .take(limit)
+        .map(|(r, n)| {
+            let times = if *n > 1 {
+                format!(" ×{n}")
+            } else {
+                String::new()
+            };
+            format!("{} {}{times}", content_type(r.content_type()), r.len())
+        })
+        .collect();
+    if groups.len() > limit {
+        parts.push(format!("… {} more groups", groups.len() - limit));
+    }
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn wire(run: &RunReport, names: &[&str], out: &mut String) {
+    out.push_str("<div class=\"wire\">");
+    for n in names {
+        let Some(t) = run.results.get(*n) else {
+            continue;
+        };
+        let w = &t.wire;
+        let unlisted = if w.unlisted > 0 {
+            format!(" ({} records not listed)", w.unlisted)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "<b>{0} → peer</b><span class=\"mono\" data-impl=\"{0}\" data-direction=\"to_peer\">{1} bytes: {2}{unlisted}</span>\
+             <b>peer → {0}</b><span class=\"mono\" data-impl=\"{0}\" data-direction=\"to_impl\">{3} bytes: {4}</span>",
+            e(n),
+            w.to_peer_bytes,
+            e(&records(&w.to_peer, 40)),
+            w.to_impl_bytes,
+            e(&records(&w.to_impl, 40))
+        ));
+    }
+    out.push_str("</div>\n");
+}
+
+/// Percent-encodes everything but unreserved characters, as JavaScript's
+/// `encodeURIComponent` does for ASCII.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days, proleptic Gregorian).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    #[test]
+    fn self_contained_no_network_reference() {
+        let html = render(&fixture::report());
+        assert!(!html.contains("http://"), "no http:// reference");
+        assert!(!html.contains("https://"), "no https:// reference");
+        for external in ["<link", "src=", "@import", "url("] {
+            assert!(!html.contains(external), "no external asset ({external})");
+        }
+        assert!(html.contains("<style>") && html.contains("<script>"));
+    }
+
+    #[test]
+    fn one_row_per_run_and_one_cell_per_implementation() {
+        let r = fixture::report();
+        let html = render(&r);
+        assert!(html.contains("<table id=\"matrix\" data-runs=\"4\">"));
+        assert_eq!(html.matches("<tr class=\"run\"").count(), 4);
+        assert_eq!(html.matches("<td class=\"cell\"").count(), 8);
+        assert_eq!(html.matches("<details class=\"comparison\"").count(), 4);
+        assert!(html.contains(
+            "data-run=\"shutdown/tls1.3/client/auto_retry\" data-id=\"shutdown\" data-verdict=\"diverge\""
+        ));
+        assert!(html
+            .contains("data-impl=\"rustls\" data-verdict=\"diverge\" data-status=\"violation\""));
+        assert!(html.contains("data-impl=\"rustls\" data-verdict=\"known\" data-status=\"ok\""));
+        assert!(html.contains("data-impl=\"rustls\" data-verdict=\"skip\" data-status=\"skip\""));
+        assert!(html.contains("href=\"#open=shutdown%2Ftls1.3%2Fclient%2Fauto_retry\""));
+    }
+
+    #[test]
+    fn the_first_difference_row_is_marked_and_the_values_escaped() {
+        let html = render(&fixture::report());
+        let start = html
+            .find("<details class=\"comparison\" id=\"cmp-1\"")
+            .unwrap();
+        let end = start + html[start..].find("</details>").unwrap();
+        let cmp = &html[start..end];
+        assert_eq!(cmp.matches("first-diff").count(), 1, "{cmp}");
+        let row_start = cmp
+            .find("<tr class=\"step first-diff\" data-step=\"1\">")
+            .unwrap();
+        let row = &cmp[row_start..row_start + cmp[row_start..].find("</tr>").unwrap()];
+        assert!(
+            row.contains("ssl(protocol is shutdown)") && row.contains("ok(100)"),
+            "{row}"
+        );
+        assert!(row.contains("differs"), "{row}");
+        assert!(cmp.contains("&lt;never&gt; read &amp; lost"), "{cmp}");
+        assert!(!cmp.contains("<never>"));
+        let end_rows = cmp.matches("class=\"end first-diff\"").count();
+        assert_eq!(end_rows, 0);
+    }
+
+    #[test]
+    fn runs_are_grouped_by_their_first_clause_in_clause_order() {
+        let mut r = fixture::report();
+        r.scenarios[3].clauses = vec!["W2".into(), "W6".into()];
+        let html = render(&r);
+        let w2 = html.find("id=\"group-W2\"").unwrap();
+        let w6 = html.find("id=\"group-W6\"").unwrap();
+        assert!(w2 < w6);
+        assert!(html.contains("W6 · 3 runs citing it first"));
+        assert!(html.contains("W2 · 1 run citing it first"));
+    }
+
+    #[test]
+    fn wire_records_are_run_length_encoded_and_capped() {
+        let list = [WireRecord(23, 16384); 5]
+            .into_iter()
+            .chain([WireRecord(21, 2)])
+            .collect::<Vec<_>>();
+        assert_eq!(records(&list, 10), "app 16384 ×5, alert 2");
+        assert_eq!(records(&list, 1), "app 16384 ×5, … 1 more groups");
+        assert_eq!(records(&[], 1), "none");
+    }
+
+    #[test]
+    fn dates_and_fragments() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(percent_encode("a/b+c d"), "a%2Fb%2Bc%20d");
+    }
+}

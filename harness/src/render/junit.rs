@@ -1,0 +1,308 @@
+//! JUnit XML, for CI test views: one `<testcase>` per scenario run × implementation
+//! (`classname` = scenario id, `name` = `RUN [IMPLEMENTATION]`).
+//!
+//! A testcase fails (`<failure>`) when its implementation diverges from the reference without a
+//! known reason or breaks the contract without one: the message names the first difference (step,
+//! field, both values) and the violations; the body holds the run side by side. An
+//! implementation that could not do a step is `<skipped>` with the reason; one whose set-up
+//! failed is an `<error>`. Explained differences pass, their reason in `<system-out>`.
+
+use super::explain::explain_run;
+use super::{
+    cell_verdict, describe_difference, describe_violation, difference, difference_reason,
+    escape_xml, names, unexplained_difference, unexplained_violations, violations,
+};
+use crate::diff::Verdict;
+use crate::report::Report;
+use crate::runner::RunStatus;
+
+/// The JUnit XML document for `report`.
+pub fn render(report: &Report) -> String {
+    let names = names(report);
+    let mut cases = String::new();
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    for run in &report.scenarios {
+        for name in &names {
+            let Some(trace) = run.results.get(*name) else {
+                continue;
+            };
+            tests += 1;
+            cases.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\">\n",
+                escape_xml(&run.id),
+                escape_xml(&format!("{} [{name}]", run.run))
+            ));
+            match cell_verdict(run, name) {
+                Some(Verdict::Error) => {
+                    errors += 1;
+                    let message = match &trace.status {
+                        RunStatus::Error { message } => message.as_str(),
+                        _ => "the run could not be set up",
+                    };
+                    cases.push_str(&format!(
+                        "      <error message=\"{}\" type=\"error\"/>\n",
+                        escape_xml(message)
+                    ));
+                }
+                Some(Verdict::Diverge) => {
+                    failures += 1;
+                    let mut message = Vec::new();
+                    if let Some(d) = unexplained_difference(run, name) {
+                        message.push(format!("first difference: {}", describe_difference(d)));
+                    }
+                    for v in unexplained_violations(run, name) {
+                        message.push(format!("violation: {}", describe_violation(v)));
+                    }
+                    let message = message.join("; ");
+                    cases.push_str(&format!(
+                        "      <failure message=\"{}\" type=\"diverge\">{}</failure>\n",
+                        escape_xml(&message),
+                        escape_xml(&format!("{message}\n\n{}", explain_run(report, run)))
+                    ));
+                }
+                Some(Verdict::Skip) => {
+                    skipped += 1;
+                    let reason = match &trace.status {
+                        RunStatus::Skipped { step, reason } => {
+                            let at = step.map_or(String::new(), |s| format!("step {s}: "));
+                            format!("{at}{reason}")
+                        }
+                        _ => "skipped".to_string(),
+                    };
+                    cases.push_str(&format!(
+                        "      <skipped message=\"{}\"/>\n",
+                        escape_xml(&reason)
+                    ));
+                }
+                Some(Verdict::Known) => {
+                    let mut out = Vec::new();
+                    if let (Some(d), Some(k)) =
+                        (difference(run, name), difference_reason(run, name))
+                    {
+                        out.push(format!(
+                            "known difference: {} ({} {}: {})",
+                            describe_difference(d),
+                            k.kind,
+                            k.clause,
+                            k.reason
+                        ));
+                    }
+                    for (v, k) in violations(run, name) {
+                        if let Some(k) = k {
+                            out.push(format!(
+                                "known violation: {} ({})",
+                                describe_violation(v),
+                                k.reason
+                            ));
+                        }
+                    }
+                    cases.push_str(&format!(
+                        "      <system-out>{}</system-out>\n",
+                        escape_xml(&out.join("\n"))
+                    ));
+                }
+                Some(Verdict::Agree) | None => {}
+            }
+            cases.push_str("    </testcase>\n");
+        }
+    }
+    let time = format!("{:.3}", report.duration_ms as f64 / 1000.0);
+    let counts = format!(
+        "tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time}\""
+    );
+    let impls: Vec<String> = report
+        .implementations
+        .iter()
+        .map(|i| format!("{} ({})", i.name, i.version))
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <testsuites name=\"sslwrite\" {counts}>\n\
+         \x20 <testsuite name=\"sslwrite conformance\" {counts} hostname=\"{}\">\n\
+         \x20   <properties>\n\
+         \x20     <property name=\"reference\" value=\"{}\"/>\n\
+         \x20     <property name=\"implementations\" value=\"{}\"/>\n\
+         \x20     <property name=\"schema_version\" value=\"{}\"/>\n\
+         \x20   </properties>\n\
+         {cases}\
+         \x20 </testsuite>\n\
+         </testsuites>\n",
+        escape_xml(&report.host),
+        escape_xml(&report.reference),
+        escape_xml(&impls.join(", ")),
+        report.schema_version,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    /// An element of a parsed document: name, attributes (unescaped), text inside (raw).
+    struct Element {
+        name: String,
+        attrs: Vec<(String, String)>,
+        text: String,
+    }
+
+    impl Element {
+        fn attr(&self, k: &str) -> &str {
+            &self
+                .attrs
+                .iter()
+                .find(|(n, _)| n == k)
+                .expect("attribute present")
+                .1
+        }
+    }
+
+    /// A minimal XML well-formedness check: balanced, properly nested elements, quoted
+    /// attributes, only the five predefined entities, no raw `<` in text or attributes.
+    fn parse(xml: &str) -> Vec<Element> {
+        let body = xml
+            .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+            .expect("XML declaration first");
+        let mut stack: Vec<usize> = Vec::new();
+        let mut elements: Vec<Element> = Vec::new();
+        let mut rest = body;
+        while !rest.is_empty() {
+            let lt = rest.find('<').unwrap_or(rest.len());
+            let text = &rest[..lt];
+            check_entities(text);
+            if let Some(i) = stack.last() {
+                elements[*i].text.push_str(text);
+            }
+            rest = &rest[lt..];
+            if rest.is_empty() {
+                break;
+            }
+            let gt = rest.find('>').expect("tag closes");
+            let tag = &rest[1..gt];
+            rest = &rest[gt + 1..];
+            if let Some(name) = tag.strip_prefix('/') {
+                let i = stack.pop().expect("closing tag has an opener");
+                assert_eq!(elements[i].name, name, "tags nest properly");
+                continue;
+            }
+            let self_closing = tag.ends_with('/');
+            let tag = tag.trim_end_matches('/');
+            let (name, mut attrs_src) = tag.split_once(' ').unwrap_or((tag, ""));
+            let mut attrs = Vec::new();
+            loop {
+                attrs_src = attrs_src.trim_start();
+                if attrs_src.is_empty() {
+                    break;
+                }
+                let (k, v) = attrs_src.split_once("=\"").expect("attribute is quoted");
+                let end = v.find('"').expect("attribute value closes");
+                check_entities(&v[..end]);
+                assert!(!v[..end].contains('<'), "raw < in an attribute");
+                attrs.push((k.to_string(), unescape(&v[..end])));
+                attrs_src = &v[end + 1..];
+            }
+            elements.push(Element {
+                name: name.to_string(),
+                attrs,
+                text: String::new(),
+            });
+            if !self_closing {
+                stack.push(elements.len() - 1);
+            }
+        }
+        assert!(stack.is_empty(), "every element is closed");
+        elements
+    }
+
+    fn check_entities(s: &str) {
+        for (i, _) in s.match_indices('&') {
+            let ent = &s[i..s[i..].find(';').map_or(s.len(), |j| i + j + 1)];
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"].contains(&ent),
+                "bad entity {ent:?}"
+            );
+        }
+    }
+
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    fn find<'a>(elements: &'a [Element], name: &str) -> &'a Element {
+        elements
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no <{name}>"))
+    }
+
+    #[test]
+    fn well_formed_with_one_testcase_per_run_and_implementation() {
+        let xml = render(&fixture::report());
+        let elements = parse(&xml);
+        let count = |n: &str| elements.iter().filter(|e| e.name == n).count();
+        assert_eq!(count("testcase"), 8);
+        assert_eq!(count("failure"), 1);
+        assert_eq!(count("skipped"), 1);
+        assert_eq!(count("error"), 0);
+        let suite = find(&elements, "testsuite");
+        assert_eq!(suite.attr("tests"), "8");
+        assert_eq!(suite.attr("failures"), "1");
+        assert_eq!(suite.attr("skipped"), "1");
+        assert_eq!(suite.attr("errors"), "0");
+        let case = elements
+            .iter()
+            .find(|e| e.name == "testcase" && e.attr("name").starts_with("shutdown/"))
+            .unwrap();
+        assert_eq!(case.attr("classname"), "shutdown");
+        assert_eq!(
+            case.attr("name"),
+            "shutdown/tls1.3/client/auto_retry [openssl]"
+        );
+    }
+
+    #[test]
+    fn the_failure_message_carries_the_diff_and_the_violation() {
+        let elements = parse(&render(&fixture::report()));
+        let failure = find(&elements, "failure");
+        let message = failure.attr("message");
+        assert!(
+            message.contains(
+                "first difference: step 1 outcome: openssl ssl(protocol is shutdown), rustls ok(100)"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                "violation: I1 (invariant) at step 1: 100 confirmed bytes <never> read & lost"
+            ),
+            "the detail is escaped and comes back intact: {message}"
+        );
+        assert!(
+            failure.text.contains("&gt; "),
+            "the body marks the step: {}",
+            failure.text
+        );
+    }
+
+    #[test]
+    fn errors_are_counted_and_known_reasons_are_shown() {
+        let mut r = fixture::report();
+        r.scenarios[0].results.get_mut("rustls").unwrap().status = RunStatus::Error {
+            message: "no \u{7} certificate".into(),
+        };
+        let elements = parse(&render(&r));
+        assert_eq!(find(&elements, "testsuite").attr("errors"), "1");
+        let error = find(&elements, "error");
+        assert_eq!(error.attr("message"), "no \u{fffd} certificate");
+        let out = find(&elements, "system-out");
+        assert!(
+            out.text.contains("zero-length writes differ"),
+            "{}",
+            out.text
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! Markdown for a pull request comment or `$GITHUB_STEP_SUMMARY`: the outcome, runs per
+//! verdict, violations per implementation, the clause view, and the runs that diverge, fail or
+//! differ for a known reason, each with its first difference and the reason.
+
+use super::baseline::Comparison;
+use super::{
+    describe_difference, describe_violation, difference, difference_reason, names,
+    unexplained_difference, unexplained_violations, violations,
+};
+use crate::diff::Verdict;
+use crate::report::{ClauseVerdict, Report};
+use crate::runner::RunStatus;
+
+/// Text for a table cell: `|` escaped, markup characters as entities, one line.
+pub fn cell(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+/// The summary for `report`, and the comparison with a baseline when there is one.
+pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
+    let names = names(report);
+    let passed = report.summary.passed && baseline.is_none_or(|b| !b.regressed());
+    let mut out = format!(
+        "## sslwrite conformance: {}\n\n",
+        if passed { "✅ passed" } else { "❌ failed" }
+    );
+    let compared: Vec<String> = report
+        .implementations
+        .iter()
+        .skip(1)
+        .map(|i| format!("**{}** ({})", cell(&i.name), cell(&i.version)))
+        .collect();
+    let reference = report.implementations.first().map_or(String::new(), |i| {
+        format!("**{}** ({})", cell(&i.name), cell(&i.version))
+    });
+    out.push_str(&format!(
+        "{} runs; reference {reference}; compared: {}. Took {:.1} s on {}.\n\n",
+        report.summary.runs,
+        if compared.is_empty() {
+            "nothing".to_string()
+        } else {
+            compared.join(", ")
+        },
+        report.duration_ms as f64 / 1000.0,
+        cell(&report.host)
+    ));
+
+    out.push_str("| verdict | runs |\n|---|---:|\n");
+    for v in Verdict::ALL {
+        let n = report
+            .summary
+            .verdicts
+            .get(v.as_str())
+            .copied()
+            .unwrap_or(0);
+        out.push_str(&format!("| {} | {n} |\n", v.as_str()));
+    }
+    out.push('\n');
+
+    out.push_str(
+        "| implementation | version | unexpected violations | known violations |\n\
+         |---|---|---:|---:|\n",
+    );
+    for i in &report.implementations {
+        let get =
+            |m: &std::collections::BTreeMap<String, usize>| m.get(&i.name).copied().unwrap_or(0);
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            cell(&i.name),
+            cell(&i.version),
+            get(&report.summary.unexpected_violations),
+            get(&report.summary.known_violations)
+        ));
+    }
+    out.push('\n');
+
+    out.push_str("### Clauses\n\n| clause | runs |");
+    for n in &names {
+        out.push_str(&format!(" {} |", cell(n)));
+    }
+    out.push_str("\n|---|---:|");
+    out.push_str(&"---|".repeat(names.len()));
+    out.push('\n');
+    for clause in crate::scenario::CLAUSES {
+        let Some(view) = report.clauses.get(clause) else {
+            continue;
+        };
+        out.push_str(&format!("| {clause} | {} |", view.runs.len()));
+        for n in &names {
+            let v = view
+                .implementations
+                .get(*n)
+                .map_or("-".to_string(), |st| match st.verdict {
+                    ClauseVerdict::Conforms => "conforms".to_string(),
+                    ClauseVerdict::RecordedOnly => "recorded only".to_string(),
+                    ClauseVerdict::Violates => {
+                        format!("**violates** ({})", st.violating_runs.len())
+                    }
+                });
+            out.push_str(&format!(" {v} |"));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+
+    let mut failing = Vec::new();
+    let mut known = Vec::new();
+    for run in &report.scenarios {
+        for n in names.iter().copied() {
+            let Some(trace) = run.results.get(n) else {
+                continue;
+            };
+            if let RunStatus::Error { message } = &trace.status {
+                failing.push(format!(
+                    "| `{}` | {} | error: {} |",
+                    run.run,
+                    cell(n),
+                    cell(message)
+                ));
+                continue;
+            }
+            let mut problems: Vec<String> = Vec::new();
+            if let Some(d) = unexplained_difference(run, n) {
+                problems.push(describe_difference(d));
+            }
+            for v in unexplained_violations(run, n) {
+                problems.push(format!("violation {}", describe_violation(v)));
+            }
+            if !problems.is_empty() {
+                failing.push(format!(
+                    "| `{}` | {} | {} |",
+                    run.run,
+                    cell(n),
+                    cell(&problems.join("; "))
+                ));
+            }
+            if let (Some(d), Some(k)) = (difference(run, n), difference_reason(run, n)) {
+                known.push(format!(
+                    "| `{}` | {} | {} | {} {}: {} |",
+                    run.run,
+                    cell(n),
+                    cell(&describe_difference(d)),
+                    cell(&k.kind),
+                    cell(&k.clause),
+                    cell(&k.reason)
+                ));
+            }
+            for (v, k) in violations(run, n) {
+                if let Some(k) = k {
+                    known.push(format!(
+                        "| `{}` | {} | violation {} | {} {}: {} |",
+                        run.run,
+                        cell(n),
+                        cell(&describe_violation(v)),
+                        cell(&k.kind),
+                        cell(&k.clause),
+                        cell(&k.reason)
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str(&format!("### Diverging or failing ({})\n\n", failing.len()));
+    if failing.is_empty() {
+        out.push_str("None: every difference and violation has a known reason.\n\n");
+    } else {
+        out.push_str("| run | implementation | first difference / violations |\n|---|---|---|\n");
+        for l in &failing {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("### Known ({})\n\n", known.len()));
+    if known.is_empty() {
+        out.push_str("None.\n\n");
+    } else {
+        out.push_str(&format!(
+            "<details><summary>{} differences and violations explained by scenarios/known-divergences.json</summary>\n\n\
+             | run | implementation | first difference / violation | reason |\n|---|---|---|---|\n",
+            known.len()
+        ));
+        for l in &known {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    if !report.warnings.is_empty() {
+        out.push_str(&format!("### Warnings ({})\n\n", report.warnings.len()));
+        for w in &report.warnings {
+            out.push_str(&format!("- {}\n", cell(w)));
+        }
+        out.push('\n');
+    }
+    if let Some(b) = baseline {
+        out.push_str(&format!(
+            "### Baseline: {}\n\n```\n{}```\n",
+            if b.regressed() {
+                "❌ regressed"
+            } else {
+                "✅ no regression"
+            },
+            b.text()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    #[test]
+    fn verdict_implementation_and_clause_rows() {
+        let md = render(&fixture::report(), None);
+        assert!(
+            md.starts_with("## sslwrite conformance: ❌ failed\n"),
+            "{md}"
+        );
+        for row in [
+            "| agree | 1 |",
+            "| diverge | 1 |",
+            "| known | 1 |",
+            "| skip | 1 |",
+            "| error | 0 |",
+            "| rustls | rustls 0.23 (ring) | 1 | 0 |",
+            "| clause | runs | openssl | rustls |",
+            "| W6 | 4 | recorded only | recorded only |",
+            "| I1 | 0 | conforms | **violates** (1) |",
+        ] {
+            assert!(md.lines().any(|l| l == row), "missing row {row:?} in\n{md}");
+        }
+    }
+
+    #[test]
+    fn diverging_and_known_runs_with_difference_and_reason() {
+        let md = render(&fixture::report(), None);
+        let diverging = md
+            .lines()
+            .find(|l| l.starts_with("| `shutdown/"))
+            .expect("the diverging run is listed");
+        assert!(
+            diverging.contains("step 1 outcome: openssl ssl(protocol is shutdown), rustls ok(100)"),
+            "{diverging}"
+        );
+        assert!(
+            diverging.contains("&lt;never&gt; read &amp; lost"),
+            "{diverging}"
+        );
+        let known = md.lines().find(|l| l.starts_with("| `zero/")).unwrap();
+        assert!(
+            known.contains("divergence W9: zero-length writes differ"),
+            "{known}"
+        );
+        assert!(md.contains("### Diverging or failing (1)"));
+        assert!(md.contains("- known-divergence entry 3 matches nothing"));
+        assert!(!md.contains("agrees/"), "agreeing runs are not listed");
+    }
+
+    #[test]
+    fn pipes_in_cells_are_escaped() {
+        let mut r = fixture::report();
+        r.scenarios[2].known[0].reason = "a | b\nc".into();
+        let md = render(&r, None);
+        assert!(md.contains("a \\| b c |"), "{md}");
+    }
+}
