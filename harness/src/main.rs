@@ -1,5 +1,6 @@
 //! The `sslwrite` command line. `cargo xtask conformance` runs `sslwrite conformance`.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
@@ -8,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 use sslwrite::contract::{Implementation, Tls};
 use sslwrite::known::Known;
+use sslwrite::render::{self, baseline::Comparison};
+use sslwrite::report::Report;
 use sslwrite::scenario::{self, KNOWN_DIVERGENCES_FILE};
 use sslwrite::suite::{self, Selection};
 use sslwrite::{impls, project_root};
@@ -31,6 +34,36 @@ enum Command {
     List(ListArgs),
     /// Turn a fuzz artifact (or a seed) into a scenario and show the step-by-step diff.
     Replay(ReplayArgs),
+    /// Re-render a saved JSON report (table, --explain, --html, --markdown, --junit).
+    Report(ReportArgs),
+}
+
+/// Files rendered from the report, besides the JSON.
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Write JUnit XML (one testcase per run × implementation) to PATH.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary (for a pull request or $GITHUB_STEP_SUMMARY) to PATH.
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+    /// Write the self-contained HTML page (matrix and step-by-step comparisons) to PATH.
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// A report written by `sslwrite conformance` (reports/conformance.json).
+    path: PathBuf,
+    #[command(flatten)]
+    outputs: OutputArgs,
+    /// Print this scenario's runs side by side instead of the table.
+    #[arg(long, value_name = "ID")]
+    explain: Option<String>,
+    /// Print only the summary.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -78,9 +111,22 @@ struct ConformanceArgs {
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
-    /// Treat warnings (stale known-divergence entries) as failures.
+    /// Treat warnings (stale known-divergence entries; with --baseline, runs better than the
+    /// baseline) as failures.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    outputs: OutputArgs,
+    /// Compare with an earlier report; exit 1 only on a regression against it.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+    /// Print this scenario's runs side by side instead of the table (runs only it, unless
+    /// --filter says otherwise).
+    #[arg(long, value_name = "ID")]
+    explain: Option<String>,
+    /// Print the notes and known reasons under the table.
+    #[arg(long)]
+    verbose: bool,
 }
 
 fn parse_tls(s: &str) -> Result<Tls, String> {
@@ -99,6 +145,7 @@ fn main() -> ExitCode {
         Command::Conformance(a) => conformance(a),
         Command::List(a) => list(a),
         Command::Replay(a) => replay(a),
+        Command::Report(a) => report(a),
     }
 }
 
@@ -165,7 +212,18 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
             }
         }
     }
-    let filter = match a.filter.as_deref().map(glob::Pattern::new).transpose() {
+    let baseline = match a.baseline.as_deref().map(Report::read).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: --baseline: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = a
+        .filter
+        .clone()
+        .or_else(|| a.explain.as_deref().map(glob::Pattern::escape));
+    let filter = match filter.as_deref().map(glob::Pattern::new).transpose() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: --filter is not a valid glob: {e}");
@@ -182,7 +240,9 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let traces = suite::play(&runs, &list, &reference, jobs, &|| {});
+    let bar = progress((runs.len() * list.len()) as u64, a.quiet);
+    let traces = suite::play(&runs, &list, &reference, jobs, &|| bar.inc(1));
+    bar.finish_and_clear();
     let infos: Vec<_> = list.iter().map(|i| i.info()).collect();
     let report = suite::assemble(
         &runs,
@@ -192,13 +252,19 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         started,
         std::env::args().collect(),
     );
-    if !a.quiet {
-        print!("{}", report.table());
-        println!();
-        print!("{}", report.clause_table());
-        println!();
+    if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, a.verbose) {
+        return code;
     }
-    print!("{}", report.summary_text());
+    let comparison = baseline
+        .as_ref()
+        .zip(a.baseline.as_deref())
+        .map(|(b, p)| render::baseline::compare(b, &report, &p.display().to_string()));
+    if let Some(c) = &comparison {
+        print!("{}", c.text());
+        for w in c.improvements() {
+            println!("warning: {w}");
+        }
+    }
     let json = a
         .json
         .unwrap_or_else(|| project_root().join("reports").join("conformance.json"));
@@ -206,14 +272,135 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         eprintln!("error: the report could not be written: {e}");
         return ExitCode::from(2);
     }
-    println!("report: {}", json.display());
+    if !a.quiet {
+        println!("report: {}", json.display());
+    }
+    if let Err(code) = a.outputs.write(&report, comparison.as_ref(), a.quiet) {
+        return code;
+    }
+    exit_status(&report, comparison.as_ref(), a.strict)
+}
+
+/// 2 when a run erred (the harness failed); with a baseline, 1 only on a regression (with
+/// --strict also on warnings and better-than-baseline runs); without one, 1 on any unexplained
+/// divergence or violation (with --strict also on warnings); else 0.
+fn exit_status(report: &Report, baseline: Option<&Comparison>, strict: bool) -> ExitCode {
     if report.summary.verdicts.get("error").copied().unwrap_or(0) > 0 {
         return ExitCode::from(2);
     }
-    if !report.summary.passed || (a.strict && !report.warnings.is_empty()) {
+    let (failed, warnings) = match baseline {
+        Some(c) => (c.regressed(), report.warnings.len() + c.fixed.len()),
+        None => (!report.summary.passed, report.warnings.len()),
+    };
+    if failed {
+        return ExitCode::from(1);
+    }
+    if strict && warnings > 0 {
+        eprintln!("sslwrite: --strict: {warnings} warning(s) count as failures");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// The progress bar over runs × implementations: drawn only for a person watching (stdout is
+/// a terminal, not CI, not --quiet).
+fn progress(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stdout().is_terminal() || std::env::var_os("CI").is_some() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} runs × implementations, {elapsed} (about {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Prints the table (coloured on a terminal unless NO_COLOR is set), or one scenario side by
+/// side, then the summary. `--quiet`: the summary only.
+fn show(
+    report: &Report,
+    explain: Option<&str>,
+    quiet: bool,
+    verbose: bool,
+) -> Result<(), ExitCode> {
+    if let Some(id) = explain {
+        match render::explain::explain(report, id) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: --explain: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    } else if !quiet {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", report.table_styled(color));
+        println!();
+        print!("{}", report.clause_table());
+        println!();
+        if verbose {
+            print!("{}", report.details_text());
+            println!();
+        }
+    }
+    print!("{}", report.summary_text());
+    Ok(())
+}
+
+impl OutputArgs {
+    /// Renders and writes each requested file atomically; an error names the file (exit 2).
+    fn write(
+        &self,
+        report: &Report,
+        baseline: Option<&Comparison>,
+        quiet: bool,
+    ) -> Result<(), ExitCode> {
+        let mut files = Vec::new();
+        if let Some(p) = &self.junit {
+            files.push(("JUnit XML", p, render::junit::render(report)));
+        }
+        if let Some(p) = &self.markdown {
+            let text = render::markdown::render(report, baseline);
+            files.push(("Markdown summary", p, text));
+        }
+        if let Some(p) = &self.html {
+            files.push(("HTML page", p, render::html::render(report)));
+        }
+        for (what, path, text) in files {
+            if let Err(e) = render::write_atomic(path, text.as_bytes()) {
+                eprintln!("error: the {what} could not be written: {e}");
+                return Err(ExitCode::from(2));
+            }
+            if !quiet {
+                println!("{what}: {}", path.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `sslwrite report PATH.json`: the table (or one scenario) and the summary of a saved report,
+/// and the files asked for. Exit 0 once rendered; 2 when the report cannot be read or a file
+/// cannot be written.
+fn report(a: ReportArgs) -> ExitCode {
+    let report = match Report::read(&a.path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, false) {
+        return code;
+    }
+    match a.outputs.write(&report, None, a.quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
 }
 
 fn replay(a: ReplayArgs) -> ExitCode {
