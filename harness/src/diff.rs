@@ -70,14 +70,45 @@ fn status_class(s: &RunStatus) -> &'static str {
     }
 }
 
-/// Compares `other` against `reference`. Returns the first difference (if any) and notes on
-/// differences that are not divergences (error wording).
+/// How much of two traces the contract lets us compare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Stop at the step where the script broke W6 (generated sequences do; written scenarios
+    /// that test the break on purpose compare it in full).
+    pub stop_at_w6_break: bool,
+    /// After the reference's first fatal outcome (ssl/syscall), compare only success against
+    /// failure: the contract (W12) says no later write succeeds, not which error class follows.
+    pub lenient_after_fatal: bool,
+}
+
+impl Policy {
+    /// What the fuzz oracles use.
+    pub const GENERATED: Policy = Policy {
+        stop_at_w6_break: true,
+        lenient_after_fatal: true,
+    };
+}
+
+/// Compares `other` against `reference` in full. Returns the first difference (if any) and
+/// notes on differences that are not divergences (error wording).
 pub fn compare(
     reference_name: &str,
     reference: &Trace,
     name: &str,
     other: &Trace,
 ) -> (Option<Difference>, Vec<String>) {
+    compare_with(Policy::default(), reference_name, reference, name, other)
+}
+
+/// [`compare`] under a [`Policy`].
+pub fn compare_with(
+    policy: Policy,
+    reference_name: &str,
+    reference: &Trace,
+    name: &str,
+    other: &Trace,
+) -> (Option<Difference>, Vec<String>) {
+    let mut fatal_seen = false;
     let mut notes = Vec::new();
     let diff = |step: Option<usize>, field: &str, a: String, b: String| Difference {
         implementation: name.to_string(),
@@ -87,7 +118,15 @@ pub fn compare(
         reference_value: a,
         value: b,
     };
+    let cut = if policy.stop_at_w6_break {
+        reference.broke_w6_at.or(other.broke_w6_at)
+    } else {
+        None
+    };
     for (a, b) in reference.steps.iter().zip(&other.steps) {
+        if cut.is_some_and(|c| a.index >= c) || a.capped || b.capped {
+            return (None, notes);
+        }
         let (ca, cb) = (a.call.as_ref(), b.call.as_ref());
         if let (Some(ca), Some(cb)) = (ca, cb) {
             let (oa, ob) = (&ca.outcome, &cb.outcome);
@@ -102,8 +141,12 @@ pub fn compare(
                 (crate::contract::Outcome::Ok(x), crate::contract::Outcome::Ok(y)) if by_count => {
                     x == y
                 }
+                _ if fatal_seen && policy.lenient_after_fatal => oa.is_ok() == ob.is_ok(),
                 _ => oa.class() == ob.class(),
             };
+            if a.actor == crate::runner::Actor::Impl && oa.is_fatal() {
+                fatal_seen = true;
+            }
             if !same {
                 return (
                     Some(diff(
@@ -131,7 +174,7 @@ pub fn compare(
         }
     }
     let skipped = |t: &Trace| matches!(t.status, RunStatus::Skipped { .. });
-    if skipped(reference) || skipped(other) {
+    if skipped(reference) || skipped(other) || cut.is_some() {
         return (None, notes);
     }
     let (sa, sb) = (status_class(&reference.status), status_class(&other.status));
@@ -176,6 +219,7 @@ mod tests {
                     bytes: None,
                     expect: None,
                     conforms: None,
+                    capped: false,
                 })
                 .collect(),
             delivery: Delivery::default(),
@@ -183,6 +227,7 @@ mod tests {
             violations: vec![],
             checked: vec![],
             peer_end: None,
+            broke_w6_at: None,
         }
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{Role, Tls};
 use crate::diff::Difference;
-use crate::runner::Violation;
+use crate::runner::{StepRecord, Violation};
 use crate::scenario::{ClauseId, RunKey};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +47,20 @@ pub struct KnownEntry {
     pub reference_value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The differing field (`outcome`, `bytes`, `peer_received`, ...), for divergence entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Context: a glob that some earlier step must match, written `OP => OUTCOME`
+    /// (`shutdown => ok(*)`, `* => ssl(bad length)`). Earlier steps of the reference for a
+    /// divergence; of the implementation itself for a violation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Modes that must be on in the run (`["partial_write"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modes_on: Vec<String>,
+    /// Modes that must be off in the run (`["auto_retry"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modes_off: Vec<String>,
     #[serde(default)]
     pub kind: KnownKind,
     /// The clause the difference concerns (for a violation: the violated clause).
@@ -71,6 +85,7 @@ pub struct Known {
 #[derive(Debug)]
 struct Patterns {
     scenario: glob::Pattern,
+    after: Option<glob::Pattern>,
     op: Option<glob::Pattern>,
     reference_value: Option<glob::Pattern>,
     value: Option<glob::Pattern>,
@@ -106,6 +121,10 @@ impl Known {
         let file: KnownFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let mut patterns = Vec::new();
         for (i, e) in file.entries.iter().enumerate() {
+            let named = e.modes_on.iter().chain(&e.modes_off).map(String::as_str);
+            if let Err(err) = crate::contract::Modes::from_names(named) {
+                return Err(format!("entry {i}: {err}"));
+            }
             if e.reason.trim().len() < 10 {
                 return Err(format!(
                     "entry {i} ({}, {}): every entry needs a written reason (at least a sentence)",
@@ -120,6 +139,7 @@ impl Known {
                 |what: &str, p: &Option<String>| p.as_deref().map(|p| compile(what, p)).transpose();
             patterns.push(Patterns {
                 scenario: compile("scenario", &e.scenario)?,
+                after: opt("after", &e.after)?,
                 op: opt("op", &e.op)?,
                 reference_value: opt("reference_value", &e.reference_value)?,
                 value: opt("value", &e.value)?,
@@ -131,6 +151,11 @@ impl Known {
         })
     }
 
+    /// Whether entry `i` is about scenario `id` at all (its scenario glob matches).
+    pub fn concerns(&self, i: usize, id: &str) -> bool {
+        self.patterns[i].scenario.matches(id)
+    }
+
     fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: &str) -> bool {
         let e = &self.entries[i];
         e.kind == kind
@@ -138,40 +163,68 @@ impl Known {
             && self.patterns[i].scenario.matches(&key.id)
             && e.tls.is_none_or(|t| t == key.tls)
             && e.role.is_none_or(|r| r == key.role)
+            && e.modes_on
+                .iter()
+                .all(|m| key.modes.names().contains(&m.as_str()))
+            && !e
+                .modes_off
+                .iter()
+                .any(|m| key.modes.names().contains(&m.as_str()))
     }
 
-    /// The first divergence entry that explains `d` (at a step whose one-line form is `op`).
+    /// Whether an entry's `after` context holds: some step before `step` (any step when
+    /// `None`) matches it.
+    fn after_holds(&self, i: usize, steps: &[StepRecord], step: Option<usize>) -> bool {
+        let Some(p) = &self.patterns[i].after else {
+            return true;
+        };
+        let end = step.unwrap_or(steps.len()).min(steps.len());
+        steps[..end].iter().any(|s| {
+            let outcome = s
+                .call
+                .as_ref()
+                .map_or(String::new(), |c| c.outcome.to_string());
+            p.matches(&format!("{} => {outcome}", s.op))
+        })
+    }
+
+    /// The first divergence entry that explains `d`; `steps` is the reference's trace.
     pub fn explain_difference(
         &self,
         key: &RunKey,
         implementation: &str,
         d: &Difference,
-        op: Option<&str>,
+        steps: &[StepRecord],
     ) -> Option<usize> {
+        let op = d.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
             self.common(i, KnownKind::Divergence, key, implementation)
                 && (e.step.is_none() || e.step == d.step)
+                && e.field.as_ref().is_none_or(|f| *f == d.field)
                 && opt_matches(&p.op, op)
                 && opt_matches(&p.reference_value, Some(&d.reference_value))
                 && opt_matches(&p.value, Some(&d.value))
+                && self.after_holds(i, steps, d.step)
         })
     }
 
-    /// The first violation entry that explains `v` (at a step whose one-line form is `op`).
+    /// The first violation entry that explains `v`; `steps` is the violating trace.
     pub fn explain_violation(
         &self,
         key: &RunKey,
         implementation: &str,
         v: &Violation,
-        op: Option<&str>,
+        steps: &[StepRecord],
     ) -> Option<usize> {
+        let op = v.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
             self.common(i, KnownKind::Violation, key, implementation)
                 && e.clause.0 == v.clause
                 && (e.step.is_none() || e.step == v.step)
                 && opt_matches(&p.op, op)
+                && self.after_holds(i, steps, v.step)
         })
     }
 
@@ -182,6 +235,8 @@ impl Known {
             let e = &self.entries[i];
             self.common(i, KnownKind::Divergence, key, implementation)
                 && e.step.is_none()
+                && e.after.is_none()
+                && e.field.is_none()
                 && e.op.is_none()
                 && e.value.is_none()
                 && e.reference_value.is_none()
@@ -192,7 +247,8 @@ impl Known {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::Modes;
+    use crate::contract::{Call, Modes, Outcome};
+    use crate::runner::Actor;
 
     fn key(id: &str, tls: Tls) -> RunKey {
         RunKey {
@@ -230,31 +286,19 @@ mod tests {
         )
         .unwrap();
         let d = diff(3, "ok(1)", "want_read");
+        let none: &[StepRecord] = &[];
+        let rn12 = key("rn-mid-write", Tls::V12);
+        assert_eq!(k.explain_difference(&rn12, "rustls", &d, none), Some(0));
+        let rn13 = key("rn-mid-write", Tls::V13);
+        assert_eq!(k.explain_difference(&rn13, "rustls", &d, none), None);
+        let other_step = diff(4, "a", "b");
         assert_eq!(
-            k.explain_difference(&key("rn-mid-write", Tls::V12), "rustls", &d, None),
-            Some(0)
-        );
-        assert_eq!(
-            k.explain_difference(&key("rn-mid-write", Tls::V13), "rustls", &d, None),
+            k.explain_difference(&rn12, "rustls", &other_step, none),
             None
         );
-        assert_eq!(
-            k.explain_difference(
-                &key("rn-mid-write", Tls::V12),
-                "rustls",
-                &diff(4, "a", "b"),
-                None
-            ),
-            None
-        );
-        assert_eq!(
-            k.explain_difference(&key("rn-mid-write", Tls::V12), "openssl", &d, None),
-            None
-        );
-        assert_eq!(
-            k.explain_difference(&key("ku-x", Tls::V12), "rustls", &d, None),
-            None
-        );
+        assert_eq!(k.explain_difference(&rn12, "openssl", &d, none), None);
+        let ku = key("ku-x", Tls::V12);
+        assert_eq!(k.explain_difference(&ku, "rustls", &d, none), None);
         let v = Violation {
             clause: "W5".into(),
             kind: "spec".into(),
@@ -262,34 +306,74 @@ mod tests {
             detail: String::new(),
         };
         assert_eq!(
-            k.explain_violation(&key("rn-a", Tls::V12), "rustls", &v, None),
+            k.explain_violation(&rn12, "rustls", &v, none),
             None,
             "kind differs"
         );
     }
 
+    fn step(i: usize, op: &str, outcome: Outcome) -> StepRecord {
+        StepRecord {
+            index: i,
+            op: op.into(),
+            actor: Actor::Impl,
+            call: Some(Call::new(outcome, -1)),
+            calls: vec![],
+            bytes: None,
+            expect: None,
+            conforms: None,
+            capped: false,
+        }
+    }
+
     #[test]
-    fn behaviour_entries_match_op_and_values() {
+    fn behaviour_entries_match_op_values_and_context() {
         let k = Known::parse(
             r#"{"entries":[{"scenario":"*","implementation":"rustls","op":"write *len=0",
                 "reference_value":"syscall","value":"ok(*)","clause":"W9",
-                "reason":"zero-length SSL_write: OpenSSL fails, rustls accepts"}]}"#,
+                "reason":"zero-length SSL_write: OpenSSL fails, rustls accepts"},
+               {"scenario":"*","implementation":"rustls","after":"shutdown => ok(*)",
+                "reference_value":"ssl(protocol is shutdown)","clause":"W11",
+                "reason":"rustls writes after its own close_notify"}]}"#,
         )
         .unwrap();
         let k0 = key("fuzz", Tls::V13);
-        let op = Some("write buf=0 content=stream len=0");
+        let zero = [
+            step(0, "handshake", Outcome::Ok(1)),
+            step(1, "write buf=0 content=stream len=0", Outcome::Syscall),
+        ];
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), op),
+            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), &zero),
             Some(0)
         );
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &diff(1, "want_write", "ok(0)"), op),
+            k.explain_difference(&k0, "rustls", &diff(1, "want_write", "ok(0)"), &zero),
             None
         );
-        let other = Some("write buf=0 content=stream len=10");
+        let ten = [
+            step(0, "handshake", Outcome::Ok(1)),
+            step(1, "write buf=0 content=stream len=10", Outcome::Syscall),
+        ];
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), other),
+            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), &ten),
             None
+        );
+        let shut = Outcome::Ssl("protocol is shutdown".into());
+        let after = [
+            step(0, "shutdown", Outcome::Ok(0)),
+            step(1, "write len=5", shut.clone()),
+        ];
+        let before = [
+            step(0, "write len=5", shut),
+            step(1, "shutdown", Outcome::Ok(0)),
+        ];
+        let d = diff(1, "ssl(protocol is shutdown)", "ok(5)");
+        assert_eq!(k.explain_difference(&k0, "rustls", &d, &after), Some(1));
+        let d0 = diff(0, "ssl(protocol is shutdown)", "ok(5)");
+        assert_eq!(
+            k.explain_difference(&k0, "rustls", &d0, &before),
+            None,
+            "context must come first"
         );
     }
 }

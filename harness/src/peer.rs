@@ -33,6 +33,8 @@ pub struct Peer {
     pub transport_gone: bool,
     /// Bytes of the peer's own stream written so far.
     sent: u64,
+    /// The rest of a peer write that the transport did not take yet (retried by `pump`).
+    unsent: Vec<u8>,
     /// How the peer's connection ended, if it did: the first read that returned
     /// `zero_return` (close_notify received) or a fatal error.
     pub ended: Option<Outcome>,
@@ -68,6 +70,7 @@ impl Peer {
             reading: true,
             transport_gone: false,
             sent: 0,
+            unsent: Vec::new(),
             ended: None,
         })
     }
@@ -115,26 +118,39 @@ impl Peer {
         self.conn.handshake_done()
     }
 
-    /// What a blocking writer's wait (and the end of a run) lets the peer do: read all.
+    /// What a blocking writer's wait (and the end of a run) lets the peer do: go on with an
+    /// unfinished write, then read all.
     pub fn pump(&mut self) {
-        if self.reading && !self.transport_gone {
+        if self.transport_gone {
+            return;
+        }
+        if !self.unsent.is_empty() {
+            self.write(0);
+        }
+        if self.reading {
             self.read(None);
         }
     }
 
-    /// The peer's application writes `len` bytes of its own stream.
+    /// The peer's application writes `len` more bytes of its own stream, after whatever an
+    /// earlier write left unsent (retried with the same bytes, as the contract asks).
     pub fn write(&mut self, len: usize) -> (Call, u64) {
-        let mut buf = vec![0u8; len];
-        fill(&mut buf, self.sent, Content::Stream);
+        let start = self.sent + self.unsent.len() as u64;
+        let mut more = vec![0u8; len];
+        fill(&mut more, start, Content::Stream);
+        let mut buf = std::mem::take(&mut self.unsent);
+        buf.extend_from_slice(&more);
         let mut off = 0;
         loop {
             let call = self.conn.write_ex(&buf[off..]);
             if let Outcome::Ok(n) = call.outcome {
                 off += n as usize;
                 self.sent += n;
-                if off < len {
+                if off < buf.len() {
                     continue;
                 }
+            } else if call.outcome.is_retry() {
+                self.unsent = buf[off..].to_vec();
             }
             return (call, off as u64);
         }

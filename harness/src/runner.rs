@@ -49,6 +49,10 @@ pub struct StepRecord {
     pub expect: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conforms: Option<bool>,
+    /// A looping step stopped at its call limit while still making progress: its counts say
+    /// how far it got, not where it would end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capped: bool,
 }
 
 /// A broken invariant or a broken expectation.
@@ -108,6 +112,10 @@ pub struct Trace {
     /// `ssl(...)`/`syscall`: it failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_end: Option<Outcome>,
+    /// The first step where the script broke W6 (a retry with other arguments); beyond it
+    /// the contract does not say what must happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broke_w6_at: Option<usize>,
 }
 
 /// Runs `key` of `scenario` on `imp`, with `reference` playing the peer.
@@ -141,6 +149,7 @@ pub fn run(
         violations: Vec::new(),
         checked: Vec::new(),
         peer_end: None,
+        broke_w6_at: None,
     };
     let setup = |e: SetupError, who: &str| match e {
         SetupError::Unsupported(reason) => RunStatus::Skipped {
@@ -178,6 +187,10 @@ pub fn run(
         violations: Vec::new(),
         checked: ["I1", "I2"].iter().map(|c| c.to_string()).collect(),
         write_pending: false,
+        retry_due: None,
+        broke_w6_at: None,
+        modes_now: key.modes,
+        step_now: 0,
         fatal_at: None,
     };
     let status = r.play();
@@ -221,6 +234,14 @@ struct Runner<'a> {
     checked: BTreeSet<String>,
     /// The last write call asked for a retry and none has completed it yet.
     write_pending: bool,
+    /// The arguments a retry must repeat (length, slot, offset), after a write asked for one.
+    retry_due: Option<(usize, usize, usize)>,
+    /// The first step where the script broke W6 (see `call_write`).
+    broke_w6_at: Option<usize>,
+    /// The modes in force (the run's, then `set_modes`).
+    modes_now: crate::contract::Modes,
+    /// The step being played.
+    step_now: usize,
     /// The step of the first fatal (ssl/syscall) outcome of the implementation.
     fatal_at: Option<usize>,
 }
@@ -263,7 +284,12 @@ impl Runner<'_> {
                 bytes: None,
                 expect: None,
                 conforms: None,
+                capped: false,
             };
+            self.step_now = i;
+            if let Step::SetModes { modes, .. } = step {
+                self.modes_now = *modes;
+            }
             let len = self.step(i, step, &mut rec);
             let deadlocked = self.pipe.take_deadlock();
             if let Some(call) = rec.call.as_mut() {
@@ -620,11 +646,27 @@ impl Runner<'_> {
     }
 
     fn call_write(&mut self, api: Api, slot: usize, range: std::ops::Range<usize>) -> Call {
+        // W6: after want_*, the next write must pass the same length, and the same buffer
+        // unless moving-buffer mode is on. Note where the script first breaks that: beyond it
+        // the contract no longer says what an implementation must do.
+        let (at, len) = (range.start, range.len());
+        if let Some((plen, pslot, pat)) = self.retry_due.take() {
+            let moved = pslot != slot || pat != at;
+            if (plen != len || (moved && !self.modes_now.moving_buffer))
+                && self.broke_w6_at.is_none()
+            {
+                self.broke_w6_at = Some(self.step_now);
+            }
+        }
         let buf = &self.slots[slot][range];
-        match api {
+        let call = match api {
             Api::Write => self.conn.write(buf),
             Api::WriteEx => self.conn.write_ex(buf),
+        };
+        if call.outcome.is_retry() {
+            self.retry_due = Some((len, slot, at));
         }
+        call
     }
 
     fn write_once(
@@ -761,11 +803,7 @@ impl Runner<'_> {
         if stalled {
             rec.op.push_str(" (stopped: the peer reads nothing more)");
         }
-        if capped {
-            rec.op.push_str(&format!(
-                " (stopped after {max_calls} calls, still progressing)"
-            ));
-        }
+        rec.capped = capped;
         len as u64
     }
 
@@ -861,6 +899,7 @@ impl Runner<'_> {
             violations: self.violations,
             checked: self.checked.into_iter().collect(),
             peer_end,
+            broke_w6_at: self.broke_w6_at,
         }
     }
 }

@@ -121,11 +121,7 @@ pub fn assemble(
             let (d, n) = diff::compare(&reference, &traces[0], &info.name, trace);
             notes.extend(n);
             if let Some(d) = d {
-                let op = d
-                    .step
-                    .and_then(|i| traces[0].steps.get(i))
-                    .map(|s| s.op.as_str());
-                match known.explain_difference(key, &info.name, &d, op) {
+                match known.explain_difference(key, &info.name, &d, &traces[0].steps) {
                     Some(e) => {
                         used[e] += 1;
                         let entry = &known.entries[e];
@@ -143,11 +139,7 @@ pub fn assemble(
         }
         for (info, trace) in infos.iter().zip(&traces) {
             for v in &trace.violations {
-                let op = v
-                    .step
-                    .and_then(|i| trace.steps.get(i))
-                    .map(|s| s.op.as_str());
-                match known.explain_violation(key, &info.name, v, op) {
+                match known.explain_violation(key, &info.name, v, &trace.steps) {
                     Some(e) => {
                         used[e] += 1;
                         *known_v.entry(info.name.clone()).or_default() += 1;
@@ -208,11 +200,15 @@ pub fn assemble(
             results: infos.iter().map(|i| i.name.clone()).zip(traces).collect(),
         });
     }
+    // An entry is stale when it concerns a scenario that ran and matched nothing there.
+    // Entries for scenarios outside this run (filtered out, or the fuzzer's generated runs)
+    // are not judged.
     for (i, n) in used.iter().enumerate() {
-        if *n == 0 {
+        let concerned = runs.iter().any(|(_, key)| known.concerns(i, &key.id));
+        if *n == 0 && concerned {
             let e = &known.entries[i];
             warnings.push(format!(
-                "known-divergence entry {i} ({} / {}) matches nothing in this run: stale or filtered out",
+                "known-divergence entry {i} ({} / {}) matches nothing in this run: stale",
                 e.scenario, e.implementation
             ));
         }

@@ -105,16 +105,10 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
     for (imp, trace) in o.impls.iter().zip(&traces) {
         let name = imp.info().name;
         if let Some(mut f) = invariant_findings(&name, trace) {
-            let op = trace
-                .violations
-                .iter()
-                .find(|v| v.kind == "invariant")
-                .and_then(|v| v.step.and_then(|i| trace.steps.get(i)))
-                .map(|s| s.op.clone());
             let v = trace.violations.iter().find(|v| v.kind == "invariant");
             let explained = v.is_some_and(|v| {
                 o.known
-                    .explain_violation(&g.key, &name, v, op.as_deref())
+                    .explain_violation(&g.key, &name, v, &trace.steps)
                     .is_some()
             });
             if !explained {
@@ -126,13 +120,17 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
     let ref_name = o.impls[0].info().name;
     for (imp, trace) in o.impls.iter().zip(&traces).skip(1) {
         let name = imp.info().name;
-        let (d, _) = diff::compare(&ref_name, &traces[0], &name, trace);
+        let (d, _) =
+            diff::compare_with(diff::Policy::GENERATED, &ref_name, &traces[0], &name, trace);
         let Some(d) = d else { continue };
         let op = d
             .step
             .and_then(|i| traces[0].steps.get(i))
             .map(|s| s.op.as_str());
-        if o.known.explain_difference(&g.key, &name, &d, op).is_some() {
+        if o.known
+            .explain_difference(&g.key, &name, &d, &traces[0].steps)
+            .is_some()
+        {
             continue;
         }
         return Err(Finding {
@@ -165,7 +163,20 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
 /// One implementation plays `g`; only the invariants count.
 pub fn invariants(o: &Oracles, imp: &dyn Implementation, g: &Generated) -> Result<(), Finding> {
     let trace = runner::run(imp, o.reference.as_ref(), &g.scenario, &g.key);
-    match invariant_findings(&imp.info().name, &trace) {
+    let name = imp.info().name;
+    let explained = trace
+        .violations
+        .iter()
+        .filter(|v| v.kind == "invariant")
+        .all(|v| {
+            o.known
+                .explain_violation(&g.key, &name, v, &trace.steps)
+                .is_some()
+        });
+    if explained {
+        return Ok(());
+    }
+    match invariant_findings(&name, &trace) {
         Some(mut f) => {
             f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
             Err(f)

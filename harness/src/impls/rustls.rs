@@ -243,11 +243,11 @@ impl RustlsConn {
             Ok(0) => Err(Stop::Eof),
             Ok(_) => {
                 let res = self.conn.process_new_packets();
-                // Send whatever processing produced (alerts, KeyUpdate answers) even on error.
-                let flushed = self.flush();
+                // Send whatever processing produced (alerts, KeyUpdate answers), best effort:
+                // a blocked or failing transport shows on the next write, not on this read.
+                let _ = self.flush();
                 let state = res.map_err(Stop::Tls)?;
                 self.peer_closed |= state.peer_has_closed();
-                flushed?;
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
@@ -259,6 +259,12 @@ impl RustlsConn {
     fn drive_handshake(&mut self) -> Result<(), Stop> {
         loop {
             if !self.flush()? {
+                // Full duplex: while our flight is stuck, take in what the peer sends (it may
+                // be stuck behind us). Only when nothing arrives is this a WANT_WRITE.
+                self.conn.process_new_packets().map_err(Stop::Tls)?;
+                if self.pull()? {
+                    continue;
+                }
                 return Err(Stop::WantWrite);
             }
             if !self.conn.is_handshaking() {
@@ -375,7 +381,12 @@ impl Connection for RustlsConn {
             match self.conn.reader().read(buf) {
                 Ok(0) if !buf.is_empty() => return Call::new(Outcome::ZeroReturn, 0),
                 Ok(n) => return Call::new(Outcome::Ok(n as u64), n as i64),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.pull() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self
+                    .conn
+                    .process_new_packets()
+                    .map_err(Stop::Tls)
+                    .and_then(|_| self.pull())
+                {
                     Ok(true) => continue,
                     Ok(false) => return Stop::WantRead.into_call(false),
                     // EOF: let the reader say whether it was clean (close_notify) or not.
