@@ -5,7 +5,9 @@
 
 mod cargo;
 mod conformance;
+mod html_check;
 mod lint;
+mod report;
 mod test;
 
 use std::process::ExitCode;
@@ -18,13 +20,17 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&rest),
         Some("test") => test::run(&rest),
         Some("lint") => lint::run(&rest),
+        Some("report") => report::run(&rest),
+        Some("html-check") => html_check::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task> [args]\n\n\
                  tasks:\n  \
                  conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)\n  \
                  test [ARGS]         run the test suite (cargo test --workspace)\n  \
-                 lint                cargo fmt --check and cargo clippy -D warnings"
+                 lint                cargo fmt --check and cargo clippy -D warnings\n  \
+                 report PATH [ARGS]  re-render a saved report (sslwrite report --help)\n  \
+                 html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it"
             );
             ExitCode::from(2)
         }
