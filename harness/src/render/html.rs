@@ -20,6 +20,7 @@ use super::{
     calls_summary, cell_verdict, describe_difference, describe_violation, difference_reason,
     escape_xml as e, names, step_rows, violations,
 };
+use crate::contract::Outcome;
 use crate::diff::Verdict;
 use crate::report::{status_label, ClauseVerdict, Report, RunReport};
 use crate::runner::{RunStatus, StepRecord, Trace};
@@ -29,10 +30,12 @@ const STYLE: &str = r#"
 :root { --agree:#d6efd9; --diverge:#f6b8b8; --known:#fbe3a1; --skip:#dde3ea; --error:#e2c6f2;
   --ink:#1d2330; --muted:#5d6675; --line:#d9dde3; --focus:#c62828; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
+html, body { height: 100%; }
+body { display: flex; flex-direction: column; overflow: hidden; margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
   background: #f7f8fa; }
 header, main { padding: 12px 24px; }
-header { background: #fff; border-bottom: 1px solid var(--line); }
+header { flex: none; background: #fff; border-bottom: 1px solid var(--line); }
+main { flex: 1; overflow: auto; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 18px 0 8px; }
 .badge { font-size: 13px; padding: 2px 8px; border-radius: 10px; vertical-align: middle; }
@@ -53,6 +56,11 @@ th { background: #eef0f3; font-weight: 600; }
 [data-verdict="skip"] { background: var(--skip); }
 [data-verdict="error"] { background: var(--error); }
 #matrix { width: 100%; }
+#matrix thead th { position: sticky; top: -12px; z-index: 1; }
+#matrix tr.run { scroll-margin-top: 28px; }
+.legend { color: var(--muted); max-width: 620px; }
+#matrix td.diff .reason { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; }
 #matrix tr.run > td.name { background: #fff; }
 #matrix tr.run > td.diff { background: #fff; color: var(--muted); max-width: 560px; }
 #matrix td.cell { text-align: center; white-space: nowrap; min-width: 84px; }
@@ -70,6 +78,7 @@ details.comparison > summary { cursor: pointer; font-weight: 600; margin-bottom:
 .comparison table { margin: 6px 0 10px; }
 .comparison .steps td.outcome { font-weight: 600; }
 .comparison .steps td.differs { background: var(--diverge); }
+.comparison .steps td.reworded { text-decoration: underline dotted var(--muted); }
 .comparison tr.first-diff > td { background: #ffe0e0; }
 .comparison tr.first-diff > td:first-child { box-shadow: inset 4px 0 0 var(--focus); }
 .comparison tr.first-diff.focus > td:first-child::after { content: " ◀ first difference"; color: var(--focus);
@@ -188,7 +197,7 @@ fn header(report: &Report, passed: bool, out: &mut String) {
         .collect();
     out.push_str(&format!(
         "<header>\n<h1>sslwrite conformance <span class=\"badge {0}\">{0}</span></h1>\n\
-         <p class=\"meta\">{1} runs · reference first: {2} · {3} {4} on {5}, {6:.1} s · schema_version {7}</p>\n</header>\n",
+         <p class=\"meta\">{1} runs · reference first: {2} · {3} {4} on {5}, started {8}, took {6:.1} s · schema_version {7}</p>\n</header>\n",
         if passed { "passed" } else { "failed" },
         report.summary.runs,
         impls.join(" vs "),
@@ -197,10 +206,7 @@ fn header(report: &Report, passed: bool, out: &mut String) {
         e(&report.host),
         report.duration_ms as f64 / 1000.0,
         report.schema_version,
-    ));
-    out.push_str(&format!(
-        "<p class=\"meta\" style=\"padding:0 24px\">started {}</p>\n",
-        utc(report.started_unix)
+        utc(report.started_unix),
     ));
 }
 
@@ -234,6 +240,14 @@ fn summary(report: &Report, names: &[&str], out: &mut String) {
         ));
     }
     out.push_str("</table>\n");
+    out.push_str(
+        "<p class=\"legend\">Each run is one scenario under one TLS version, role and mode set. \
+         A cell says how that implementation's run went (ok, violation, skip, deadlock, error); its \
+         colour is the implementation's verdict: agree, diverge (a difference or violation with no \
+         known reason), known (all explained in scenarios/known-divergences.json), skip, error. \
+         Click a cell or a run to open its step-by-step comparison; the first difference is marked. \
+         The buttons above show one verdict only.</p>\n",
+    );
     if !report.warnings.is_empty() {
         out.push_str("<h2>Warnings</h2>\n<ul class=\"warnings\">\n");
         for w in &report.warnings {
@@ -359,7 +373,7 @@ fn run_row(names: &[&str], i: usize, run: &RunReport, out: &mut String) {
         ));
         if let Some(k) = difference_reason(run, &d.implementation) {
             out.push_str(&format!(
-                "<div class=\"reason\">known ({}): {}</div>",
+                "<div class=\"reason\" title=\"{1}\">known ({0}): {1}</div>",
                 e(&k.clause),
                 e(&k.reason)
             ));
@@ -480,7 +494,11 @@ fn steps_table(run: &RunReport, names: &[&str], out: &mut String) {
             e(row.op)
         ));
         for (k, rec) in row.records.iter().enumerate() {
-            let differs = k > 0 && differs(reference, *rec);
+            let differs = if k == 0 {
+                Differs::default()
+            } else {
+                differs(reference, *rec)
+            };
             step_cells(*rec, differs, out);
         }
         out.push_str("</tr>\n");
@@ -496,26 +514,56 @@ fn actor_name(r: &StepRecord) -> &'static str {
     }
 }
 
-/// Whether a record shows something other than the reference's at the same step.
-fn differs(reference: Option<&StepRecord>, other: Option<&StepRecord>) -> bool {
+/// Which parts of a record differ from the reference's at the same step, as the diff counts
+/// them (outcome class, `ok(n)` count, bytes); `reworded`: only an `ssl(reason)`'s wording.
+#[derive(Clone, Copy, Default)]
+struct Differs {
+    outcome: bool,
+    reworded: bool,
+    bytes: bool,
+}
+
+fn differs(reference: Option<&StepRecord>, other: Option<&StepRecord>) -> Differs {
     match (reference, other) {
         (Some(a), Some(b)) => {
-            a.call.as_ref().map(|c| &c.outcome) != b.call.as_ref().map(|c| &c.outcome)
-                || a.bytes != b.bytes
+            let (x, y) = (
+                a.call.as_ref().map(|c| &c.outcome),
+                b.call.as_ref().map(|c| &c.outcome),
+            );
+            let same_class = match (x, y) {
+                (Some(Outcome::Ok(m)), Some(Outcome::Ok(n))) => m == n,
+                (Some(m), Some(n)) => m.class() == n.class(),
+                (None, None) => true,
+                _ => false,
+            };
+            Differs {
+                outcome: !same_class,
+                reworded: same_class && x != y,
+                bytes: a.bytes != b.bytes,
+            }
         }
-        (None, None) => false,
-        _ => true,
+        (None, None) => Differs::default(),
+        _ => Differs {
+            outcome: true,
+            reworded: false,
+            bytes: true,
+        },
     }
 }
 
-fn step_cells(rec: Option<&StepRecord>, differs: bool, out: &mut String) {
+fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
     let Some(r) = rec else {
         out.push_str(
             "<td class=\"outcome\" colspan=\"4\"><span class=\"sub\">not reached</span></td>",
         );
         return;
     };
-    let class = if differs { " differs" } else { "" };
+    let mark = |on: bool| if on { " differs" } else { "" };
+    let outcome_class = if differs.reworded {
+        " reworded"
+    } else {
+        mark(differs.outcome)
+    };
     let mut outcome = r
         .call
         .as_ref()
@@ -548,8 +596,10 @@ fn step_cells(rec: Option<&StepRecord>, differs: bool, out: &mut String) {
         .map_or(String::new(), |c| e(&c.errors.join("; ")));
     let bytes = r.bytes.map_or(String::new(), |b| b.to_string());
     out.push_str(&format!(
-        "<td class=\"outcome mono{class}\">{outcome}</td><td class=\"mono\">{ret}</td>\
-         <td class=\"mono\">{errors}</td><td class=\"mono{class}\">{bytes}</td>"
+        "<td class=\"outcome mono{}\">{outcome}</td><td class=\"mono\">{ret}</td>\
+         <td class=\"mono\">{errors}</td><td class=\"mono{}\">{bytes}</td>",
+        outcome_class,
+        mark(differs.bytes)
     ));
 }
 
@@ -760,11 +810,52 @@ mod tests {
             row.contains("ssl(protocol is shutdown)") && row.contains("ok(100)"),
             "{row}"
         );
-        assert!(row.contains("differs"), "{row}");
+        assert_eq!(
+            row.matches("differs").count(),
+            1,
+            "only the outcome differs: {row}"
+        );
         assert!(cmp.contains("&lt;never&gt; read &amp; lost"), "{cmp}");
         assert!(!cmp.contains("<never>"));
         let end_rows = cmp.matches("class=\"end first-diff\"").count();
         assert_eq!(end_rows, 0);
+    }
+
+    #[test]
+    fn reworded_errors_are_not_marked_as_differences() {
+        let a = fixture::step(1, "write", Outcome::Ssl("protocol is shutdown".into()));
+        let b = fixture::step(1, "write", Outcome::Ssl("closed".into()));
+        let c = fixture::step(1, "write", Outcome::Ok(100));
+        let d = differs(Some(&a), Some(&b));
+        assert!(d.reworded && !d.outcome && !d.bytes);
+        let d = differs(Some(&a), Some(&c));
+        assert!(d.outcome && !d.reworded);
+        let (ok5, ok6) = (
+            fixture::step(1, "write", Outcome::Ok(5)),
+            fixture::step(1, "write", Outcome::Ok(6)),
+        );
+        assert!(differs(Some(&ok5), Some(&ok6)).outcome, "ok counts count");
+    }
+
+    #[test]
+    fn a_run_level_first_difference_marks_its_run_end_row() {
+        let mut r = fixture::report();
+        r.scenarios[0].differences.push(crate::diff::Difference {
+            implementation: "rustls".into(),
+            reference: "openssl".into(),
+            step: None,
+            field: "peer_received".into(),
+            reference_value: "100".into(),
+            value: "0".into(),
+        });
+        let html = render(&r);
+        let start = html.find("id=\"cmp-0\"").unwrap();
+        let cmp = &html[start..start + html[start..].find("</details>").unwrap()];
+        assert!(
+            cmp.contains("<tr class=\"end first-diff\" data-field=\"peer_received\">"),
+            "{cmp}"
+        );
+        assert!(!cmp.contains("step first-diff"));
     }
 
     #[test]
