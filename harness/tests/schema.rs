@@ -1,0 +1,446 @@
+//! The JSON report and reports/schema-v1.json describe the same format.
+//!
+//! A real report (a few scenarios chosen for the optional fields they produce, played
+//! in-process on both implementations, plus the few fields a clean suite never shows) is checked
+//! against the schema by a small validator written here (type, enum, const, required,
+//! properties, additionalProperties, items, minItems, maxItems, minimum, maximum, $ref into
+//! $defs; any other keyword in the schema fails the test, so the schema cannot outgrow it).
+//! Drift either way fails: a field the Rust types add is an additional property; a field they
+//! drop is a missing required one, or a declared property no report shows.
+
+use std::collections::BTreeSet;
+use std::time::{Instant, SystemTime};
+
+use serde_json::{json, Value};
+use sslwrite::contract::Implementation;
+use sslwrite::impls::{self, openssl::OpensslImpl};
+use sslwrite::known::Known;
+use sslwrite::project_root;
+use sslwrite::report::{Report, SCHEMA_VERSION};
+use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
+use sslwrite::suite::{self, Selection};
+
+/// Scenarios whose runs carry the optional fields: a violation with its known entry and the
+/// peer's end (sd-own-shutdown), a deadlock and error strings (io-blocking-deadlock), a skip
+/// with no step (hs-no-state), a violation at a step (rt-other-buffer-fixed), a run-level
+/// difference (rn-peer-requests-mid-write), `written` (hs-zero-length-first), loops
+/// (pw-large-into-small-transport).
+const SCENARIOS: [&str; 7] = [
+    "sd-own-shutdown",
+    "io-blocking-deadlock",
+    "hs-no-state",
+    "rt-other-buffer-fixed",
+    "rn-peer-requests-mid-write",
+    "hs-zero-length-first",
+    "pw-large-into-small-transport",
+];
+
+fn schema() -> Value {
+    let path = project_root()
+        .join("reports")
+        .join(format!("schema-v{SCHEMA_VERSION}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} must exist for schema_version {SCHEMA_VERSION}: {e}",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// A real report as JSON, with an erred run, a first mismatch, unlisted records and a capped
+/// loop added.
+fn report() -> Value {
+    let dir = project_root().join("scenarios");
+    let mut scenarios = load_dir(&dir).expect("scenarios load");
+    scenarios.retain(|s| SCENARIOS.contains(&s.id.as_str()));
+    assert_eq!(
+        scenarios.len(),
+        SCENARIOS.len(),
+        "every listed scenario exists"
+    );
+    let known = Known::load(&dir.join(KNOWN_DIVERGENCES_FILE)).expect("known divergences load");
+    let impls: Vec<Box<dyn Implementation>> = impls::NAMES
+        .iter()
+        .map(|n| impls::by_name(n).unwrap())
+        .collect();
+    let runs = Selection::all().runs(&scenarios);
+    let traces = suite::play(&runs, &impls, &OpensslImpl::new(), 2, &|| {});
+    let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
+    let report = suite::assemble(
+        &runs,
+        traces,
+        &infos,
+        &known,
+        (SystemTime::now(), Instant::now()),
+        vec!["schema-test".into()],
+    );
+    // Fields a clean suite never shows, set on the JSON and passed through the Rust types and
+    // back: a field the types do not have disappears and the coverage check names it.
+    let mut value = serde_json::to_value(&report).expect("a report serializes");
+    let mut extra = value["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "sd-own-shutdown")
+        .expect("sd-own-shutdown ran")
+        .clone();
+    extra["run"] = json!(format!("{}-synthetic", extra["run"].as_str().unwrap()));
+    for trace in extra["results"].as_object_mut().unwrap().values_mut() {
+        let t = trace.as_object_mut().unwrap();
+        t.retain(|k, _| !["step", "reason"].contains(&k.as_str()));
+        t.insert("status".into(), json!("error"));
+        t.insert("message".into(), json!("set-up failed"));
+        trace["delivery"]["first_mismatch"] = json!({"offset": 7, "expected": 1, "received": 2});
+        trace["wire"]["unlisted"] = json!(3);
+        trace["steps"][0]["capped"] = json!(true);
+    }
+    value["scenarios"].as_array_mut().unwrap().push(extra);
+    let report: Report = serde_json::from_value(value).expect("the edited report still reads");
+    serde_json::to_value(&report).expect("a report serializes")
+}
+
+struct Validator<'a> {
+    root: &'a Value,
+    /// Declared properties (`schema location/properties/name`) some value had.
+    seen: BTreeSet<String>,
+}
+
+const ANNOTATIONS: [&str; 5] = ["$schema", "$id", "title", "description", "$comment"];
+
+impl<'a> Validator<'a> {
+    fn new(root: &'a Value) -> Validator<'a> {
+        Validator {
+            root,
+            seen: BTreeSet::new(),
+        }
+    }
+
+    /// Checks `value` (at JSON pointer `at`) against `schema` (at schema location `loc`).
+    fn check(
+        &mut self,
+        schema: &Value,
+        loc: &str,
+        value: &Value,
+        at: &str,
+        errors: &mut Vec<String>,
+    ) {
+        let Some(obj) = schema.as_object() else {
+            errors.push(format!("{loc}: a schema must be an object"));
+            return;
+        };
+        for key in obj.keys() {
+            let known = ANNOTATIONS.contains(&key.as_str())
+                || (key == "$defs" && loc == "#")
+                || [
+                    "type",
+                    "enum",
+                    "const",
+                    "required",
+                    "properties",
+                    "additionalProperties",
+                    "items",
+                    "minItems",
+                    "maxItems",
+                    "minimum",
+                    "maximum",
+                    "$ref",
+                ]
+                .contains(&key.as_str());
+            if !known {
+                errors.push(format!(
+                    "{loc}: keyword {key:?} is not supported by this validator"
+                ));
+            }
+        }
+        if let Some(r) = obj.get("$ref") {
+            let r = r.as_str().unwrap_or_default();
+            match r
+                .strip_prefix("#/$defs/")
+                .and_then(|n| self.root["$defs"].get(n))
+            {
+                Some(target) => self.check(target, r, value, at, errors),
+                None => errors.push(format!("{loc}: unresolvable $ref {r:?}")),
+            }
+        }
+        if let Some(t) = obj.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            let fits = types.iter().any(|t| match *t {
+                "object" => value.is_object(),
+                "array" => value.is_array(),
+                "string" => value.is_string(),
+                "integer" => value.is_i64() || value.is_u64(),
+                "number" => value.is_number(),
+                "boolean" => value.is_boolean(),
+                "null" => value.is_null(),
+                _ => false,
+            });
+            if !fits {
+                errors.push(format!("{at}: {value} is not of type {t}"));
+                return;
+            }
+        }
+        if let Some(Value::Array(options)) = obj.get("enum") {
+            if !options.contains(value) {
+                errors.push(format!("{at}: {value} is not one of {options:?}"));
+            }
+        }
+        if let Some(c) = obj.get("const") {
+            if c != value {
+                errors.push(format!("{at}: {value} is not {c}"));
+            }
+        }
+        if let Some(n) = value.as_f64() {
+            if let Some(min) = obj.get("minimum").and_then(Value::as_f64) {
+                if n < min {
+                    errors.push(format!("{at}: {n} is below {min}"));
+                }
+            }
+            if let Some(max) = obj.get("maximum").and_then(Value::as_f64) {
+                if n > max {
+                    errors.push(format!("{at}: {n} is above {max}"));
+                }
+            }
+        }
+        if let Value::Array(items) = value {
+            if let Some(min) = obj.get("minItems").and_then(Value::as_u64) {
+                if (items.len() as u64) < min {
+                    errors.push(format!("{at}: fewer than {min} items"));
+                }
+            }
+            if let Some(max) = obj.get("maxItems").and_then(Value::as_u64) {
+                if items.len() as u64 > max {
+                    errors.push(format!("{at}: more than {max} items"));
+                }
+            }
+            if let Some(item) = obj.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    self.check(
+                        item,
+                        &format!("{loc}/items"),
+                        v,
+                        &format!("{at}/{i}"),
+                        errors,
+                    );
+                }
+            }
+        }
+        let describes_objects = obj.get("type") == Some(&json!("object"))
+            || obj.contains_key("properties")
+            || obj.contains_key("additionalProperties");
+        if let (Value::Object(fields), true) = (value, describes_objects) {
+            if let Some(Value::Array(required)) = obj.get("required") {
+                for r in required.iter().filter_map(Value::as_str) {
+                    if !fields.contains_key(r) {
+                        errors.push(format!("{at}: required field {r:?} is missing"));
+                    }
+                }
+            }
+            let empty = serde_json::Map::new();
+            let props = obj
+                .get("properties")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            for (k, v) in fields {
+                match props.get(k) {
+                    Some(p) => {
+                        let ploc = format!("{loc}/properties/{k}");
+                        self.seen.insert(ploc.clone());
+                        self.check(p, &ploc, v, &format!("{at}/{k}"), errors);
+                    }
+                    None => match obj.get("additionalProperties") {
+                        Some(Value::Bool(false)) => {
+                            errors.push(format!("{at}: field {k:?} is not in the schema"))
+                        }
+                        Some(extra @ Value::Object(_)) => self.check(
+                            extra,
+                            &format!("{loc}/additionalProperties"),
+                            v,
+                            &format!("{at}/{k}"),
+                            errors,
+                        ),
+                        _ => errors.push(format!(
+                            "{loc}: object schema without additionalProperties (every object must say)"
+                        )),
+                    },
+                }
+            }
+        }
+    }
+
+    /// Every property the schema declares, as `schema location/properties/name`.
+    fn declared(schema: &Value, loc: &str, out: &mut BTreeSet<String>) {
+        let Some(obj) = schema.as_object() else {
+            return;
+        };
+        if let Some(Value::Object(props)) = obj.get("properties") {
+            for (k, v) in props {
+                let ploc = format!("{loc}/properties/{k}");
+                out.insert(ploc.clone());
+                Self::declared(v, &ploc, out);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(v) = obj.get(key) {
+                Self::declared(v, &format!("{loc}/{key}"), out);
+            }
+        }
+        if let Some(Value::Object(defs)) = obj.get("$defs") {
+            for (k, v) in defs {
+                Self::declared(v, &format!("#/$defs/{k}"), out);
+            }
+        }
+    }
+}
+
+fn validate(schema: &Value, value: &Value) -> (Vec<String>, BTreeSet<String>) {
+    let mut v = Validator::new(schema);
+    let mut errors = Vec::new();
+    v.check(schema, "#", value, "", &mut errors);
+    (errors, v.seen)
+}
+
+#[test]
+fn a_real_report_matches_the_schema_and_shows_every_declared_field() {
+    let schema = schema();
+    let report = report();
+    let (errors, seen) = validate(&schema, &report);
+    assert!(
+        errors.is_empty(),
+        "the report does not match the schema:\n{}",
+        errors.join("\n")
+    );
+    let mut declared = BTreeSet::new();
+    Validator::declared(&schema, "#", &mut declared);
+    let unseen: Vec<&String> = declared.difference(&seen).collect();
+    assert!(
+        unseen.is_empty(),
+        "the schema declares fields no report has (dropped from the Rust types?): {unseen:#?}"
+    );
+}
+
+#[test]
+fn every_object_in_the_schema_closes_its_fields() {
+    fn walk(v: &Value, loc: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if o.get("type") == Some(&json!("object"))
+                    && !o.contains_key("additionalProperties")
+                {
+                    out.push(loc.to_string());
+                }
+                for (k, x) in o {
+                    walk(x, &format!("{loc}/{k}"), out);
+                }
+            }
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| walk(x, &format!("{loc}/{i}"), out)),
+            _ => {}
+        }
+    }
+    let mut open = Vec::new();
+    walk(&schema(), "#", &mut open);
+    assert!(
+        open.is_empty(),
+        "objects without additionalProperties: {open:?}"
+    );
+}
+
+#[test]
+fn the_validator_rejects_an_extra_field() {
+    let schema = schema();
+    let mut report = report();
+    report["surprise"] = json!(1);
+    let trace = report["scenarios"][0]["results"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    trace["steps"][0]["elapsed_ns"] = json!(12);
+    let (errors, _) = validate(&schema, &report);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e == ": field \"surprise\" is not in the schema"),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.ends_with("/steps/0: field \"elapsed_ns\" is not in the schema")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_validator_rejects_a_missing_required_field_and_a_wrong_type() {
+    let schema = schema();
+    let mut report = report();
+    report.as_object_mut().unwrap().remove("summary");
+    report["scenarios"][0]["verdict"] = json!("maybe");
+    report["scenarios"][0]["results"]["openssl"]
+        .as_object_mut()
+        .unwrap()
+        .remove("delivery");
+    report["duration_ms"] = json!("fast");
+    let (errors, _) = validate(&schema, &report);
+    for expected in [
+        ": required field \"summary\" is missing",
+        "/scenarios/0/results/openssl: required field \"delivery\" is missing",
+        "/duration_ms: \"fast\" is not of type \"integer\"",
+    ] {
+        assert!(
+            errors.iter().any(|e| e == expected),
+            "{expected:?} not in {errors:#?}"
+        );
+    }
+    assert!(errors
+        .iter()
+        .any(|e| e.starts_with("/scenarios/0/verdict: \"maybe\" is not one of")));
+}
+
+#[test]
+fn the_schema_is_the_one_for_this_schema_version() {
+    let schema = schema();
+    assert_eq!(
+        schema["properties"]["schema_version"]["const"],
+        json!(SCHEMA_VERSION),
+        "bump the schema file with SCHEMA_VERSION"
+    );
+    assert_eq!(
+        schema["$schema"],
+        json!("https://json-schema.org/draft/2020-12/schema")
+    );
+}
+
+#[test]
+fn reports_readme_names_every_field_of_the_schema() {
+    let readme = std::fs::read_to_string(project_root().join("reports").join("README.md")).unwrap();
+    let mut declared = BTreeSet::new();
+    Validator::declared(&schema(), "#", &mut declared);
+    let names: BTreeSet<&str> = declared
+        .iter()
+        .filter_map(|p| p.rsplit("/properties/").next())
+        .filter(|n| !n.starts_with(['W', 'I']) || n.len() > 3)
+        .collect();
+    let whole_word = |name: &str| {
+        readme.match_indices(name).any(|(i, _)| {
+            let before = readme[..i].chars().next_back();
+            let after = readme[i + name.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            !word(before) && !word(after)
+        })
+    };
+    let missing: Vec<&&str> = names.iter().filter(|n| !whole_word(n)).collect();
+    assert!(
+        missing.is_empty(),
+        "reports/README.md does not mention: {missing:?}"
+    );
+}
