@@ -313,7 +313,7 @@ fn progress(total: u64, quiet: bool) -> indicatif::ProgressBar {
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} runs × implementations, {elapsed} (about {eta} left)",
+        "{wide_bar} {pos}/{len} runs × implementations, about {eta} left",
     ) {
         bar.set_style(style);
     }

@@ -1,0 +1,241 @@
+//! The command line around the reports: every output written, `report` re-rendering and
+//! refusing what it cannot read, `--explain`, and the exit status with `--baseline` (1 only on
+//! a regression; fixed runs fail only with `--strict`). Runs the real binary on the four runs of
+//! z-write-zero, whose difference is explained by a known entry.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("sslwrite-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sslwrite(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sslwrite"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the sslwrite binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `conformance` on z-write-zero with `extra` arguments, the report in `json`.
+fn conformance(json: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "conformance",
+        "--filter",
+        "z-write-zero",
+        "--jobs",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    sslwrite(&args)
+}
+
+#[test]
+fn conformance_writes_every_output_and_report_re_renders_and_explains() {
+    let d = Dir::new("outputs");
+    let (json, junit, md, html) = (
+        d.path("r.json"),
+        d.path("out/j.xml"),
+        d.path("out/s.md"),
+        d.path("out/c.html"),
+    );
+    let o = conformance(
+        &json,
+        &[
+            "--junit",
+            junit.to_str().unwrap(),
+            "--markdown",
+            md.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuites name=\"sslwrite\" tests=\"8\" failures=\"0\""),
+        "{xml}"
+    );
+    assert!(std::fs::read_to_string(&md)
+        .unwrap()
+        .contains("| known | 4 |"));
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("<table id=\"matrix\" data-runs=\"4\">"));
+    let leftovers: Vec<_> = std::fs::read_dir(d.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    let again = d.path("again.html");
+    let o = sslwrite(&[
+        "report",
+        json.to_str().unwrap(),
+        "--quiet",
+        "--html",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&html).unwrap(),
+        "re-rendering the saved report gives the same page"
+    );
+
+    let o = sslwrite(&[
+        "report",
+        json.to_str().unwrap(),
+        "--explain",
+        "z-write-zero",
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        out.matches("<- first difference (outcome)").count(),
+        4,
+        "{out}"
+    );
+    let o = sslwrite(&["report", json.to_str().unwrap(), "--explain", "nope"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o.stderr).contains("no run of scenario \"nope\""));
+}
+
+#[test]
+fn report_refuses_what_it_cannot_read_naming_the_file() {
+    let d = Dir::new("refuse");
+    let bad = d.path("bad.json");
+    std::fs::write(&bad, "{").unwrap();
+    let o = sslwrite(&["report", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(bad.to_str().unwrap()) && err.contains("is not JSON"),
+        "{err}"
+    );
+
+    let old = d.path("v99.json");
+    std::fs::write(&old, r#"{"schema_version": 99}"#).unwrap();
+    let o = sslwrite(&["report", old.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(old.to_str().unwrap()) && err.contains("schema_version 99"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unwritable_output_exits_2_naming_the_path() {
+    let d = Dir::new("unwritable");
+    let file = d.path("a-file");
+    std::fs::write(&file, "").unwrap();
+    let target = file.join("c.html");
+    let o = conformance(&d.path("r.json"), &["--html", target.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("HTML page could not be written") && err.contains("a-file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_baseline_gates_only_on_regressions() {
+    let d = Dir::new("baseline");
+    let empty_known = d.path("known.json");
+    std::fs::write(&empty_known, r#"{"entries": []}"#).unwrap();
+    let known = ["--known", empty_known.to_str().unwrap()];
+    // Only the entry for z-write-zero, so that no other entry is stale (a warning).
+    let all: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sslwrite::project_root().join("scenarios/known-divergences.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let entries: Vec<&serde_json::Value> = all["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["scenario"] == "z-write-zero")
+        .collect();
+    assert_eq!(entries.len(), 1, "one known entry explains z-write-zero");
+    let only_known = d.path("only.json");
+    std::fs::write(
+        &only_known,
+        serde_json::json!({ "entries": entries }).to_string(),
+    )
+    .unwrap();
+    let only = ["--known", only_known.to_str().unwrap()];
+
+    // With the known entry: 4 known runs. Without it: 4 diverging runs, exit 1.
+    let explained = d.path("explained.json");
+    let o = conformance(&explained, &only);
+    assert_eq!(code(&o), 0);
+    assert!(!text(&o.stdout).contains("warning"), "{}", text(&o.stdout));
+    let diverging = d.path("diverging.json");
+    assert_eq!(code(&conformance(&diverging, &known)), 1);
+
+    // Diverging as before the baseline: not a regression.
+    let mut args = known.to_vec();
+    args.extend(["--baseline", diverging.to_str().unwrap()]);
+    let o = conformance(&d.path("now.json"), &args);
+    assert_eq!(code(&o), 0, "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("0 regression(s)"));
+
+    // Known in the baseline, diverging now: a regression.
+    let mut args = known.to_vec();
+    args.extend(["--baseline", explained.to_str().unwrap()]);
+    let o = conformance(&d.path("now.json"), &args);
+    let out = text(&o.stdout);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(
+            "regressions:\n  z-write-zero/tls1.2/client/auto_retry [rustls]: known -> diverge"
+        ),
+        "{out}"
+    );
+
+    // Diverging in the baseline, explained now: fixed, a warning; a failure with --strict.
+    let mut base = only.to_vec();
+    base.extend(["--baseline", diverging.to_str().unwrap()]);
+    let o = conformance(&d.path("now.json"), &base);
+    assert_eq!(code(&o), 0, "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("is fixed (diverge in the baseline"));
+    let mut strict = base.to_vec();
+    strict.push("--strict");
+    let o = conformance(&d.path("now.json"), &strict);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o.stderr).contains("--strict"));
+
+    let o = conformance(&d.path("now.json"), &["--baseline", "/nonexistent/b.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o.stderr).contains("/nonexistent/b.json"));
+}
