@@ -809,6 +809,7 @@ impl Runner<'_> {
 
     fn finish(mut self, status: RunStatus) -> Trace {
         // The peer reads what is left (the run is over; eventually every byte is read).
+        let mut peer_blocked = false;
         {
             let mut p = self.peer.borrow_mut();
             if !p.transport_gone {
@@ -821,6 +822,10 @@ impl Runner<'_> {
                         break;
                     }
                 }
+                // The peer could not read on because its own output is stuck (the script
+                // left the implementation not reading): bytes it did not get are not lost
+                // by the writer.
+                peer_blocked = p.read(None).0.outcome == Outcome::WantWrite;
             }
         }
         let delivery = self.ledger.borrow().delivery();
@@ -841,7 +846,7 @@ impl Runner<'_> {
         // failed are not the writer's loss; bytes the writer reported after the peer saw a
         // close_notify (or while it was still reading) are.
         let peer_aborted = peer_end.as_ref().is_some_and(Outcome::is_fatal);
-        if delivery.missing > 0 && !gone && !peer_aborted {
+        if delivery.missing > 0 && !gone && !peer_aborted && !peer_blocked {
             self.violation(
                 "I1",
                 "invariant",

@@ -26,6 +26,10 @@ const SIZES: [u64; 12] = [
     0, 1, 100, 1000, 4096, 16383, 16384, 16385, 20000, 32768, 65536, 100_000,
 ];
 const CAPACITIES: [u64; 7] = [1, 60, 4096, 16384, 20000, 40000, 1 << 20];
+/// A blocking transport models a socket, whose kernel buffers hold at least a few KiB: with a
+/// few bytes both ways, two peers that both write first wait on each other for ever (scenario
+/// io-blocking-* and the known entry for it cover that case on purpose).
+const BLOCKING_CAPACITIES: [u64; 5] = [4096, 16384, 20000, 40000, 1 << 20];
 /// Most steps one input may produce: keeps one execution short.
 const MAX_STEPS: u32 = 24;
 
@@ -34,6 +38,7 @@ pub const FUZZ_ID: &str = "fuzz";
 
 struct State {
     tls: Tls,
+    blocking: bool,
     /// Arguments of the last write that asked for a retry.
     pending: Option<(u64, u8, Api, Content)>,
     closed: bool,
@@ -78,8 +83,12 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
         Role::Client
     };
     let run_modes = modes(u)?;
-    let capacity = *u.choose(&CAPACITIES)?;
     let blocking = u.ratio(1, 10)?;
+    let capacity = if blocking {
+        *u.choose(&BLOCKING_CAPACITIES)?
+    } else {
+        *u.choose(&CAPACITIES)?
+    };
     let max_send_fragment = if u.ratio(1, 8)? {
         Some(*u.choose(&[512u16, 4096])?)
     } else {
@@ -87,6 +96,7 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
     };
     let mut st = State {
         tls,
+        blocking,
         pending: None,
         closed: false,
         clauses: vec!["W1"],
@@ -258,7 +268,11 @@ fn step(u: &mut Unstructured, st: &mut State) -> Result<Step> {
             len: len(u.int_in_range(1..=20_000)?),
         },
         64..=69 => Step::Transport {
-            capacity_to_peer: Some(Capacity(*u.choose(&CAPACITIES)?)),
+            capacity_to_peer: Some(Capacity(if st.blocking {
+                *u.choose(&BLOCKING_CAPACITIES)?
+            } else {
+                *u.choose(&CAPACITIES)?
+            })),
             capacity_to_impl: None,
             blocking: None,
             trickle: if u.ratio(1, 4)? {

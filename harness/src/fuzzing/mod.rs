@@ -5,6 +5,7 @@
 pub mod generate;
 pub mod oracle;
 pub mod replay;
+pub mod targets;
 
 pub use generate::{generate, seed_bytes, Generated, FUZZ_ID};
 pub use oracle::{differential, invariants, scenario_file, Finding, Oracles};

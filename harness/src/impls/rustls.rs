@@ -10,7 +10,7 @@
 //! | WANT_WRITE retry | bytes that rustls accepted before the transport filled up are *committed*: the driver remembers how many, and a retry resumes after them, so nothing is sent twice or lost (I1). A retry shorter than the committed count is refused as `ssl(bad length)`. A retry from another buffer is accepted whatever the mode: rustls copies plaintext, it never holds the caller's pointer. |
 //! | writes that read (W5) | not done: rustls's writer never consumes incoming records; post-handshake messages (KeyUpdate, HelloRequest, tickets) are processed on the next `read`. |
 //! | `read` | `reader().read`; on `WouldBlock`: `read_tls` + `process_new_packets` + flush, again. `Ok(0)` after close_notify → `zero_return`; EOF without close_notify → `syscall`. |
-//! | `shutdown` | `send_close_notify` + flush: `ok(1)` if the peer's close_notify was already received, else `ok(0)`; blocked → `want_write`. |
+//! | `shutdown` | `send_close_notify` + flush: `ok(1)` if the peer's close_notify was already received, else `ok(0)`; blocked → `want_write`. A second call waits for the peer's close_notify: `read_tls` + `process_new_packets` until it is in (`ok(1)`) or nothing more arrives (`want_read`). |
 //! | `key_update(requested)` | `refresh_traffic_keys()`, which always sets update_requested; `requested = false` is `skip`. |
 //! | `renegotiate`, `new_session_ticket`, negative length | `skip`: rustls never renegotiates, has no on-demand ticket API, and takes slices. |
 //! | errors | a `rustls::Error` → `ssl(<its Display>)`; a transport error → `syscall`. |
@@ -162,6 +162,7 @@ impl Implementation for RustlsImpl {
             fragment: cfg.max_send_fragment.map_or(MAX_FRAGMENT, usize::from),
             committed: None,
             peer_closed: false,
+            sent_close: false,
         }))
     }
 }
@@ -175,6 +176,8 @@ struct RustlsConn {
     committed: Option<usize>,
     /// The peer's close_notify has been processed.
     peer_closed: bool,
+    /// Our close_notify has been queued (`shutdown` was called).
+    sent_close: bool,
 }
 
 /// Why the driver stopped making progress.
@@ -406,15 +409,28 @@ impl Connection for RustlsConn {
     }
 
     fn shutdown(&mut self) -> Call {
+        // SSL_shutdown(3): the first call sends close_notify (1 if the peer's was already in,
+        // else 0); a later call waits for the peer's close_notify (1 once it is in).
+        let again = self.sent_close;
         self.conn.send_close_notify();
+        self.sent_close = true;
         match self.flush() {
-            Ok(true) => {
-                let both = self.peer_closed;
-                Call::new(Outcome::Ok(u64::from(both)), i64::from(both))
-            }
-            Ok(false) => Stop::WantWrite.into_call(false),
-            Err(stop) => stop.into_call(false),
+            Ok(true) => {}
+            Ok(false) => return Stop::WantWrite.into_call(false),
+            Err(stop) => return stop.into_call(false),
         }
+        if again && !self.peer_closed {
+            loop {
+                match self.pull() {
+                    Ok(true) if self.peer_closed => break,
+                    Ok(true) => continue,
+                    Ok(false) => return Stop::WantRead.into_call(false),
+                    Err(stop) => return stop.into_call(false),
+                }
+            }
+        }
+        let both = self.peer_closed;
+        Call::new(Outcome::Ok(u64::from(both)), i64::from(both))
     }
 
     fn key_update(&mut self, requested: bool) -> Call {
