@@ -36,6 +36,20 @@ enum Command {
     Replay(ReplayArgs),
     /// Re-render a saved JSON report (table, --explain, --html, --markdown, --junit).
     Report(ReportArgs),
+    /// Write a seed corpus for a fuzz target (generated inputs, or the scenario files).
+    FuzzSeeds(FuzzSeedsArgs),
+}
+
+#[derive(clap::Args)]
+struct FuzzSeedsArgs {
+    /// differential, invariants or scenario_file.
+    target: String,
+    /// The corpus folder to fill.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// How many generated inputs (differential, invariants).
+    #[arg(long, default_value_t = 64)]
+    count: u64,
 }
 
 /// Files rendered from the report, besides the JSON.
@@ -145,6 +159,7 @@ fn main() -> ExitCode {
         Command::Conformance(a) => conformance(a),
         Command::List(a) => list(a),
         Command::Replay(a) => replay(a),
+        Command::FuzzSeeds(a) => fuzz_seeds(a),
         Command::Report(a) => report(a),
     }
 }
@@ -441,4 +456,49 @@ fn replay(a: ReplayArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn fuzz_seeds(a: FuzzSeedsArgs) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(&a.out) {
+        eprintln!("error: cannot create {}: {e}", a.out.display());
+        return ExitCode::from(2);
+    }
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    match a.target.as_str() {
+        "differential" | "invariants" => {
+            for seed in 0..a.count {
+                files.push((
+                    format!("seed-{seed:04}"),
+                    sslwrite::fuzzing::seed_bytes(seed, 256),
+                ));
+            }
+        }
+        "scenario_file" => {
+            let dir = project_root().join("scenarios");
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                eprintln!("error: cannot list {}", dir.display());
+                return ExitCode::from(2);
+            };
+            for e in entries.flatten() {
+                if let Ok(bytes) = std::fs::read(e.path()) {
+                    files.push((e.file_name().to_string_lossy().into_owned(), bytes));
+                }
+            }
+        }
+        other => {
+            eprintln!(
+                "error: unknown fuzz target {other:?} (differential, invariants, scenario_file)"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    for (name, bytes) in &files {
+        let path = a.out.join(name);
+        if let Err(e) = std::fs::write(&path, bytes) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    println!("{} seed(s) in {}", files.len(), a.out.display());
+    ExitCode::SUCCESS
 }

@@ -526,6 +526,10 @@ pub struct Scenario {
     #[serde(default)]
     pub connection: ConnectionSpec,
     pub steps: Vec<Step>,
+    /// A generated sequence (the fuzzer's, kept as a regression): compared like the fuzzer
+    /// compares (up to a W6 break by the script; success against failure after a fatal error).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated: bool,
     /// Where it was loaded from (set by the loader).
     #[serde(skip)]
     pub path: PathBuf,

@@ -118,7 +118,12 @@ pub fn assemble(
         let mut known_matches = Vec::new();
         let mut all_known = true;
         for (info, trace) in infos.iter().zip(&traces).skip(1) {
-            let (d, n) = diff::compare(&reference, &traces[0], &info.name, trace);
+            let policy = if scenario.generated {
+                diff::Policy::GENERATED
+            } else {
+                diff::Policy::default()
+            };
+            let (d, n) = diff::compare_with(policy, &reference, &traces[0], &info.name, trace);
             notes.extend(n);
             if let Some(d) = d {
                 match known.explain_difference(key, &info.name, &d, &traces[0].steps) {

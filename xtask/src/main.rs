@@ -5,8 +5,10 @@
 
 mod cargo;
 mod conformance;
+mod fuzz;
 mod html_check;
 mod lint;
+mod replay;
 mod report;
 mod test;
 
@@ -22,6 +24,8 @@ fn main() -> ExitCode {
         Some("lint") => lint::run(&rest),
         Some("report") => report::run(&rest),
         Some("html-check") => html_check::run(&rest),
+        Some("fuzz") => fuzz::run(&rest),
+        Some("replay") => replay::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task> [args]\n\n\
@@ -30,7 +34,9 @@ fn main() -> ExitCode {
                  test [ARGS]         run the test suite (cargo test --workspace)\n  \
                  lint                cargo fmt --check and cargo clippy -D warnings\n  \
                  report PATH [ARGS]  re-render a saved report (sslwrite report --help)\n  \
-                 html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it"
+                 html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it\n  \
+                 fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)\n  \
+                 replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/"
             );
             ExitCode::from(2)
         }

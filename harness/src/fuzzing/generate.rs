@@ -153,6 +153,7 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
             ..ConnectionSpec::default()
         },
         steps,
+        generated: true,
         path: Default::default(),
     };
     let key = RunKey {

@@ -14,7 +14,7 @@ use crate::contract::Outcome;
 use crate::runner::{self, Trace};
 use crate::scenario::{ClauseId, Scenario};
 
-use super::{differential, generate, Finding, Oracles, FUZZ_ID};
+use super::{differential, generate, Finding, Oracles};
 
 /// What a replay produced.
 pub struct Replayed {
@@ -60,7 +60,7 @@ pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed,
         Some(f) => format!("{}-{}", slug(&f.signature), short_hash(bytes)),
         None => format!("clean-{}", short_hash(bytes)),
     };
-    scenario.id = format!("{FUZZ_ID}-{tag}");
+    scenario.id = format!("regression-{tag}");
     scenario.title = match &finding {
         Some(f) => format!(
             "Fuzz finding {}: {}",

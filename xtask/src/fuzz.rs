@@ -1,0 +1,122 @@
+//! `cargo xtask fuzz TARGET [--time SECONDS] [--jobs N]`: cargo fuzz on one target, with a
+//! seeded corpus. AddressSanitizer when a nightly toolchain is installed; otherwise stable with
+//! `-s none`. Installs cargo-fuzz when it is missing. Exits non-zero on any finding.
+
+use std::process::{Command, ExitCode};
+
+use crate::cargo::{cargo, project_root, status, system_openssl};
+
+const TARGETS: [&str; 3] = ["differential", "invariants", "scenario_file"];
+
+fn has_cargo_fuzz() -> bool {
+    Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn has_nightly() -> bool {
+    Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("nightly"))
+}
+
+pub fn run(args: &[String]) -> ExitCode {
+    let mut target = None;
+    let mut time: u64 = 60;
+    let mut jobs: u32 = 1;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--time" => match it.next().and_then(|v| v.parse().ok()) {
+                Some(t) => time = t,
+                None => return usage("--time needs a number of seconds"),
+            },
+            "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
+                Some(j) if j >= 1 => jobs = j,
+                _ => return usage("--jobs needs a number >= 1"),
+            },
+            t if TARGETS.contains(&t) && target.is_none() => target = Some(t.to_string()),
+            other => return usage(&format!("unexpected argument {other:?}")),
+        }
+    }
+    let Some(target) = target else {
+        return usage("which target?");
+    };
+    if !has_cargo_fuzz() {
+        eprintln!(
+            "xtask: cargo-fuzz is missing; installing it (cargo install cargo-fuzz --locked)"
+        );
+        let mut install = Command::new("cargo");
+        install.args(["install", "cargo-fuzz", "--locked"]);
+        let code = status(install);
+        if code != ExitCode::SUCCESS {
+            eprintln!("xtask: could not install cargo-fuzz; install it by hand and run again");
+            return code;
+        }
+    }
+    // Seed the corpus from generated inputs (or the scenario files) the first time.
+    let corpus = project_root().join("fuzz").join("corpus").join(&target);
+    let empty = std::fs::read_dir(&corpus).map_or(true, |mut d| d.next().is_none());
+    if empty {
+        let seeds = vec![
+            "--".to_string(),
+            "fuzz-seeds".to_string(),
+            target.clone(),
+            "--out".to_string(),
+            corpus.display().to_string(),
+        ];
+        let code = status(cargo(
+            &[
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "sslwrite",
+                "--bin",
+                "sslwrite",
+            ],
+            &seeds,
+        ));
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
+    }
+    let nightly = has_nightly();
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(project_root());
+    if nightly {
+        eprintln!("xtask: nightly toolchain found: fuzzing with AddressSanitizer");
+        cmd.args(["+nightly", "fuzz", "run"]);
+    } else {
+        eprintln!("xtask: no nightly toolchain: fuzzing on stable without a sanitizer (-s none)");
+        cmd.args(["fuzz", "run", "-s", "none"]);
+    }
+    if !system_openssl() {
+        cmd.args(["--features", "vendored"]);
+    }
+    cmd.arg(&target).arg(&corpus).arg("--");
+    cmd.arg(format!("-max_total_time={time}"));
+    cmd.arg("-print_final_stats=1");
+    if jobs > 1 {
+        // libFuzzer's fork mode: N worker processes, crashes collected, merged corpus.
+        cmd.arg(format!("-fork={jobs}"));
+        cmd.arg("-ignore_crashes=0");
+    }
+    let code = status(cmd);
+    if code != ExitCode::SUCCESS {
+        eprintln!(
+            "xtask: {target} found something. Turn it into a scenario with: cargo xtask replay fuzz/artifacts/{target}/<file>"
+        );
+    }
+    code
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!(
+        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--time SECONDS] [--jobs N]",
+        TARGETS.join("|")
+    );
+    ExitCode::from(2)
+}
