@@ -292,13 +292,14 @@ fn ansi(v: Verdict) -> &'static str {
 }
 
 /// How one implementation's run went, in a word: `ok`, `violation`, `skip`, `deadlock`,
-/// `error` (the terminal table's cells, the HTML matrix's `data-status`).
+/// `crash`, `error` (the terminal table's cells, the HTML matrix's `data-status`).
 pub fn status_label(t: &Trace) -> &'static str {
     use crate::runner::RunStatus;
     match &t.status {
         RunStatus::Error { .. } => "error",
         RunStatus::Skipped { .. } => "skip",
         RunStatus::Deadlock { .. } => "deadlock",
+        RunStatus::Crash { .. } => "crash",
         RunStatus::Completed if !t.violations.is_empty() => "violation",
         RunStatus::Completed => "ok",
     }

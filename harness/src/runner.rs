@@ -77,6 +77,8 @@ pub enum RunStatus {
     Skipped { step: Option<usize>, reason: String },
     /// A blocking call could not proceed and nothing the script does frees it.
     Deadlock { step: usize },
+    /// The implementation panicked at this step (the message says where).
+    Crash { step: usize, message: String },
     /// The harness could not set the run up (a harness or library problem).
     Error { message: String },
 }
@@ -197,6 +199,15 @@ pub fn run(
     r.finish(status)
 }
 
+/// The text of a panic payload (`&str` or `String`; anything else is named as such).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_string())
+}
+
 fn cap(one: Option<crate::scenario::Capacity>, s: &Scenario) -> usize {
     one.unwrap_or(s.transport.capacity).0 as usize
 }
@@ -290,7 +301,22 @@ impl Runner<'_> {
             if let Step::SetModes { modes, .. } = step {
                 self.modes_now = *modes;
             }
-            let len = self.step(i, step, &mut rec);
+            // A panic inside an implementation (a Rust library's assertion) is caught here and
+            // becomes this run's `crash`; the other runs go on (I4). Crashes of C code (signals)
+            // need a worker process.
+            let played = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.step(i, step, &mut rec)
+            }));
+            let len = match played {
+                Ok(len) => len,
+                Err(payload) => {
+                    let message = panic_message(payload.as_ref());
+                    rec.call = Some(Call::new(Outcome::Crash(format!("panic: {message}")), 0));
+                    self.steps.push(rec);
+                    self.violation("I4", "invariant", Some(i), format!("panicked: {message}"));
+                    return RunStatus::Crash { step: i, message };
+                }
+            };
             let deadlocked = self.pipe.take_deadlock();
             if let Some(call) = rec.call.as_mut() {
                 if deadlocked {
@@ -822,10 +848,17 @@ impl Runner<'_> {
                         break;
                     }
                 }
-                // The peer could not read on because its own output is stuck (the script
-                // left the implementation not reading): bytes it did not get are not lost
-                // by the writer.
-                peer_blocked = p.read(None).0.outcome == Outcome::WantWrite;
+                // Did the peer get to read everything? Only when it read until the transport
+                // was empty (want_read) or it met the writer's close_notify (zero_return).
+                // Otherwise its own state stopped it (output stuck behind a writer that does
+                // not read, a failed renegotiation or shutdown of its own), and bytes it did
+                // not read are not the writer's loss.
+                let last = p.read(None).0.outcome;
+                peer_blocked = match last {
+                    Outcome::WantRead => self.pipe.pending(Side::Peer) > 0,
+                    Outcome::ZeroReturn => false,
+                    _ => true,
+                };
             }
         }
         let delivery = self.ledger.borrow().delivery();

@@ -1,5 +1,5 @@
-//! `cargo xtask fuzz TARGET [--time SECONDS] [--jobs N]`: cargo fuzz on one target, with a
-//! seeded corpus. AddressSanitizer when a nightly toolchain is installed; otherwise stable with
+//! `cargo xtask fuzz TARGET [--time SECONDS] [--jobs N] [--runs N --seed S]`: cargo fuzz on one
+//! target, with a seeded corpus (`--runs`/`--seed`: a deterministic smoke, as CI runs it). AddressSanitizer when a nightly toolchain is installed; otherwise stable with
 //! `-s none`. Installs cargo-fuzz when it is missing. Exits non-zero on any finding.
 
 use std::process::{Command, ExitCode};
@@ -26,12 +26,22 @@ pub fn run(args: &[String]) -> ExitCode {
     let mut target = None;
     let mut time: u64 = 60;
     let mut jobs: u32 = 1;
+    let mut runs: Option<u64> = None;
+    let mut seed: Option<u64> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--time" => match it.next().and_then(|v| v.parse().ok()) {
                 Some(t) => time = t,
                 None => return usage("--time needs a number of seconds"),
+            },
+            "--runs" => match it.next().and_then(|v| v.parse().ok()) {
+                Some(r) => runs = Some(r),
+                None => return usage("--runs needs a number of executions"),
+            },
+            "--seed" => match it.next().and_then(|v| v.parse().ok()) {
+                Some(v) => seed = Some(v),
+                None => return usage("--seed needs a number"),
             },
             "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
                 Some(j) if j >= 1 => jobs = j,
@@ -98,6 +108,13 @@ pub fn run(args: &[String]) -> ExitCode {
     }
     cmd.arg(&target).arg(&corpus).arg("--");
     cmd.arg(format!("-max_total_time={time}"));
+    // A fixed seed and run count make a smoke run deterministic (CI): same inputs every time.
+    if let Some(r) = runs {
+        cmd.arg(format!("-runs={r}"));
+    }
+    if let Some(v) = seed {
+        cmd.arg(format!("-seed={v}"));
+    }
     cmd.arg("-print_final_stats=1");
     if jobs > 1 {
         // libFuzzer's fork mode: N worker processes, crashes collected, merged corpus.
@@ -115,7 +132,7 @@ pub fn run(args: &[String]) -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--time SECONDS] [--jobs N]",
+        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--time SECONDS] [--jobs N] [--runs N --seed S]",
         TARGETS.join("|")
     );
     ExitCode::from(2)

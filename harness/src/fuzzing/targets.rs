@@ -1,5 +1,5 @@
-//! The bodies of the cargo-fuzz targets: each turns bytes into an oracle call and panics with
-//! the finding's short, stable signature (libFuzzer deduplicates crashes by it).
+//! The bodies of the cargo-fuzz targets: each turns bytes into an oracle call and, on a finding,
+//! prints its short, stable signature and aborts (libFuzzer records the input as a crash).
 //!
 //! The known-divergence list is compiled in, so a target built elsewhere (ClusterFuzzLite)
 //! judges exactly as the tree it was built from.
@@ -17,6 +17,11 @@ pub const KNOWN_DIVERGENCES: &str = include_str!("../../../scenarios/known-diver
 fn oracles() -> &'static Oracles {
     static O: OnceLock<Oracles> = OnceLock::new();
     O.get_or_init(|| {
+        // libFuzzer's hook aborts on any panic; the runner catches an implementation's panic
+        // and judges it (I4, with known entries like any finding), so let panics unwind and
+        // abort only on findings (`fail`). A panic that escapes still aborts at the FFI edge.
+        let _ = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|info| eprintln!("sslwrite: caught {info}")));
         let known = Known::parse(KNOWN_DIVERGENCES)
             .unwrap_or_else(|e| panic!("scenarios/known-divergences.json: {e}"));
         let names: Vec<String> = match std::env::var("SSLWRITE_FUZZ_IMPL") {
@@ -28,7 +33,8 @@ fn oracles() -> &'static Oracles {
 }
 
 fn fail(f: super::Finding) -> ! {
-    panic!("sslwrite finding [{}]\n{}", f.signature, f.detail)
+    eprintln!("sslwrite finding [{}]\n{}", f.signature, f.detail);
+    std::process::abort()
 }
 
 /// `differential`: every implementation, invariants and unexplained divergences.

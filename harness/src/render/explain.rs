@@ -164,6 +164,9 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
                 crate::runner::RunStatus::Deadlock { step } => {
                     out.push_str(&format!("  {name} deadlocked at step {step}\n"));
                 }
+                crate::runner::RunStatus::Crash { step, message } => {
+                    out.push_str(&format!("  {name} crashed at step {step}: {message}\n"));
+                }
                 crate::runner::RunStatus::Completed => {}
             }
         }

@@ -452,6 +452,11 @@ fn comparison(names: &[&str], i: usize, run: &RunReport, out: &mut String) {
                 RunStatus::Deadlock { step } => {
                     items.push(format!("<li>{} deadlocked at step {step}</li>", e(n)))
                 }
+                RunStatus::Crash { step, message } => items.push(format!(
+                    "<li>{} crashed at step {step}: {}</li>",
+                    e(n),
+                    e(message)
+                )),
                 RunStatus::Completed => {}
             }
         }
