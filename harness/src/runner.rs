@@ -228,6 +228,17 @@ fn slots(s: &Scenario) -> Vec<Vec<u8>> {
         }
         sizes[buf] = sizes[buf].max(len);
     }
+    // `write_stream` gets a slot of its own, after the numbered ones.
+    let stream = s
+        .steps
+        .iter()
+        .filter_map(|st| match st {
+            Step::WriteStream { chunk, .. } => Some(chunk.get()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    sizes.push(stream);
     // Every slot gets at least one byte, so even an empty write passes a real pointer.
     sizes.into_iter().map(|n| vec![0u8; n.max(1)]).collect()
 }
@@ -255,6 +266,17 @@ struct Runner<'a> {
     step_now: usize,
     /// The step of the first fatal (ssl/syscall) outcome of the implementation.
     fatal_at: Option<usize>,
+}
+
+/// What one contract-following write loop did.
+struct LoopResult {
+    done: usize,
+    last: Call,
+    /// Every call, when asked for (`write_all` reports them; `write_stream` only counts).
+    calls: Vec<Call>,
+    ncalls: u64,
+    stalled: bool,
+    capped: bool,
 }
 
 /// Calls in a row without progress, while the peer drains, that break I3.
@@ -354,7 +376,10 @@ impl Runner<'_> {
         // W12: after a fatal error no later write succeeds (checked where the scenario cites it).
         let is_write = matches!(
             step,
-            Step::Write { .. } | Step::WriteEx { .. } | Step::WriteAll { .. }
+            Step::Write { .. }
+                | Step::WriteEx { .. }
+                | Step::WriteAll { .. }
+                | Step::WriteStream { .. }
         );
         if let Some(f) = self.fatal_at {
             if is_write && self.cites("W12") {
@@ -451,6 +476,7 @@ impl Runner<'_> {
                 Some(0)
             }
             Step::WriteAll { .. } => Some(self.write_all(i, rec, step)),
+            Step::WriteStream { .. } => Some(self.write_stream(i, rec, step)),
             Step::Read { len, .. } => {
                 let mut buf = vec![0u8; len.get()];
                 let call = self.conn.read(&mut buf);
@@ -727,22 +753,91 @@ impl Runner<'_> {
         else {
             unreachable!("write_all is only called for Step::WriteAll");
         };
-        let (slot, len, api, drain, max_calls) = (
-            usize::from(*buf),
-            len.get(),
-            *api,
-            drain.map(|d| d.get()),
-            *max_calls,
-        );
+        let (slot, len) = (usize::from(*buf), len.get());
         self.checked.insert("I3".into());
         let offset = self.ledger.borrow().confirmed_total();
         fill(&mut self.slots[slot][..len], offset, Content::Stream);
-        let mut done = 0;
-        let mut stalled = false;
-        let mut capped = false;
+        let r = self.write_loop(i, slot, len, *api, drain.map(|d| d.get()), *max_calls, true);
+        let mut summary = r.last.clone();
+        if r.done == len && r.last.outcome.is_ok() {
+            summary.outcome = Outcome::Ok(len as u64);
+        }
+        rec.call = Some(summary);
+        rec.bytes = Some(r.done as u64);
+        if r.calls.len() > 1 {
+            rec.calls = r.calls;
+        }
+        if r.stalled {
+            rec.op.push_str(" (stopped: the peer reads nothing more)");
+        }
+        rec.capped = r.capped;
+        len as u64
+    }
+
+    /// Writes `total` bytes of the stream in chunks of `chunk` from one reused buffer, each
+    /// chunk the way `write_all` writes: the bulk path (a 1 GiB run holds one chunk, not 1 GiB).
+    fn write_stream(&mut self, i: usize, rec: &mut StepRecord, step: &Step) -> u64 {
+        let Step::WriteStream {
+            total,
+            chunk,
+            api,
+            drain,
+            ..
+        } = step
+        else {
+            unreachable!("write_stream is only called for Step::WriteStream");
+        };
+        self.checked.insert("I3".into());
+        let (total, chunk) = (*total, chunk.get().max(1));
+        let slot = self.slots.len() - 1;
+        let mut done: u64 = 0;
+        let mut calls: u64 = 0;
+        let mut last = Call::skip("no call");
+        while done < total {
+            let len = chunk.min((total - done) as usize);
+            let offset = self.ledger.borrow().confirmed_total();
+            fill(&mut self.slots[slot][..len], offset, Content::Stream);
+            let r = self.write_loop(i, slot, len, *api, drain.map(|d| d.get()), u32::MAX, false);
+            calls += r.ncalls;
+            done += r.done as u64;
+            last = r.last;
+            if r.done < len || !last.outcome.is_ok() {
+                break;
+            }
+        }
+        let mut summary = last;
+        if done == total && summary.outcome.is_ok() {
+            summary.outcome = Outcome::Ok(total);
+        }
+        rec.call = Some(summary);
+        rec.bytes = Some(done);
+        rec.op.push_str(&format!(" ({calls} calls)"));
+        total
+    }
+
+    /// The contract-following write loop of `write_all` and `write_stream`: retry with the
+    /// same arguments after want_* while the peer drains, continue after a partial success.
+    #[allow(clippy::too_many_arguments)]
+    fn write_loop(
+        &mut self,
+        i: usize,
+        slot: usize,
+        len: usize,
+        api: Api,
+        drain: Option<usize>,
+        max_calls: u32,
+        keep_calls: bool,
+    ) -> LoopResult {
+        let mut r = LoopResult {
+            done: 0,
+            last: Call::skip("no call"),
+            calls: Vec::new(),
+            ncalls: 0,
+            stalled: false,
+            capped: false,
+        };
         let mut idle = 0u32;
         let mut chance = true;
-        let mut calls: Vec<Call> = Vec::new();
         loop {
             if idle >= NO_PROGRESS_CALLS {
                 self.violation(
@@ -750,21 +845,22 @@ impl Runner<'_> {
                     "invariant",
                     Some(i),
                     format!(
-                        "{done} of {len} bytes written; {idle} calls in a row that followed the contract made no progress while the peer drained"
+                        "{} of {len} bytes written; {idle} calls in a row that followed the contract made no progress while the peer drained",
+                        r.done
                     ),
                 );
                 break;
             }
-            if calls.len() >= max_calls as usize {
-                capped = true;
+            if r.ncalls >= u64::from(max_calls) {
+                r.capped = true;
                 break;
             }
             let progress_before = (
                 self.pipe.total_sent(Side::Impl),
                 self.pipe.pending(Side::Impl),
             );
-            let call = self.call_write(api, slot, done..len);
-            self.confirm(i, slot, done, len - done, &call);
+            let mut call = self.call_write(api, slot, r.done..len);
+            self.confirm(i, slot, r.done, len - r.done, &call);
             let progress_after = (
                 self.pipe.total_sent(Side::Impl),
                 self.pipe.pending(Side::Impl),
@@ -779,16 +875,23 @@ impl Runner<'_> {
             } else {
                 idle
             };
+            r.ncalls += 1;
+            let deadlocked = self.pipe.take_deadlock();
+            if deadlocked {
+                call.outcome = Outcome::Deadlock;
+            }
             let outcome = call.outcome.clone();
-            calls.push(call);
-            if self.pipe.take_deadlock() {
-                calls.last_mut().expect("pushed").outcome = Outcome::Deadlock;
+            if keep_calls {
+                r.calls.push(call.clone());
+            }
+            r.last = call;
+            if deadlocked {
                 break;
             }
             match outcome {
                 Outcome::Ok(n) => {
-                    done += n as usize;
-                    if done >= len {
+                    r.done += n as usize;
+                    if r.done >= len {
                         break;
                     }
                 }
@@ -804,7 +907,7 @@ impl Runner<'_> {
                     drop(p);
                     let after = self.motion();
                     if after == before {
-                        stalled = true;
+                        r.stalled = true;
                         break;
                     }
                     // Transport motion: bytes taken from the writer's direction or sent back.
@@ -813,24 +916,7 @@ impl Runner<'_> {
                 _ => break,
             }
         }
-        let last = calls
-            .last()
-            .cloned()
-            .unwrap_or_else(|| Call::skip("no call"));
-        let mut summary = last.clone();
-        if done == len && last.outcome.is_ok() {
-            summary.outcome = Outcome::Ok(len as u64);
-        }
-        rec.call = Some(summary);
-        rec.bytes = Some(done as u64);
-        if calls.len() > 1 {
-            rec.calls = calls;
-        }
-        if stalled {
-            rec.op.push_str(" (stopped: the peer reads nothing more)");
-        }
-        rec.capped = capped;
-        len as u64
+        r
     }
 
     fn finish(mut self, status: RunStatus) -> Trace {

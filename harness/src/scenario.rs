@@ -15,6 +15,8 @@ use crate::payload::Content;
 
 /// Largest single write, read or peer write a scenario may ask for.
 pub const MAX_LEN: u64 = 16 << 20;
+/// Largest `write_stream` total (streamed, never held: 1 TiB).
+pub const MAX_STREAM: u64 = 1 << 40;
 /// Most steps one scenario may have.
 pub const MAX_STEPS: usize = 10_000;
 /// Largest transport capacity.
@@ -295,6 +297,17 @@ pub enum Step {
         expect: Option<Expect>,
         clause: Option<ClauseId>,
     },
+    /// Write `total` bytes (up to 1 TiB) in chunks of `chunk` from one reused buffer, each
+    /// chunk as `write_all` writes it: the bulk path.
+    WriteStream {
+        total: u64,
+        chunk: Len,
+        #[serde(default)]
+        api: Api,
+        drain: Option<Len>,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
     /// One `SSL_read` of up to `len` bytes.
     Read {
         len: Len,
@@ -388,6 +401,7 @@ impl Step {
             | Step::WriteEx { expect, clause, .. }
             | Step::WriteNegative { expect, clause, .. }
             | Step::WriteAll { expect, clause, .. }
+            | Step::WriteStream { expect, clause, .. }
             | Step::Read { expect, clause, .. }
             | Step::Shutdown { expect, clause }
             | Step::KeyUpdate { expect, clause, .. }
@@ -409,6 +423,7 @@ impl Step {
                 | Step::WriteEx { .. }
                 | Step::WriteNegative { .. }
                 | Step::WriteAll { .. }
+                | Step::WriteStream { .. }
                 | Step::Read { .. }
                 | Step::Shutdown { .. }
                 | Step::KeyUpdate { .. }
@@ -691,6 +706,13 @@ impl Scenario {
                             .map(ToString::to_string)
                             .collect::<Vec<_>>()
                             .join(", ")
+                    ));
+                }
+            }
+            if let Step::WriteStream { total, .. } = step {
+                if *total > MAX_STREAM {
+                    return Err(format!(
+                        "step {i}: write_stream total {total} is larger than the limit of {MAX_STREAM} bytes"
                     ));
                 }
             }
