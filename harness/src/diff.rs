@@ -67,6 +67,7 @@ fn status_class(s: &RunStatus) -> &'static str {
         RunStatus::Skipped { .. } => "skipped",
         RunStatus::Deadlock { .. } => "deadlock",
         RunStatus::Crash { .. } => "crash",
+        RunStatus::Timeout { .. } => "timeout",
         RunStatus::Error { .. } => "error",
     }
 }

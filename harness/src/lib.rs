@@ -10,6 +10,7 @@ pub mod contract;
 pub mod diff;
 pub mod fuzzing;
 pub mod impls;
+pub mod isolation;
 pub mod known;
 pub mod payload;
 pub mod peer;
@@ -18,6 +19,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod suite;
+pub mod sys;
 pub mod transport;
 pub mod wire;
 

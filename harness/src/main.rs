@@ -13,6 +13,7 @@ use sslwrite::render::{self, baseline::Comparison};
 use sslwrite::report::Report;
 use sslwrite::scenario::{self, KNOWN_DIVERGENCES_FILE};
 use sslwrite::suite::{self, Selection};
+use sslwrite::transport::TransportKind;
 use sslwrite::{impls, project_root};
 
 #[derive(Parser)]
@@ -38,6 +39,34 @@ enum Command {
     Report(ReportArgs),
     /// Write a seed corpus for a fuzz target (generated inputs, or the scenario files).
     FuzzSeeds(FuzzSeedsArgs),
+    /// (isolation) a worker process: plays the runs sent on stdin (see isolation.rs).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(clap::Args)]
+struct WorkerArgs {
+    /// The file the worker notes its progress in.
+    #[arg(long, value_name = "PATH")]
+    progress: PathBuf,
+}
+
+/// Where each run plays.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IsolationMode {
+    /// In this process (fastest; a crash or hang of an implementation ends the harness).
+    None,
+    /// In worker processes: a crash or hang costs that run only.
+    Process,
+}
+
+/// Which transports the runs go over.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TransportArg {
+    Memory,
+    Tcp,
+    /// Every run over both; the report lists where they differ.
+    Both,
 }
 
 #[derive(clap::Args)]
@@ -141,6 +170,16 @@ struct ConformanceArgs {
     /// Print the notes and known reasons under the table.
     #[arg(long)]
     verbose: bool,
+    /// Play each run in a worker process (default) or in this one.
+    #[arg(long, value_enum, default_value = "process")]
+    isolation: IsolationMode,
+    /// With process isolation: a run that takes longer than this many seconds is killed and
+    /// gets the status `timeout`.
+    #[arg(long, value_name = "SECONDS", default_value_t = sslwrite::isolation::DEFAULT_TIMEOUT.as_secs_f64())]
+    timeout: f64,
+    /// The in-memory pipe, loopback TCP sockets on 127.0.0.1, or both (compared).
+    #[arg(long, value_enum, default_value = "memory")]
+    transport: TransportArg,
 }
 
 fn parse_tls(s: &str) -> Result<Tls, String> {
@@ -160,6 +199,7 @@ fn main() -> ExitCode {
         Command::List(a) => list(a),
         Command::Replay(a) => replay(a),
         Command::FuzzSeeds(a) => fuzz_seeds(a),
+        Command::Worker(a) => ExitCode::from(sslwrite::isolation::worker_main(&a.progress)),
         Command::Report(a) => report(a),
     }
 }
@@ -251,22 +291,75 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         eprintln!("error: no scenario run matches the selection (--filter/--tls); nothing to do");
         return ExitCode::from(2);
     }
-    let reference = impls::openssl::OpensslImpl::new();
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let bar = progress((runs.len() * list.len()) as u64, a.quiet);
-    let traces = suite::play(&runs, &list, &reference, jobs, &|| bar.inc(1));
+    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
+        eprintln!("error: --timeout must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = sslwrite::sys::install_stop_handlers() {
+        eprintln!("error: cannot install the SIGINT/SIGTERM handlers: {e}");
+        return ExitCode::from(2);
+    }
+    let transports = match a.transport {
+        TransportArg::Memory => vec![TransportKind::Memory],
+        TransportArg::Tcp => vec![TransportKind::Tcp],
+        TransportArg::Both => vec![TransportKind::Memory, TransportKind::Tcp],
+    };
+    let bar = progress((runs.len() * list.len() * transports.len()) as u64, a.quiet);
+    let (mut played, mut kinds) = (Vec::new(), Vec::new());
+    for &t in &transports {
+        let traces = match play(
+            (a.isolation, a.timeout),
+            &runs,
+            &names,
+            &list,
+            jobs,
+            t,
+            &|| bar.inc(1),
+        ) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        for (run, traces) in runs.iter().zip(traces) {
+            played.push((run.clone(), traces));
+            kinds.push(t);
+        }
+    }
     bar.finish_and_clear();
+    // What an interrupted suite has: the runs every implementation finished.
+    let complete = played.iter().all(|(_, t)| t.is_some());
+    let (mut done, mut traces, mut done_kinds) = (Vec::new(), Vec::new(), Vec::new());
+    for ((run, t), kind) in played.into_iter().zip(kinds) {
+        if let Some(t) = t {
+            done.push(run);
+            traces.push(t);
+            done_kinds.push(kind);
+        }
+    }
+    let stopped = sslwrite::sys::stop_requested();
     let infos: Vec<_> = list.iter().map(|i| i.info()).collect();
-    let report = suite::assemble(
-        &runs,
+    let report = suite::assemble_with(
+        &done,
         traces,
         &infos,
         &known,
         started,
         std::env::args().collect(),
+        &suite::AssembleOptions {
+            transports: done_kinds,
+            complete: complete && stopped.is_none(),
+        },
     );
+    if let Some(sig) = stopped {
+        eprintln!(
+            "sslwrite: stopped by {}: {} of {} runs finished; the report is marked incomplete",
+            sslwrite::sys::signal_name(sig),
+            report.scenarios.len(),
+            runs.len() * transports.len()
+        );
+    }
     if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, a.verbose) {
         return code;
     }
@@ -293,7 +386,49 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     if let Err(code) = a.outputs.write(&report, comparison.as_ref(), a.quiet) {
         return code;
     }
+    if let Some(sig) = stopped {
+        return ExitCode::from(sslwrite::sys::stop_exit_code(sig));
+    }
     exit_status(&report, comparison.as_ref(), a.strict)
+}
+
+/// Plays the runs over one transport, in worker processes or in this one. `None` for a run
+/// that a stop signal cut short.
+#[allow(clippy::too_many_arguments)]
+fn play(
+    (isolation, timeout): (IsolationMode, f64),
+    runs: &[(&scenario::Scenario, scenario::RunKey)],
+    names: &[String],
+    list: &[Box<dyn Implementation>],
+    jobs: usize,
+    transport: TransportKind,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<Option<Vec<sslwrite::runner::Trace>>>, ExitCode> {
+    match isolation {
+        IsolationMode::None => {
+            let reference = impls::openssl::OpensslImpl::new();
+            Ok(suite::play_with(
+                runs, list, &reference, jobs, on_done, transport,
+            ))
+        }
+        IsolationMode::Process => {
+            let exe = match std::env::current_exe() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: cannot find the sslwrite binary for the workers: {e}");
+                    return Err(ExitCode::from(2));
+                }
+            };
+            let iso = sslwrite::isolation::Isolation {
+                exe,
+                timeout: std::time::Duration::from_secs_f64(timeout),
+            };
+            sslwrite::isolation::play(runs, names, transport, &iso, jobs, on_done).map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            })
+        }
+    }
 }
 
 /// 2 when a run erred (the harness failed); with a baseline, 1 only on a regression (with

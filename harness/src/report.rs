@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{ImplInfo, Modes, Role, Tls};
 use crate::diff::{Difference, Verdict};
 use crate::runner::Trace;
+use crate::transport::TransportKind;
 
 /// Bumped on any change a consumer of the JSON could notice.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -32,6 +33,37 @@ pub struct Report {
     pub summary: Summary,
     /// Stale known-divergence entries and the like.
     pub warnings: Vec<String>,
+    /// False when the harness was stopped (SIGINT/SIGTERM) before every selected run finished:
+    /// the report holds the runs that did.
+    #[serde(default = "yes")]
+    pub complete: bool,
+    /// The transports the runs went over (`memory`, `tcp`).
+    #[serde(default = "memory_only")]
+    pub transports: Vec<TransportKind>,
+    /// With both transports: where a TCP run and the same run in memory differ.
+    #[serde(default)]
+    pub transport_differences: Vec<TransportDifference>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn memory_only() -> Vec<TransportKind> {
+    vec![TransportKind::Memory]
+}
+
+/// The first difference between one implementation's run over TCP and the same run in memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransportDifference {
+    /// The run's name (the memory run's; the TCP run has `/tcp` after it).
+    pub run: String,
+    pub implementation: String,
+    pub step: Option<usize>,
+    /// As in a run's `differences`: `outcome`, `bytes`, `status`, ...
+    pub field: String,
+    pub memory: String,
+    pub tcp: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +72,9 @@ pub struct RunReport {
     pub id: String,
     /// The run's full name: `id/tls1.3/client/partial_write`.
     pub run: String,
+    /// The transport the run went over.
+    #[serde(default)]
+    pub transport: TransportKind,
     pub title: String,
     pub file: String,
     pub clauses: Vec<String>,
@@ -300,6 +335,7 @@ pub fn status_label(t: &Trace) -> &'static str {
         RunStatus::Skipped { .. } => "skip",
         RunStatus::Deadlock { .. } => "deadlock",
         RunStatus::Crash { .. } => "crash",
+        RunStatus::Timeout { .. } => "timeout",
         RunStatus::Completed if !t.violations.is_empty() => "violation",
         RunStatus::Completed => "ok",
     }

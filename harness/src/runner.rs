@@ -16,7 +16,7 @@ use crate::contract::{Call, ConnConfig, Connection, Implementation, Outcome, Set
 use crate::payload::{fill, Content, Delivery, Ledger};
 use crate::peer::{Peer, GARBAGE_RECORD};
 use crate::scenario::{Api, ClauseId, RunKey, Scenario, Step};
-use crate::transport::{Pipe, PipeConfig, Side};
+use crate::transport::{Pipe, PipeConfig, Side, TransportKind};
 use crate::wire::WireRecord;
 
 /// Who a step acted on.
@@ -77,8 +77,23 @@ pub enum RunStatus {
     Skipped { step: Option<usize>, reason: String },
     /// A blocking call could not proceed and nothing the script does frees it.
     Deadlock { step: usize },
-    /// The implementation panicked at this step (the message says where).
-    Crash { step: usize, message: String },
+    /// The implementation crashed: it panicked at this step (the message says where), or its
+    /// worker process died (`signal`, the step it had begun, if any, and its stderr's tail).
+    Crash {
+        step: Option<usize>,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr: Option<String>,
+    },
+    /// The run did not finish within the time limit: its worker was killed at this step.
+    Timeout {
+        step: Option<usize>,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr: Option<String>,
+    },
     /// The harness could not set the run up (a harness or library problem).
     Error { message: String },
 }
@@ -120,6 +135,22 @@ pub struct Trace {
     pub broke_w6_at: Option<usize>,
 }
 
+/// What a step observer is told: a step begins, or one ended with its record.
+pub enum StepEvent<'a> {
+    Begin(usize),
+    End(&'a StepRecord),
+}
+
+/// How to play a run besides what the scenario says.
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// The in-memory pipe (default) or loopback TCP sockets.
+    pub transport: TransportKind,
+    /// Told of every step as it begins and ends (a worker process records its progress so
+    /// that a crash or a hang can say where it happened).
+    pub observer: Option<&'a dyn Fn(StepEvent<'_>)>,
+}
+
 /// Runs `key` of `scenario` on `imp`, with `reference` playing the peer.
 pub fn run(
     imp: &dyn Implementation,
@@ -127,11 +158,22 @@ pub fn run(
     scenario: &Scenario,
     key: &RunKey,
 ) -> Trace {
-    let pipe = Pipe::new(&PipeConfig {
+    run_with(imp, reference, scenario, key, &RunOptions::default())
+}
+
+/// [`run`] with [`RunOptions`]: another transport, a step observer.
+pub fn run_with(
+    imp: &dyn Implementation,
+    reference: &dyn Implementation,
+    scenario: &Scenario,
+    key: &RunKey,
+    opts: &RunOptions<'_>,
+) -> Trace {
+    let pipe_cfg = PipeConfig {
         capacity_to_peer: cap(scenario.transport.capacity_to_peer, scenario),
         capacity_to_impl: cap(scenario.transport.capacity_to_impl, scenario),
         blocking: scenario.transport.blocking,
-    });
+    };
     let mut cfg = ConnConfig::new(key.role, key.tls, key.modes);
     cfg.max_send_fragment = scenario.connection.max_send_fragment;
     cfg.set_state = scenario.connection.set_state.unwrap_or(true);
@@ -152,6 +194,25 @@ pub fn run(
         checked: Vec::new(),
         peer_end: None,
         broke_w6_at: None,
+    };
+    let pipe = match opts.transport {
+        TransportKind::Memory => Pipe::new(&pipe_cfg),
+        TransportKind::Tcp => {
+            if let Some(why) = &scenario.memory_only {
+                return empty(RunStatus::Skipped {
+                    step: None,
+                    reason: format!("memory-only scenario: {why}"),
+                });
+            }
+            match Pipe::tcp(&pipe_cfg) {
+                Ok(p) => p,
+                Err(e) => {
+                    return empty(RunStatus::Error {
+                        message: format!("loopback TCP transport: {e}"),
+                    })
+                }
+            }
+        }
     };
     let setup = |e: SetupError, who: &str| match e {
         SetupError::Unsupported(reason) => RunStatus::Skipped {
@@ -194,6 +255,7 @@ pub fn run(
         modes_now: key.modes,
         step_now: 0,
         fatal_at: None,
+        observer: opts.observer,
     };
     let status = r.play();
     r.finish(status)
@@ -266,6 +328,7 @@ struct Runner<'a> {
     step_now: usize,
     /// The step of the first fatal (ssl/syscall) outcome of the implementation.
     fatal_at: Option<usize>,
+    observer: Option<&'a dyn Fn(StepEvent<'_>)>,
 }
 
 /// What one contract-following write loop did.
@@ -320,6 +383,9 @@ impl Runner<'_> {
                 capped: false,
             };
             self.step_now = i;
+            if let Some(o) = self.observer {
+                o(StepEvent::Begin(i));
+            }
             if let Step::SetModes { modes, .. } = step {
                 self.modes_now = *modes;
             }
@@ -336,7 +402,12 @@ impl Runner<'_> {
                     rec.call = Some(Call::new(Outcome::Crash(format!("panic: {message}")), 0));
                     self.steps.push(rec);
                     self.violation("I4", "invariant", Some(i), format!("panicked: {message}"));
-                    return RunStatus::Crash { step: i, message };
+                    return RunStatus::Crash {
+                        step: Some(i),
+                        message,
+                        signal: None,
+                        stderr: None,
+                    };
                 }
             };
             let deadlocked = self.pipe.take_deadlock();
@@ -353,6 +424,9 @@ impl Runner<'_> {
                 self.check_expect(i, step, &mut rec, len);
             }
             let outcome = rec.call.as_ref().map(|c| c.outcome.clone());
+            if let Some(o) = self.observer {
+                o(StepEvent::End(&rec));
+            }
             self.steps.push(rec);
             match outcome {
                 Some(Outcome::Skip(reason)) => {

@@ -540,7 +540,13 @@ pub struct Scenario {
     pub transport: TransportSpec,
     #[serde(default)]
     pub connection: ConnectionSpec,
+    /// At most [`MAX_STEPS`], refused while reading (a file cannot make the loader hold more).
+    #[serde(deserialize_with = "bounded_steps")]
     pub steps: Vec<Step>,
+    /// Why the scenario runs only over the in-memory transport (it needs exact byte counts
+    /// that kernel socket buffers do not give). Over TCP its runs are skipped with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_only: Option<String>,
     /// A generated sequence (the fuzzer's, kept as a regression): compared like the fuzzer
     /// compares (up to a W6 break by the script; success against failure after a fatal error).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -549,6 +555,38 @@ pub struct Scenario {
     #[serde(skip)]
     pub path: PathBuf,
 }
+
+/// Reads the step list, refusing it as soon as it grows past [`MAX_STEPS`], so the error has the
+/// place in the file and no more steps than the limit are ever held.
+fn bounded_steps<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Step>, D::Error> {
+    struct Bounded;
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = Vec<Step>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a list of at most {MAX_STEPS} steps")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Step>, A::Error> {
+            let mut steps = Vec::new();
+            while let Some(step) = seq.next_element::<Step>()? {
+                if steps.len() == MAX_STEPS {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MAX_STEPS} steps; the limit is {MAX_STEPS}"
+                    )));
+                }
+                steps.push(step);
+            }
+            Ok(steps)
+        }
+    }
+    d.deserialize_seq(Bounded)
+}
+
+/// Most bytes of write buffers (the largest write of each slot, added up) one scenario may ask
+/// the runner to hold.
+pub const MAX_BUFFER_BYTES: u64 = 64 << 20;
 
 /// Drops `null` members recursively (serialized `None`s), for tidy scenario files.
 pub fn strip_nulls(v: &mut serde_json::Value) {
@@ -599,6 +637,15 @@ impl Scenario {
             line_col,
             message,
         };
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(err(
+                None,
+                format!(
+                    "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
         let text = std::str::from_utf8(text).map_err(|e| {
             err(
                 None,
@@ -631,13 +678,26 @@ impl Scenario {
             message,
         };
         let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        if !meta.is_file() {
+            // A FIFO or device would block or never end.
+            return Err(err("not a regular file".into()));
+        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(err(format!(
                 "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES}",
                 meta.len()
             )));
         }
-        let text = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        // Read at most one byte past the limit, in case the file grew since.
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(f, MAX_FILE_BYTES + 1),
+                    &mut text,
+                )
+            })
+            .map_err(|e| err(format!("cannot read: {e}")))?;
         Scenario::parse(path, &text)
     }
 
@@ -663,6 +723,27 @@ impl Scenario {
             if empty {
                 return Err(format!("{what} is empty: nothing would run"));
             }
+        }
+        if let Some(why) = &self.memory_only {
+            if why.trim().is_empty() {
+                return Err("memory_only needs a reason (why TCP cannot run it)".into());
+            }
+        }
+        let mut slots = [0u64; 256];
+        for step in &self.steps {
+            if let Step::Write { len, buf, .. }
+            | Step::WriteEx { len, buf, .. }
+            | Step::WriteAll { len, buf, .. } = step
+            {
+                let s = &mut slots[usize::from(*buf)];
+                *s = (*s).max(len.0);
+            }
+        }
+        let buffers: u64 = slots.iter().sum();
+        if buffers > MAX_BUFFER_BYTES {
+            return Err(format!(
+                "its write buffers add up to {buffers} bytes (the largest write of each buf slot); the limit is {MAX_BUFFER_BYTES}"
+            ));
         }
         if self.steps.len() > MAX_STEPS {
             return Err(format!(
@@ -794,6 +875,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
     if errors.is_empty() {
         Ok(out)
     } else {
+        errors.sort_by(|a, b| a.path.cmp(&b.path));
         Err(errors)
     }
 }
@@ -801,6 +883,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
 /// The file name of the known-divergences list, skipped when loading scenarios.
 pub const KNOWN_DIVERGENCES_FILE: &str = "known-divergences.json";
 
+/// Symbolic links are not followed: a scenario folder holds its files, it does not point
+/// elsewhere (and a link cannot make the walk loop). A link is an error that names it.
 fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -815,7 +899,23 @@ fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError
     };
     for entry in entries.flatten() {
         let p = entry.path();
-        if p.is_dir() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            // Editor lock files (`.#x.json`) and the like.
+            continue;
+        }
+        if kind.is_symlink() {
+            errors.push(LoadError {
+                path: p,
+                line_col: None,
+                message: "is a symbolic link; scenario files and folders must be real files inside the scenario folder".into(),
+            });
+        } else if kind.is_dir() {
             collect_json(&p, files, errors);
         } else if p.extension().is_some_and(|e| e == "json")
             && p.file_name().is_some_and(|n| n != KNOWN_DIVERGENCES_FILE)

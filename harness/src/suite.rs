@@ -12,10 +12,11 @@ use crate::diff::{self, Verdict};
 use crate::known::Known;
 use crate::report::{
     ClauseStanding, ClauseVerdict, ClauseView, KnownMatch, Report, RunReport, Summary,
-    SCHEMA_VERSION,
+    TransportDifference, SCHEMA_VERSION,
 };
-use crate::runner::{self, RunStatus, Trace};
+use crate::runner::{self, RunOptions, RunStatus, Trace};
 use crate::scenario::{RunKey, Scenario, CLAUSES};
+use crate::transport::TransportKind;
 
 /// What to run.
 pub struct Selection {
@@ -64,19 +65,42 @@ pub fn play(
     jobs: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<Vec<Trace>> {
+    play_with(runs, impls, reference, jobs, on_done, TransportKind::Memory)
+        .into_iter()
+        .map(|t| t.expect("every work item ran"))
+        .collect()
+}
+
+/// [`play`] over `transport`, stopping early when a stop signal arrived
+/// ([`crate::sys::stop_requested`]): a run is `None` when not all of its implementations ran.
+pub fn play_with(
+    runs: &[(&Scenario, RunKey)],
+    impls: &[Box<dyn Implementation>],
+    reference: &dyn Implementation,
+    jobs: usize,
+    on_done: &(dyn Fn() + Sync),
+    transport: TransportKind,
+) -> Vec<Option<Vec<Trace>>> {
     let n = runs.len() * impls.len();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Trace>>> = Mutex::new(vec![None; n]);
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1).min(n.max(1)) {
             s.spawn(|| loop {
+                let opts = RunOptions {
+                    transport,
+                    observer: None,
+                };
+                if crate::sys::stop_requested().is_some() {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n {
                     break;
                 }
                 let (scenario, key) = &runs[i / impls.len()];
                 let imp = &impls[i % impls.len()];
-                let trace = runner::run(imp.as_ref(), reference, scenario, key);
+                let trace = runner::run_with(imp.as_ref(), reference, scenario, key, &opts);
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(trace);
                 on_done();
             });
@@ -86,13 +110,20 @@ pub fn play(
     let mut out = Vec::new();
     let mut it = flat.into_iter();
     for _ in runs {
-        out.push(
-            (0..impls.len())
-                .map(|_| it.next().flatten().expect("every work item ran"))
-                .collect(),
-        );
+        let traces: Vec<Option<Trace>> = it.by_ref().take(impls.len()).collect();
+        out.push(traces.into_iter().collect());
     }
     out
+}
+
+/// What [`assemble_with`] adds to [`assemble`].
+#[derive(Clone, Debug, Default)]
+pub struct AssembleOptions {
+    /// The transport of each run (all memory when empty). With both kinds, every TCP run is
+    /// also compared with the memory run of the same name: `transport_differences`.
+    pub transports: Vec<TransportKind>,
+    /// False when the harness was stopped before every selected run finished.
+    pub complete: bool,
 }
 
 /// Diffs and judges played runs and builds the report.
@@ -104,6 +135,29 @@ pub fn assemble(
     started: (SystemTime, Instant),
     command_line: Vec<String>,
 ) -> Report {
+    let opts = AssembleOptions {
+        transports: Vec::new(),
+        complete: true,
+    };
+    assemble_with(runs, traces, infos, known, started, command_line, &opts)
+}
+
+/// [`assemble`] for runs over several transports, or an interrupted suite.
+pub fn assemble_with(
+    runs: &[(&Scenario, RunKey)],
+    traces: Vec<Vec<Trace>>,
+    infos: &[ImplInfo],
+    known: &Known,
+    started: (SystemTime, Instant),
+    command_line: Vec<String>,
+    opts: &AssembleOptions,
+) -> Report {
+    let transport_of = |i: usize| {
+        opts.transports
+            .get(i)
+            .copied()
+            .unwrap_or(TransportKind::Memory)
+    };
     let reference = infos.first().map(|i| i.name.clone()).unwrap_or_default();
     let mut used = vec![0usize; known.entries.len()];
     let mut warnings = Vec::new();
@@ -112,7 +166,8 @@ pub fn assemble(
         infos.iter().map(|i| (i.name.clone(), 0)).collect();
     let mut known_v: BTreeMap<String, usize> = unexpected.clone();
 
-    for ((scenario, key), traces) in runs.iter().zip(traces) {
+    for (run_index, ((scenario, key), traces)) in runs.iter().zip(traces).enumerate() {
+        let transport = transport_of(run_index);
         let mut differences = Vec::new();
         let mut notes = Vec::new();
         let mut known_matches = Vec::new();
@@ -190,7 +245,8 @@ pub fn assemble(
         }
         reports.push(RunReport {
             id: scenario.id.clone(),
-            run: key.to_string(),
+            run: run_name(key, transport),
+            transport,
             title: scenario.title.clone(),
             file: scenario.path.display().to_string(),
             clauses: scenario.clauses.iter().map(|c| c.0.clone()).collect(),
@@ -218,6 +274,7 @@ pub fn assemble(
             ));
         }
     }
+    let transport_differences = transport_differences(&reports, infos);
     let clauses = clause_view(&reports, infos);
     let mut verdicts: BTreeMap<String, usize> = Verdict::ALL
         .iter()
@@ -226,8 +283,17 @@ pub fn assemble(
     for r in &reports {
         *verdicts.entry(r.verdict.as_str().to_string()).or_default() += 1;
     }
-    let passed =
-        verdicts["diverge"] == 0 && verdicts["error"] == 0 && unexpected.values().all(|n| *n == 0);
+    let passed = opts.complete
+        && verdicts["diverge"] == 0
+        && verdicts["error"] == 0
+        && unexpected.values().all(|n| *n == 0);
+    let mut transports: Vec<TransportKind> = Vec::new();
+    for r in &reports {
+        if !transports.contains(&r.transport) {
+            transports.push(r.transport);
+        }
+    }
+    transports.sort_by_key(|t| t.as_str());
     Report {
         schema_version: SCHEMA_VERSION,
         harness: ImplInfo {
@@ -255,7 +321,56 @@ pub fn assemble(
         scenarios: reports,
         clauses,
         warnings,
+        complete: opts.complete,
+        transports,
+        transport_differences,
     }
+}
+
+/// The name of a run in reports: the run key, with `/tcp` after it for a TCP run.
+pub fn run_name(key: &RunKey, transport: TransportKind) -> String {
+    match transport {
+        TransportKind::Memory => key.to_string(),
+        other => format!("{key}/{other}"),
+    }
+}
+
+/// Where a run over TCP and the same run in memory differ, per implementation (the memory
+/// run standing as the reference of the comparison).
+fn transport_differences(reports: &[RunReport], infos: &[ImplInfo]) -> Vec<TransportDifference> {
+    let memory: BTreeMap<&str, &RunReport> = reports
+        .iter()
+        .filter(|r| r.transport == TransportKind::Memory)
+        .map(|r| (r.run.as_str(), r))
+        .collect();
+    let mut out = Vec::new();
+    for tcp in reports.iter().filter(|r| r.transport == TransportKind::Tcp) {
+        let name = tcp.run.trim_end_matches("/tcp");
+        let Some(mem) = memory.get(name) else {
+            continue;
+        };
+        for info in infos {
+            let (Some(a), Some(b)) = (mem.results.get(&info.name), tcp.results.get(&info.name))
+            else {
+                continue;
+            };
+            if matches!(b.status, RunStatus::Skipped { step: None, .. }) {
+                // Not run over TCP (a memory-only scenario, or a set-up it cannot do).
+                continue;
+            }
+            if let (Some(d), _) = diff::compare("memory", a, "tcp", b) {
+                out.push(TransportDifference {
+                    run: name.to_string(),
+                    implementation: info.name.clone(),
+                    step: d.step,
+                    field: d.field,
+                    memory: d.reference_value,
+                    tcp: d.value,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn clause_view(reports: &[RunReport], infos: &[ImplInfo]) -> BTreeMap<String, ClauseView> {

@@ -26,6 +26,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::{RecordObserver, WireRecord};
 
+mod tcp;
+
+/// Which transport a run goes over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    /// The in-memory [`Pipe`]: exact capacities, faults as scripted.
+    #[default]
+    Memory,
+    /// Two real sockets over 127.0.0.1: the kernel's buffers, FIN, RST and EPIPE.
+    Tcp,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Memory => "memory",
+            TransportKind::Tcp => "tcp",
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which endpoint of the pipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +120,8 @@ struct State {
     deadlocked: bool,
     /// The last transport error each side saw (not WouldBlock), for the call record.
     io_error: [Option<String>; 2],
+    /// `Some` for loopback TCP: the sockets replace the byte queues (see `tcp.rs`).
+    tcp: Option<tcp::Link>,
 }
 
 /// The shared transport of one run. Cheap to clone (a handle).
@@ -115,7 +145,26 @@ impl Pipe {
             pump: None,
             deadlocked: false,
             io_error: [None, None],
+            tcp: None,
         })))
+    }
+
+    /// A pipe over two connected loopback TCP sockets (127.0.0.1 only): the implementation's
+    /// end connects, the peer's is accepted. Capacities become socket buffer sizes.
+    pub fn tcp(cfg: &PipeConfig) -> io::Result<Pipe> {
+        let link = tcp::Link::open(cfg)?;
+        let pipe = Pipe::new(cfg);
+        pipe.0.borrow_mut().tcp = Some(link);
+        Ok(pipe)
+    }
+
+    /// Which transport this pipe is.
+    pub fn kind(&self) -> TransportKind {
+        if self.0.borrow().tcp.is_some() {
+            TransportKind::Tcp
+        } else {
+            TransportKind::Memory
+        }
     }
 
     pub fn endpoint(&self, side: Side) -> Endpoint {
@@ -150,12 +199,20 @@ impl Pipe {
     }
 
     pub fn set_blocking(&self, blocking: bool) {
-        self.0.borrow_mut().blocking = blocking;
+        let mut st = self.0.borrow_mut();
+        st.blocking = blocking;
+        if let Some(t) = &st.tcp {
+            t.set_blocking(blocking);
+        }
     }
 
     /// Sets the capacity of the direction `writer` writes into.
     pub fn set_capacity(&self, writer: Side, capacity: usize) {
-        self.0.borrow_mut().dirs[writer.outgoing()].capacity = capacity;
+        let mut st = self.0.borrow_mut();
+        st.dirs[writer.outgoing()].capacity = capacity;
+        if let Some(t) = &st.tcp {
+            t.set_capacity(writer, capacity);
+        }
     }
 
     pub fn set_trickle(&self, writer: Side, bytes: Option<usize>) {
@@ -168,12 +225,19 @@ impl Pipe {
 
     /// `side` half-closes its sending direction (shutdown(SHUT_WR)).
     pub fn fin(&self, side: Side) {
-        self.0.borrow_mut().dirs[side.outgoing()].eof = true;
+        let mut st = self.0.borrow_mut();
+        if let Some(t) = &st.tcp {
+            t.fin(side);
+        }
+        st.dirs[side.outgoing()].eof = true;
     }
 
     /// `side` closes its socket: FIN outwards, and what is sent to it from now on is lost.
     pub fn close(&self, side: Side) {
         let mut st = self.0.borrow_mut();
+        if let Some(t) = &mut st.tcp {
+            t.close(side, false);
+        }
         st.dirs[side.outgoing()].eof = true;
         let inc = &mut st.dirs[side.incoming()];
         inc.reader_gone = true;
@@ -184,6 +248,10 @@ impl Pipe {
     /// with ECONNRESET; queued bytes in both directions are dropped.
     pub fn reset(&self, side: Side) {
         let mut st = self.0.borrow_mut();
+        if let Some(t) = &mut st.tcp {
+            t.close(side, true);
+            return;
+        }
         for d in &mut st.dirs {
             d.buf.clear();
         }
@@ -196,6 +264,11 @@ impl Pipe {
     /// Puts raw bytes on the wire towards `reader`, ignoring capacity.
     pub fn inject(&self, reader: Side, bytes: &[u8]) {
         let mut st = self.0.borrow_mut();
+        if let Some(t) = &mut st.tcp {
+            t.inject(reader, bytes);
+            st.dirs[reader.incoming()].records.observe(bytes);
+            return;
+        }
         let d = &mut st.dirs[reader.incoming()];
         d.buf.extend(bytes);
         d.records.observe(bytes);
@@ -203,7 +276,11 @@ impl Pipe {
 
     /// Bytes queued towards `reader`, not yet read.
     pub fn pending(&self, reader: Side) -> usize {
-        self.0.borrow().dirs[reader.incoming()].buf.len()
+        let st = self.0.borrow();
+        match &st.tcp {
+            Some(t) => t.pending(reader),
+            None => st.dirs[reader.incoming()].buf.len(),
+        }
     }
 
     /// Total bytes `writer` put on the wire.
@@ -220,12 +297,11 @@ impl Pipe {
 
     /// A fingerprint of everything that moves: bytes sent and queued in both directions.
     fn motion(&self) -> [u64; 4] {
-        let st = self.0.borrow();
         [
-            st.dirs[0].total,
-            st.dirs[0].buf.len() as u64,
-            st.dirs[1].total,
-            st.dirs[1].buf.len() as u64,
+            self.total_sent(Side::Impl),
+            self.pending(Side::Peer) as u64,
+            self.total_sent(Side::Peer),
+            self.pending(Side::Impl) as u64,
         ]
     }
 
@@ -256,12 +332,20 @@ impl Pipe {
     }
 
     fn write(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
-        let r = self.write_inner(side, buf);
+        let r = if self.0.borrow().tcp.is_some() {
+            self.write_tcp(side, buf)
+        } else {
+            self.write_inner(side, buf)
+        };
         self.note_error(side, r)
     }
 
     fn read(&self, side: Side, buf: &mut [u8]) -> io::Result<usize> {
-        let r = self.read_inner(side, buf);
+        let r = if self.0.borrow().tcp.is_some() {
+            self.read_tcp(side, buf)
+        } else {
+            self.read_inner(side, buf)
+        };
         self.note_error(side, r)
     }
 

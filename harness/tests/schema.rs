@@ -95,7 +95,26 @@ fn report() -> Value {
         trace["wire"]["unlisted"] = json!(3);
         trace["steps"][0]["capped"] = json!(true);
     }
-    value["scenarios"].as_array_mut().unwrap().push(extra);
+    value["scenarios"].as_array_mut().unwrap().push(extra.clone());
+    // A worker that died (crash: signal, stderr) and one that hung (timeout), over TCP.
+    let mut died = extra;
+    died["run"] = json!(format!("{}-died", died["run"].as_str().unwrap()));
+    died["transport"] = json!("tcp");
+    let mut traces = died["results"].as_object_mut().unwrap().values_mut();
+    let crash = traces.next().unwrap().as_object_mut().unwrap();
+    crash.insert("status".into(), json!("crash"));
+    crash.insert("step".into(), json!(2));
+    crash.insert("signal".into(), json!("SIGSEGV"));
+    crash.insert("stderr".into(), json!("free(): invalid pointer"));
+    let timeout = traces.next().unwrap().as_object_mut().unwrap();
+    timeout.insert("status".into(), json!("timeout"));
+    timeout.insert("step".into(), json!(null));
+    timeout.insert("stderr".into(), json!("still waiting"));
+    value["scenarios"].as_array_mut().unwrap().push(died);
+    value["transport_differences"] = json!([{
+        "run": "sd-own-shutdown/tls1.3/client/auto_retry", "implementation": "openssl",
+        "step": 3, "field": "outcome", "memory": "want_write", "tcp": "ok(100)"
+    }]);
     let report: Report = serde_json::from_value(value).expect("the edited report still reads");
     serde_json::to_value(&report).expect("a report serializes")
 }

@@ -154,6 +154,7 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
         },
         steps,
         generated: true,
+        memory_only: None,
         path: Default::default(),
     };
     let key = RunKey {

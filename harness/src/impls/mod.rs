@@ -1,5 +1,6 @@
 //! The implementations under test, one driver per file, and the registry that names them.
 
+pub mod faulty;
 pub mod openssl;
 pub mod rustls;
 
@@ -13,6 +14,8 @@ pub fn by_name(name: &str) -> Result<Box<dyn Implementation>, String> {
     match name {
         openssl::OpensslImpl::NAME => Ok(Box::new(openssl::OpensslImpl::new())),
         rustls::RustlsImpl::NAME => Ok(Box::new(rustls::RustlsImpl::new())),
+        // Test only (crashes and hangs on purpose); never listed in NAMES.
+        spec if spec.starts_with("faulty:") => Ok(Box::new(faulty::FaultyImpl::parse(spec)?)),
         other => Err(format!(
             "unknown implementation {other:?}; this build has: {}",
             NAMES.join(", ")

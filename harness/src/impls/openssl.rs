@@ -110,7 +110,10 @@ fn build_context(key: CtxKey) -> Result<SslContext, ErrorStack> {
             b.set_verify(SslVerifyMode::PEER);
         }
     }
-    let mut opts = SslOptions::empty();
+    // Stateful session tickets (the session id): the stateless ones encrypt the session's
+    // ASN.1 encoding, whose length varies with random fields (ticket_age_add), so record
+    // lengths on the wire would differ from run to run. No run resumes a session.
+    let mut opts = SslOptions::NO_TICKET;
     if key.no_renegotiation {
         opts |= SslOptions::NO_RENEGOTIATION;
     }

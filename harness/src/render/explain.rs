@@ -164,8 +164,23 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
                 crate::runner::RunStatus::Deadlock { step } => {
                     out.push_str(&format!("  {name} deadlocked at step {step}\n"));
                 }
-                crate::runner::RunStatus::Crash { step, message } => {
-                    out.push_str(&format!("  {name} crashed at step {step}: {message}\n"));
+                crate::runner::RunStatus::Crash {
+                    step,
+                    message,
+                    stderr,
+                    ..
+                } => {
+                    let at = step.map_or(" during set-up".into(), |s| format!(" at step {s}"));
+                    out.push_str(&format!("  {name} crashed{at}: {message}\n"));
+                    if let Some(tail) = stderr {
+                        for line in tail.lines().rev().take(5).collect::<Vec<_>>().iter().rev() {
+                            out.push_str(&format!("    stderr: {line}\n"));
+                        }
+                    }
+                }
+                crate::runner::RunStatus::Timeout { step, message, .. } => {
+                    let at = step.map_or(" during set-up".into(), |s| format!(" at step {s}"));
+                    out.push_str(&format!("  {name} timed out{at}: {message}\n"));
                 }
                 crate::runner::RunStatus::Completed => {}
             }

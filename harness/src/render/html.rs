@@ -452,9 +452,25 @@ fn comparison(names: &[&str], i: usize, run: &RunReport, out: &mut String) {
                 RunStatus::Deadlock { step } => {
                     items.push(format!("<li>{} deadlocked at step {step}</li>", e(n)))
                 }
-                RunStatus::Crash { step, message } => items.push(format!(
-                    "<li>{} crashed at step {step}: {}</li>",
+                RunStatus::Crash {
+                    step,
+                    message,
+                    stderr,
+                    ..
+                } => items.push(format!(
+                    "<li>{} crashed{}: {}{}</li>",
                     e(n),
+                    step.map_or(" during set-up".into(), |s| format!(" at step {s}")),
+                    e(message),
+                    stderr.as_ref().map_or(String::new(), |t| format!(
+                        "<pre class=\"stderr\">{}</pre>",
+                        e(t)
+                    ))
+                )),
+                RunStatus::Timeout { step, message, .. } => items.push(format!(
+                    "<li>{} timed out{}: {}</li>",
+                    e(n),
+                    step.map_or(" during set-up".into(), |s| format!(" at step {s}")),
                     e(message)
                 )),
                 RunStatus::Completed => {}

@@ -317,6 +317,7 @@ pub(crate) mod fixture {
         RunReport {
             id: id.into(),
             run: format!("{id}/tls1.3/client/auto_retry"),
+            transport: Default::default(),
             title: format!("the {id} scenario"),
             file: format!("scenarios/{id}.json"),
             clauses: vec!["W6".into()],
@@ -485,6 +486,9 @@ pub(crate) mod fixture {
             scenarios,
             clauses,
             warnings: vec!["known-divergence entry 3 matches nothing".into()],
+            complete: true,
+            transports: vec![Default::default()],
+            transport_differences: vec![],
         }
     }
 }

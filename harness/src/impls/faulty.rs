@@ -1,0 +1,177 @@
+//! `faulty`: a test-only implementation that crashes or hangs on purpose, to prove that worker
+//! isolation survives it. Never in [`super::NAMES`] (so never in a default run); reachable only
+//! by its explicit name with a fault list, e.g.
+//! `--impl openssl --impl 'faulty:abort=7,segv=9,hang=11'`.
+//!
+//! It is the OpenSSL driver, except that a `write` or `write_ex` of exactly the listed length:
+//! - `abort=N`: calls `abort()` (SIGABRT);
+//! - `segv=N`: writes through a null pointer inside libcrypto (SIGSEGV);
+//! - `hang=N`: never returns;
+//! - `panic=N`: panics (the in-process runner catches that one).
+//!
+//! A scenario chooses where the fault strikes by the length it writes at that step.
+
+use crate::contract::{Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, SetupError};
+use crate::transport::Endpoint;
+
+use super::openssl::OpensslImpl;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    Abort,
+    Segv,
+    Hang,
+    Panic,
+}
+
+pub struct FaultyImpl {
+    inner: OpensslImpl,
+    spec: String,
+    faults: Vec<(usize, Fault)>,
+}
+
+impl FaultyImpl {
+    pub const NAME: &'static str = "faulty";
+
+    /// Parses `faulty:KIND=LEN,...`.
+    pub fn parse(name: &str) -> Result<FaultyImpl, String> {
+        let usage = "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang or panic";
+        let spec = name
+            .strip_prefix("faulty:")
+            .ok_or_else(|| format!("{name:?}: expected {usage}"))?;
+        let mut faults = Vec::new();
+        for part in spec.split(',') {
+            let (kind, len) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} in {name:?}: expected {usage}"))?;
+            let fault = match kind {
+                "abort" => Fault::Abort,
+                "segv" => Fault::Segv,
+                "hang" => Fault::Hang,
+                "panic" => Fault::Panic,
+                other => return Err(format!("unknown fault {other:?} in {name:?}: {usage}")),
+            };
+            let len = len
+                .parse()
+                .map_err(|_| format!("{len:?} in {name:?} is not a length: {usage}"))?;
+            faults.push((len, fault));
+        }
+        Ok(FaultyImpl {
+            inner: OpensslImpl::new(),
+            spec: spec.to_string(),
+            faults,
+        })
+    }
+}
+
+impl Implementation for FaultyImpl {
+    fn info(&self) -> ImplInfo {
+        ImplInfo {
+            name: Self::NAME.to_string(),
+            version: format!(
+                "{} with faults {} (test only)",
+                self.inner.info().version,
+                self.spec
+            ),
+        }
+    }
+
+    fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError> {
+        Ok(Box::new(FaultyConn {
+            inner: self.inner.connect(cfg, io)?,
+            faults: self.faults.clone(),
+        }))
+    }
+}
+
+struct FaultyConn {
+    inner: Box<dyn Connection>,
+    faults: Vec<(usize, Fault)>,
+}
+
+impl FaultyConn {
+    fn strike(&self, len: usize) {
+        match self.faults.iter().find(|(l, _)| *l == len).map(|(_, f)| *f) {
+            Some(Fault::Abort) => std::process::abort(),
+            Some(Fault::Segv) => crate::sys::segfault_in_c(),
+            Some(Fault::Hang) => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            Some(Fault::Panic) => panic!("faulty: panic on a write of {len} bytes"),
+            None => {}
+        }
+    }
+}
+
+impl Connection for FaultyConn {
+    fn handshake(&mut self) -> Call {
+        self.inner.handshake()
+    }
+    fn write(&mut self, buf: &[u8]) -> Call {
+        self.strike(buf.len());
+        self.inner.write(buf)
+    }
+    fn write_ex(&mut self, buf: &[u8]) -> Call {
+        self.strike(buf.len());
+        self.inner.write_ex(buf)
+    }
+    fn write_negative(&mut self, num: i32) -> Call {
+        self.inner.write_negative(num)
+    }
+    fn read(&mut self, buf: &mut [u8]) -> Call {
+        self.inner.read(buf)
+    }
+    fn shutdown(&mut self) -> Call {
+        self.inner.shutdown()
+    }
+    fn key_update(&mut self, requested: bool) -> Call {
+        self.inner.key_update(requested)
+    }
+    fn renegotiate(&mut self) -> Call {
+        self.inner.renegotiate()
+    }
+    fn new_session_ticket(&mut self) -> Call {
+        self.inner.new_session_ticket()
+    }
+    fn error_again(&mut self) -> Call {
+        self.inner.error_again()
+    }
+    fn dirty_error_queue(&mut self) -> Call {
+        self.inner.dirty_error_queue()
+    }
+    fn set_modes(&mut self, modes: Modes) -> Call {
+        self.inner.set_modes(modes)
+    }
+    fn handshake_done(&self) -> bool {
+        self.inner.handshake_done()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fault_list_parses_and_bad_ones_are_refused() {
+        let f = FaultyImpl::parse("faulty:abort=7,segv=9,hang=11,panic=13").unwrap();
+        assert_eq!(
+            f.faults,
+            vec![
+                (7, Fault::Abort),
+                (9, Fault::Segv),
+                (11, Fault::Hang),
+                (13, Fault::Panic)
+            ]
+        );
+        assert_eq!(f.info().name, "faulty");
+        let err = |s: &str| FaultyImpl::parse(s).err().expect("refused");
+        assert!(err("faulty:boom=1").contains("unknown fault"));
+        assert!(err("faulty:abort=x").contains("not a length"));
+        assert!(err("faulty").contains("expected faulty:KIND=LEN"));
+    }
+
+    #[test]
+    fn it_is_never_in_the_default_list() {
+        assert!(!super::super::NAMES.contains(&FaultyImpl::NAME));
+    }
+}

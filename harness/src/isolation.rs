@@ -1,0 +1,565 @@
+//! Crash and hang isolation: each run plays in a worker process (the harness binary itself,
+//! `sslwrite worker`), so a segfault, an abort or a call that never returns costs that run
+//! only. The report stays complete: such a run gets status `crash` (signal name, the step it
+//! had begun, its stderr's tail) or `timeout`, with an I4 violation, and a fresh worker takes
+//! the next run.
+//!
+//! Protocol (one JSON value per line): the parent sends `{"scenario": {"index", "scenario"}}`
+//! once per scenario and worker, then `{"run": {"scenario", "key", "implementation",
+//! "transport"}}`; the worker answers each run with its [`Trace`]. While it plays, the worker
+//! appends its progress to a file the parent reads only after a death: `B i` when step `i`
+//! begins, `R {step record}` when it ends (no pipe traffic, no wake-up per step). The worker's
+//! stderr goes to a file too; the tail of what one run wrote is kept.
+//!
+//! Workers are reused across runs (one per job thread), started in a process group of their
+//! own (a terminal's Ctrl-C reaches only the parent, which then ends them), and exit when their
+//! stdin closes or their parent is gone.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::os::unix::fs::FileExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Call, Implementation, Outcome};
+use crate::impls;
+use crate::runner::{self, Actor, RunOptions, RunStatus, StepEvent, StepRecord, Trace, Violation};
+use crate::scenario::{RunKey, Scenario, Step};
+use crate::transport::TransportKind;
+
+/// The default per-run time limit (`--timeout`): far above any run of the suite (the slowest
+/// take well under a second), low enough that a hang costs little.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much of a dead worker's stderr a run keeps.
+const STDERR_TAIL: usize = 2000;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ToWorker {
+    Scenario {
+        index: usize,
+        scenario: Box<Scenario>,
+    },
+    Run(RunRequest),
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunRequest {
+    scenario: usize,
+    key: RunKey,
+    implementation: String,
+    transport: TransportKind,
+}
+
+/// `sslwrite worker --progress PATH`: plays runs sent on stdin until it closes. Returns the
+/// process exit status.
+pub fn worker_main(progress: &Path) -> u8 {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || loop {
+        // Orphaned (the harness was killed): nobody will read the answer.
+        if std::os::unix::process::parent_id() != parent {
+            std::process::exit(3);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let progress = match File::create(progress) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("sslwrite worker: cannot create {}: {e}", progress.display());
+            return 2;
+        }
+    };
+    let reference = impls::openssl::OpensslImpl::new();
+    let mut scenarios: HashMap<usize, Scenario> = HashMap::new();
+    let mut built: HashMap<String, Box<dyn Implementation>> = HashMap::new();
+    let stdin = io::stdin().lock();
+    let mut out = BufWriter::new(io::stdout().lock());
+    for line in stdin.lines() {
+        let Ok(line) = line else { return 2 };
+        let msg: ToWorker = match serde_json::from_str(&line) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("sslwrite worker: bad request: {e}");
+                return 2;
+            }
+        };
+        let req = match msg {
+            ToWorker::Scenario { index, scenario } => {
+                scenarios.insert(index, *scenario);
+                continue;
+            }
+            ToWorker::Run(r) => r,
+        };
+        let Some(scenario) = scenarios.get(&req.scenario) else {
+            eprintln!("sslwrite worker: scenario {} was never sent", req.scenario);
+            return 2;
+        };
+        if !built.contains_key(&req.implementation) {
+            match impls::by_name(&req.implementation) {
+                Ok(i) => {
+                    built.insert(req.implementation.clone(), i);
+                }
+                Err(e) => {
+                    eprintln!("sslwrite worker: {e}");
+                    return 2;
+                }
+            }
+        }
+        let imp = built[&req.implementation].as_ref();
+        let _ = progress.set_len(0);
+        let at = std::cell::Cell::new(0u64);
+        let note = |text: String| {
+            let _ = progress.write_all_at(text.as_bytes(), at.get());
+            at.set(at.get() + text.len() as u64);
+        };
+        let observer = |e: StepEvent<'_>| match e {
+            StepEvent::Begin(i) => note(format!("B {i}\n")),
+            StepEvent::End(rec) => {
+                if let Ok(json) = serde_json::to_string(rec) {
+                    note(format!("R {json}\n"));
+                }
+            }
+        };
+        let opts = RunOptions {
+            transport: req.transport,
+            observer: Some(&observer),
+        };
+        let trace = runner::run_with(imp, &reference, scenario, &req.key, &opts);
+        let sent = serde_json::to_writer(&mut out, &trace)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        if sent.is_err() {
+            return 2;
+        }
+    }
+    0
+}
+
+/// How runs are isolated.
+#[derive(Clone, Debug)]
+pub struct Isolation {
+    /// The harness binary (it has the hidden `worker` subcommand).
+    pub exe: PathBuf,
+    /// A run that takes longer is killed and gets `timeout`.
+    pub timeout: Duration,
+}
+
+/// Why a run has no trace of its own.
+enum Lost {
+    /// The worker died (signal name, or exit status) or broke the protocol.
+    Crash {
+        signal: Option<String>,
+        message: String,
+    },
+    Timeout,
+    /// The harness is stopping (SIGINT/SIGTERM): the run is dropped, not judged.
+    Stopped,
+}
+
+struct Worker {
+    child: Child,
+    stdin: BufWriter<ChildStdin>,
+    answers: mpsc::Receiver<String>,
+    progress: PathBuf,
+    stderr: File,
+    /// Where the current run's stderr starts.
+    stderr_mark: u64,
+    sent: HashSet<usize>,
+}
+
+impl Worker {
+    fn start(iso: &Isolation, dir: &Path, n: usize) -> io::Result<Worker> {
+        let progress = dir.join(format!("progress-{n}"));
+        let stderr_path = dir.join(format!("stderr-{n}"));
+        let stderr = File::options()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&stderr_path)?;
+        let mut child = Command::new(&iso.exe)
+            .arg("worker")
+            .arg("--progress")
+            .arg(&progress)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr.try_clone()?)
+            .process_group(0)
+            .spawn()?;
+        let stdin = BufWriter::new(child.stdin.take().expect("piped stdin"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match r.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr_mark = stderr.metadata().map_or(0, |m| m.len());
+        Ok(Worker {
+            child,
+            stdin,
+            answers,
+            progress,
+            stderr,
+            stderr_mark,
+            sent: HashSet::new(),
+        })
+    }
+
+    fn send(&mut self, msg: &ToWorker) -> io::Result<()> {
+        serde_json::to_writer(&mut self.stdin, msg)?;
+        self.stdin.write_all(b"\n")?;
+        self.stdin.flush()
+    }
+
+    /// Plays one run; `Err` when the worker cannot answer (it is then finished).
+    fn run(
+        &mut self,
+        index: usize,
+        scenario: &Scenario,
+        req: RunRequest,
+        timeout: Duration,
+    ) -> Result<Trace, Lost> {
+        self.stderr_mark = self.stderr.metadata().map_or(0, |m| m.len());
+        if self.stderr_mark > 1 << 20 {
+            // Idle worker, append-mode file: safe to start it over.
+            let _ = self.stderr.set_len(0);
+            self.stderr_mark = 0;
+        }
+        let mut sent = Ok(());
+        if !self.sent.contains(&index) {
+            sent = self.send(&ToWorker::Scenario {
+                index,
+                scenario: Box::new(scenario.clone()),
+            });
+            self.sent.insert(index);
+        }
+        if sent.is_ok() {
+            sent = self.send(&ToWorker::Run(req));
+        }
+        let deadline = Instant::now() + timeout;
+        if sent.is_ok() {
+            loop {
+                if crate::sys::stop_requested().is_some() {
+                    return Err(Lost::Stopped);
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Lost::Timeout);
+                }
+                let slice = (deadline - now).min(Duration::from_millis(50));
+                match self.answers.recv_timeout(slice) {
+                    Ok(line) => {
+                        return serde_json::from_str(&line).map_err(|e| Lost::Crash {
+                            signal: None,
+                            message: format!("the worker's answer is not a trace: {e}"),
+                        })
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        }
+        // The worker is gone (or cannot be written to): how did it end?
+        let status = match self.child.wait() {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(Lost::Crash {
+                    signal: None,
+                    message: format!("the worker could not be waited for: {e}"),
+                })
+            }
+        };
+        Err(match status.signal() {
+            Some(sig) => {
+                let name = crate::sys::signal_name(sig);
+                Lost::Crash {
+                    message: format!("the worker was killed by {name}"),
+                    signal: Some(name),
+                }
+            }
+            None => Lost::Crash {
+                signal: None,
+                message: format!("the worker exited with {status} before answering"),
+            },
+        })
+    }
+
+    /// The steps the run got through (from the progress file) and the one it had begun.
+    fn progress(&self) -> (Vec<StepRecord>, Option<usize>) {
+        let text = std::fs::read_to_string(&self.progress).unwrap_or_default();
+        let mut steps = Vec::new();
+        let mut begun = None;
+        for line in text.lines() {
+            if let Some(i) = line.strip_prefix("B ") {
+                begun = i.parse().ok();
+            } else if let Some(json) = line.strip_prefix("R ") {
+                if let Ok(r) = serde_json::from_str::<StepRecord>(json) {
+                    steps.push(r);
+                }
+            }
+        }
+        (steps, begun)
+    }
+
+    /// The end of what the worker wrote to stderr during the current run.
+    fn stderr_tail(&mut self) -> Option<String> {
+        let len = self.stderr.metadata().ok()?.len();
+        let from = self.stderr_mark.max(len.saturating_sub(STDERR_TAIL as u64));
+        self.stderr.seek(io::SeekFrom::Start(from)).ok()?;
+        let mut bytes = Vec::new();
+        self.stderr.read_to_end(&mut bytes).ok()?;
+        let text = String::from_utf8_lossy(&bytes).trim().to_string();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Ends the worker now (it hangs, or the harness stops).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Ends an idle worker: stdin closes, it exits.
+    fn finish(mut self) {
+        let _ = self.stdin.flush();
+        drop(self.stdin);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn actor(step: &Step) -> Actor {
+    if step.is_impl_call() {
+        Actor::Impl
+    } else if matches!(step, Step::Transport { .. } | Step::InjectMalformed {}) {
+        Actor::Transport
+    } else {
+        Actor::Peer
+    }
+}
+
+/// The trace of a run whose worker crashed or hung: the steps it finished, the step it was in
+/// (its call's outcome `crash(SIGNAL)` or `timeout`), and an I4 violation.
+fn lost_trace(
+    scenario: &Scenario,
+    steps: Vec<StepRecord>,
+    begun: Option<usize>,
+    status: RunStatus,
+    outcome: Outcome,
+    detail: String,
+) -> Trace {
+    let mut steps = steps;
+    if let Some(i) = begun {
+        let recorded = steps.last().map(|r| r.index);
+        if recorded < Some(i) {
+            if let Some(step) = scenario.steps.get(i) {
+                steps.push(StepRecord {
+                    index: i,
+                    op: step.short(),
+                    actor: actor(step),
+                    call: Some(Call::new(outcome, 0)),
+                    calls: Vec::new(),
+                    bytes: None,
+                    expect: None,
+                    conforms: None,
+                    capped: false,
+                });
+            }
+        }
+    }
+    Trace {
+        status,
+        steps,
+        delivery: Default::default(),
+        wire: Default::default(),
+        violations: vec![Violation {
+            clause: "I4".into(),
+            kind: "invariant".into(),
+            step: begun,
+            detail,
+        }],
+        checked: vec!["I4".into()],
+        peer_end: None,
+        broke_w6_at: None,
+    }
+}
+
+/// A folder for the workers' progress and stderr files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> io::Result<TempDir> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        loop {
+            let p = std::env::temp_dir().join(format!(
+                "sslwrite-workers-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(TempDir(p)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Plays `runs` on the implementations called `names` in worker processes, `jobs` at a time.
+/// Traces in (run, implementation) order; a run is `None` when the harness was stopped
+/// (SIGINT/SIGTERM) before all of its implementations finished. `Err` only when no worker can
+/// be started at all.
+pub fn play(
+    runs: &[(&Scenario, RunKey)],
+    names: &[String],
+    transport: TransportKind,
+    iso: &Isolation,
+    jobs: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> io::Result<Vec<Option<Vec<Trace>>>> {
+    let dir = TempDir::new()?;
+    let n = runs.len() * names.len();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Trace>>> = Mutex::new(vec![None; n]);
+    let started = AtomicUsize::new(0);
+    let failure: Mutex<Option<io::Error>> = Mutex::new(None);
+    let give_up = AtomicBool::new(false);
+    // Scenario indices for the protocol: by address, so each is sent once per worker.
+    let index_of = |s: &Scenario| -> usize {
+        runs.iter()
+            .position(|(x, _)| std::ptr::eq(*x, s))
+            .unwrap_or(0)
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(n.max(1)) {
+            scope.spawn(|| {
+                let mut worker: Option<Worker> = None;
+                loop {
+                    if crate::sys::stop_requested().is_some() || give_up.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let (scenario, key) = &runs[i / names.len()];
+                    let name = &names[i % names.len()];
+                    if worker.is_none() {
+                        let id = started.fetch_add(1, Ordering::Relaxed);
+                        match Worker::start(iso, &dir.0, id) {
+                            Ok(w) => worker = Some(w),
+                            Err(e) => {
+                                *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                                give_up.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    }
+                    let w = worker.as_mut().expect("started above");
+                    let req = RunRequest {
+                        scenario: index_of(scenario),
+                        key: key.clone(),
+                        implementation: name.clone(),
+                        transport,
+                    };
+                    let trace = match w.run(index_of(scenario), scenario, req, iso.timeout) {
+                        Ok(t) => t,
+                        Err(lost) => {
+                            let mut w = worker.take().expect("the worker that lost the run");
+                            w.kill();
+                            let (steps, begun) = w.progress();
+                            let stderr = w.stderr_tail();
+                            match lost {
+                                Lost::Stopped => break,
+                                Lost::Timeout => {
+                                    let secs = iso.timeout.as_secs_f64();
+                                    let message =
+                                        format!("no answer within {secs} s; the worker was killed");
+                                    lost_trace(
+                                        scenario,
+                                        steps,
+                                        begun,
+                                        RunStatus::Timeout {
+                                            step: begun,
+                                            message: message.clone(),
+                                            stderr,
+                                        },
+                                        Outcome::Timeout,
+                                        format!("the run hung: {message}"),
+                                    )
+                                }
+                                Lost::Crash { signal, message } => lost_trace(
+                                    scenario,
+                                    steps,
+                                    begun,
+                                    RunStatus::Crash {
+                                        step: begun,
+                                        message: message.clone(),
+                                        signal: signal.clone(),
+                                        stderr,
+                                    },
+                                    Outcome::Crash(signal.unwrap_or_else(|| "worker died".into())),
+                                    format!("crashed: {message}"),
+                                ),
+                            }
+                        }
+                    };
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(trace);
+                    on_done();
+                }
+                if let Some(w) = worker {
+                    if crate::sys::stop_requested().is_some() {
+                        let mut w = w;
+                        w.kill();
+                    } else {
+                        w.finish();
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(io::Error::new(
+            e.kind(),
+            format!("cannot start a worker ({}): {e}", iso.exe.display()),
+        ));
+    }
+    let flat = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::with_capacity(runs.len());
+    let mut it = flat.into_iter();
+    for _ in runs {
+        let traces: Vec<Option<Trace>> = it.by_ref().take(names.len()).collect();
+        out.push(traces.into_iter().collect::<Option<Vec<Trace>>>());
+    }
+    Ok(out)
+}
