@@ -570,7 +570,17 @@ fn bounded_steps<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Step>, D:
             mut seq: A,
         ) -> Result<Vec<Step>, A::Error> {
             let mut steps = Vec::new();
-            while let Some(step) = seq.next_element::<Step>()? {
+            // A step's problem found after the step was read whole (a tagged enum is buffered)
+            // has no place in the text of its own yet: name the step.
+            let at = |i: usize, e: A::Error| {
+                let text = e.to_string();
+                if text.contains(" at line ") {
+                    e
+                } else {
+                    serde::de::Error::custom(format!("step {i}: {text}"))
+                }
+            };
+            while let Some(step) = seq.next_element::<Step>().map_err(|e| at(steps.len(), e))? {
                 if steps.len() == MAX_STEPS {
                     return Err(serde::de::Error::custom(format!(
                         "more than {MAX_STEPS} steps; the limit is {MAX_STEPS}"
@@ -647,10 +657,14 @@ impl Scenario {
             ));
         }
         let text = std::str::from_utf8(text).map_err(|e| {
+            let good = &text[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
             err(
-                None,
+                Some((line, col)),
                 format!(
-                    "not UTF-8 text (invalid byte at offset {})",
+                    "not UTF-8 text (invalid byte {:#04x} at offset {})",
+                    text[e.valid_up_to()],
                     e.valid_up_to()
                 ),
             )
@@ -662,7 +676,8 @@ impl Scenario {
                 Some(i) => msg[..i].to_string(),
                 None => msg,
             };
-            err(Some((e.line(), e.column())), msg)
+            // serde_json's column 0 is "before the line's first character".
+            err(Some((e.line(), e.column().max(1))), msg)
         })?;
         s.path = path.to_path_buf();
         s.check()

@@ -95,7 +95,10 @@ fn report() -> Value {
         trace["wire"]["unlisted"] = json!(3);
         trace["steps"][0]["capped"] = json!(true);
     }
-    value["scenarios"].as_array_mut().unwrap().push(extra.clone());
+    value["scenarios"]
+        .as_array_mut()
+        .unwrap()
+        .push(extra.clone());
     // A worker that died (crash: signal, stderr) and one that hung (timeout), over TCP.
     let mut died = extra;
     died["run"] = json!(format!("{}-died", died["run"].as_str().unwrap()));

@@ -91,7 +91,12 @@ struct FaultyConn {
 
 impl FaultyConn {
     fn strike(&self, len: usize) {
-        match self.faults.iter().find(|(l, _)| *l == len).map(|(_, f)| *f) {
+        let fault = self.faults.iter().find(|(l, _)| *l == len).map(|(_, f)| *f);
+        if let Some(f) = fault {
+            // What a failing C library leaves on stderr before it dies (the report keeps it).
+            eprintln!("faulty: {f:?} on a write of {len} bytes");
+        }
+        match fault {
             Some(Fault::Abort) => std::process::abort(),
             Some(Fault::Segv) => crate::sys::segfault_in_c(),
             Some(Fault::Hang) => loop {

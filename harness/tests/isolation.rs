@@ -1,0 +1,301 @@
+//! Worker isolation end to end, on the real binary: the test-only `faulty` implementation
+//! aborts, segfaults (a null write inside libcrypto), hangs and panics at chosen steps; the
+//! suite finishes, those runs say what happened, every other run is intact. And a stop signal
+//! (SIGTERM, SIGINT) mid-suite writes what there is, marked incomplete, with exit 143/130.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("sslwrite-iso-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("scenarios")).unwrap();
+        Dir(d)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A TLS 1.3 client scenario: handshake, a 100-byte write, then a write of `len` bytes (where
+/// the faulty implementation strikes, if it is one of its lengths).
+fn scenario(dir: &Path, id: &str, len: u64) {
+    let text = format!(
+        r#"{{"id": "{id}", "title": "write {len} bytes", "clauses": ["I4", "W1"], "tls": ["1.3"],
+            "steps": [{{"op": "handshake"}}, {{"op": "write", "len": 100}}, {{"op": "peer_read"}},
+                      {{"op": "write", "len": {len}}}, {{"op": "peer_read"}}]}}"#
+    );
+    std::fs::write(dir.join("scenarios").join(format!("{id}.json")), text).unwrap();
+}
+
+const FAULTS: &str = "faulty:abort=7,segv=9,hang=11,panic=13";
+
+fn sslwrite() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sslwrite"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn conformance(d: &Dir, extra: &[&str]) -> Command {
+    let mut c = sslwrite();
+    c.args([
+        "conformance",
+        "--quiet",
+        "--impl",
+        "openssl",
+        "--impl",
+        FAULTS,
+    ])
+    .arg("--scenarios")
+    .arg(d.path("scenarios"))
+    .arg("--json")
+    .arg(d.path("r.json"))
+    .args(extra);
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn report(d: &Dir) -> Value {
+    serde_json::from_slice(&std::fs::read(d.path("r.json")).unwrap()).unwrap()
+}
+
+fn run<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("run {id} is in the report"))
+}
+
+#[test]
+fn crashes_and_hangs_cost_their_run_only() {
+    let d = Dir::new("faults");
+    for (id, len) in [
+        ("a-fine", 50),
+        ("b-abort", 7),
+        ("c-segv", 9),
+        ("d-hang", 11),
+        ("e-panic", 13),
+        ("f-fine", 60),
+    ] {
+        scenario(&d.0, id, len);
+    }
+    let started = Instant::now();
+    let o = conformance(&d, &["--jobs", "2", "--timeout", "2"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let r = report(&d);
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["summary"]["runs"], 6);
+    assert_eq!(r["implementations"][1]["name"], "faulty");
+
+    for id in ["a-fine", "f-fine"] {
+        let s = run(&r, id);
+        assert_eq!(s["verdict"], "agree", "{id}: {s}");
+        for name in ["openssl", "faulty"] {
+            assert_eq!(s["results"][name]["status"], "completed", "{id} {name}");
+            assert_eq!(s["results"][name]["steps"].as_array().unwrap().len(), 5);
+        }
+    }
+    for (id, signal) in [("b-abort", "SIGABRT"), ("c-segv", "SIGSEGV")] {
+        let s = run(&r, id);
+        assert_eq!(s["results"]["openssl"]["status"], "completed", "{id}");
+        let t = &s["results"]["faulty"];
+        assert_eq!(t["status"], "crash", "{id}: {t}");
+        assert_eq!(t["signal"], signal, "{id}");
+        assert_eq!(t["step"], 3, "{id}: the step it had begun");
+        let steps = t["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 4, "{id}: three steps done, the fourth crashed");
+        assert_eq!(steps[1]["call"]["outcome"], "ok(100)");
+        assert_eq!(
+            steps[3]["call"]["outcome"],
+            format!("crash({signal})").as_str()
+        );
+        let stderr = t["stderr"].as_str().unwrap_or_default();
+        assert!(stderr.contains("faulty: "), "{id}: stderr tail {stderr:?}");
+        assert!(t["violations"][0]["clause"] == "I4", "{id}");
+        assert_eq!(s["verdict"], "diverge", "{id}");
+        let d = &s["differences"][0];
+        assert_eq!((&d["step"], &d["field"]), (&3.into(), &"outcome".into()));
+        assert_eq!(d["value"], format!("crash({signal})").as_str());
+    }
+    let t = &run(&r, "d-hang")["results"]["faulty"];
+    assert_eq!(t["status"], "timeout", "{t}");
+    assert_eq!(t["step"], 3);
+    assert_eq!(t["steps"][3]["call"]["outcome"], "timeout");
+    assert!(t["message"]
+        .as_str()
+        .unwrap()
+        .contains("no answer within 2 s"));
+    // A panic is caught inside the worker (the runner's own I4 path): no process died.
+    let t = &run(&r, "e-panic")["results"]["faulty"];
+    assert_eq!(t["status"], "crash", "{t}");
+    assert!(t.get("signal").is_none(), "{t}");
+    assert!(t["message"].as_str().unwrap().contains("faulty: panic"));
+}
+
+#[test]
+fn the_faulty_implementation_is_never_run_by_default() {
+    let d = Dir::new("default");
+    scenario(&d.0, "a-fine", 7);
+    let o = sslwrite()
+        .args(["conformance", "--quiet", "--scenarios"])
+        .arg(d.path("scenarios"))
+        .arg("--json")
+        .arg(d.path("r.json"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = report(&d);
+    let names: Vec<&str> = r["implementations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["openssl", "rustls"]);
+}
+
+#[test]
+fn in_process_runs_give_the_same_report_as_workers() {
+    let d = Dir::new("same");
+    for (id, len) in [("a-fine", 50), ("e-panic", 13)] {
+        scenario(&d.0, id, len);
+    }
+    let mut reports = Vec::new();
+    for mode in ["process", "none"] {
+        let o = conformance(&d, &["--isolation", mode]).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{mode}: {}", text(&o));
+        let mut r = report(&d);
+        for k in ["started_unix", "duration_ms", "host", "command_line"] {
+            r.as_object_mut().unwrap().remove(k);
+        }
+        reports.push(r);
+    }
+    assert_eq!(reports[0], reports[1]);
+}
+
+/// The workers of the harness process `pid` still alive (their command line names the
+/// harness's private folder).
+fn workers_of(pid: u32) -> Vec<String> {
+    let mark = format!("sslwrite-workers-{pid}-");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(&mark) {
+                out.push(cmd);
+            }
+        }
+    }
+    out
+}
+
+/// Waits until a worker of `pid` sits in step 3 (where the hang is): its progress file ends
+/// with the step's beginning and stays so.
+fn wait_for_the_hang(pid: u32) {
+    let dir = std::env::temp_dir().join(format!("sslwrite-workers-{pid}-0"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let read = || std::fs::read_to_string(dir.join("progress-0")).unwrap_or_default();
+        let before = read();
+        std::thread::sleep(Duration::from_millis(300));
+        if before.ends_with("B 3\n") && read() == before {
+            return;
+        }
+    }
+    panic!("the worker never reached the hanging step");
+}
+
+fn stopped_by(signal: &str, code: i32) {
+    let d = Dir::new(signal);
+    for (id, len) in [("a-fine", 50), ("b-fine", 60), ("z-hang", 11)] {
+        scenario(&d.0, id, len);
+    }
+    let mut child = conformance(&d, &["--jobs", "1", "--timeout", "600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_for_the_hang(pid);
+    assert!(!workers_of(pid).is_empty(), "a worker is running");
+    let killed = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the harness did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(code), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("stopped by SIG{signal}")),
+        "{}",
+        text(&o)
+    );
+    let r = report(&d);
+    assert_eq!(r["complete"], false);
+    assert_eq!(r["summary"]["passed"], false);
+    let ids: Vec<&str> = r["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["a-fine", "b-fine"],
+        "the finished runs, not the cut one"
+    );
+    assert!(
+        workers_of(pid).is_empty(),
+        "workers left: {:?}",
+        workers_of(pid)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&d.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn sigterm_writes_an_incomplete_report_and_exits_143() {
+    stopped_by("TERM", 143);
+}
+
+#[test]
+fn sigint_writes_an_incomplete_report_and_exits_130() {
+    stopped_by("INT", 130);
+}
