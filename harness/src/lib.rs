@@ -5,6 +5,7 @@
 //! [`transport::Pipe`], with the [`peer`]) → [`diff`] and [`known`] (verdicts) → [`suite`]
 //! (everything, in parallel) → [`report`] (JSON and the terminal table).
 
+pub mod bench;
 pub mod certs;
 pub mod contract;
 pub mod diff;

@@ -42,6 +42,34 @@ enum Command {
     /// (isolation) a worker process: plays the runs sent on stdin (see isolation.rs).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// Measure the harness against the handshake floor (cargo xtask bench).
+    Bench(BenchArgs),
+    /// (bench helper) one bulk run in this process: prints seconds and peak RSS as JSON.
+    #[command(hide = true)]
+    BenchBulk(BenchBulkArgs),
+    /// (bench helper) start up, load everything, run nothing.
+    #[command(hide = true)]
+    BenchStartup,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Where to write the figures as JSON.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Repetitions per measurement (the median is kept).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Size of the bulk run in MiB (0 skips it).
+    #[arg(long, default_value_t = 1024)]
+    bulk_mib: u64,
+}
+
+#[derive(clap::Args)]
+struct BenchBulkArgs {
+    /// `harness` (through the runner) or `bare` (a plain write/read loop).
+    which: String,
+    bytes: u64,
 }
 
 #[derive(clap::Args)]
@@ -200,6 +228,9 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay(a),
         Command::FuzzSeeds(a) => fuzz_seeds(a),
         Command::Worker(a) => ExitCode::from(sslwrite::isolation::worker_main(&a.progress)),
+        Command::Bench(a) => bench(a),
+        Command::BenchBulk(a) => bench_bulk(a),
+        Command::BenchStartup => bench_startup(),
         Command::Report(a) => report(a),
     }
 }
@@ -636,4 +667,197 @@ fn fuzz_seeds(a: FuzzSeedsArgs) -> ExitCode {
     }
     println!("{} seed(s) in {}", files.len(), a.out.display());
     ExitCode::SUCCESS
+}
+
+fn all_impls() -> Vec<Box<dyn Implementation>> {
+    impls::NAMES
+        .iter()
+        .map(|n| impls::by_name(n).expect("built-in implementation"))
+        .collect()
+}
+
+fn bench_bulk(a: BenchBulkArgs) -> ExitCode {
+    let imp = impls::openssl::OpensslImpl::new();
+    let seconds = match a.which.as_str() {
+        "harness" => sslwrite::bench::bulk_through_harness(&imp, a.bytes),
+        "bare" => sslwrite::bench::bulk_bare(&imp, a.bytes),
+        other => {
+            eprintln!("error: bench-bulk takes harness or bare, not {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{{\"seconds\": {seconds}, \"peak_rss_mib\": {}}}",
+        sslwrite::bench::peak_rss_mib()
+    );
+    ExitCode::SUCCESS
+}
+
+fn bench_startup() -> ExitCode {
+    let scenarios = match load(&project_root().join("scenarios")) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let list = all_impls();
+    let _ = sslwrite::certs::pki();
+    let _ = (scenarios.len(), list.len());
+    ExitCode::SUCCESS
+}
+
+/// Runs this binary's hidden `args` subcommand and parses the JSON line it prints.
+fn child_json(args: &[String]) -> Result<serde_json::Value, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run a bench child: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "bench child {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("bench child output: {e}"))
+}
+
+fn bench(a: BenchArgs) -> ExitCode {
+    use sslwrite::bench as b;
+    let scenarios = match load(&project_root().join("scenarios")) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let list = all_impls();
+    let reps = a.reps.max(1);
+    eprintln!("bench: suite throughput and handshake floor ({reps} repetitions)...");
+    let suite = b::suite_bench(&scenarios, &list, reps);
+    eprintln!("bench: scaling...");
+    let mut scaling = b::scaling_bench(&scenarios, &list, reps.min(3));
+    let exe = std::env::current_exe();
+    let startup: Vec<f64> = (0..reps)
+        .filter_map(|_| {
+            let t = std::time::Instant::now();
+            let ok = exe
+                .as_ref()
+                .ok()
+                .and_then(|e| {
+                    std::process::Command::new(e)
+                        .arg("bench-startup")
+                        .status()
+                        .ok()
+                })
+                .is_some_and(|s| s.success());
+            ok.then(|| t.elapsed().as_secs_f64())
+        })
+        .collect();
+    if !startup.is_empty() {
+        let mut s = startup;
+        s.sort_by(f64::total_cmp);
+        scaling.startup_seconds = Some(s[s.len() / 2]);
+    }
+    eprintln!("bench: fuzz oracles...");
+    let fuzz = b::fuzz_bench(200);
+    let bulk = if a.bulk_mib > 0 {
+        eprintln!(
+            "bench: bulk path, {} MiB (harness and bare, each in its own process)...",
+            a.bulk_mib
+        );
+        let bytes = a.bulk_mib << 20;
+        let run = |which: &str| -> Result<(f64, f64), String> {
+            let mut times = Vec::new();
+            let mut rss: f64 = 0.0;
+            for _ in 0..reps.min(3) {
+                let v = child_json(&["bench-bulk".into(), which.into(), bytes.to_string()])?;
+                times.push(v["seconds"].as_f64().unwrap_or(f64::NAN));
+                rss = rss.max(v["peak_rss_mib"].as_f64().unwrap_or(0.0));
+            }
+            times.sort_by(f64::total_cmp);
+            Ok((times[times.len() / 2], rss))
+        };
+        match (run("harness"), run("bare")) {
+            (Ok((h, hr)), Ok((bare, br))) => Some(b::BulkBench {
+                bytes,
+                harness_seconds: h,
+                bare_seconds: bare,
+                ratio: h / bare,
+                harness_peak_rss_mib: hr,
+                bare_peak_rss_mib: br,
+            }),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    let report = b::BenchReport {
+        schema_version: b::BENCH_SCHEMA,
+        harness_version: env!("CARGO_PKG_VERSION").into(),
+        host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        repetitions: reps,
+        suite,
+        bulk,
+        fuzz,
+        scaling,
+    };
+    print!("{}", bench_text(&report));
+    let path = a
+        .json
+        .unwrap_or_else(|| project_root().join("reports").join("bench.json"));
+    let text = serde_json::to_vec_pretty(&report).expect("bench report serializes");
+    if let Err(e) = sslwrite::render::write_atomic(&path, &text) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    println!("figures: {}", path.display());
+    ExitCode::SUCCESS
+}
+
+fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
+    let s = &r.suite;
+    let mut out = format!(
+        "suite: {} runs; 1 thread {:.3} s ({:.0} runs/s), 2 threads {:.3} s ({:.0} runs/s), speed-up {:.2}x\n",
+        s.runs, s.seconds_1_thread, s.runs_per_second_1_thread, s.seconds_2_threads, s.runs_per_second_2_threads, s.speedup_2_threads
+    );
+    for h in &s.handshake_us {
+        out.push_str(&format!(
+            "  bare handshake {} TLS {}: {:.0} us\n",
+            h.implementation, h.tls, h.microseconds
+        ));
+    }
+    out.push_str(&format!(
+        "  handshake floor for the suite {:.3} s; overhead (1 thread) {:.2}x the floor\n",
+        s.handshake_floor_seconds, s.overhead_vs_floor
+    ));
+    if let Some(b) = &r.bulk {
+        out.push_str(&format!(
+            "bulk {} MiB: harness {:.3} s, bare {:.3} s, ratio {:.2}x; peak RSS harness {:.0} MiB, bare {:.0} MiB\n",
+            b.bytes >> 20, b.harness_seconds, b.bare_seconds, b.ratio, b.harness_peak_rss_mib, b.bare_peak_rss_mib
+        ));
+    }
+    out.push_str(&format!(
+        "fuzz ({} inputs): differential {:.0} execs/s",
+        r.fuzz.inputs, r.fuzz.differential_execs_per_second
+    ));
+    for (n, e) in &r.fuzz.invariants_execs_per_second {
+        out.push_str(&format!(", invariants[{n}] {e:.0} execs/s"));
+    }
+    out.push('\n');
+    let sc = &r.scaling;
+    out.push_str(&format!(
+        "scaling: {} runs {:.3} s, {} runs {:.3} s, ratio {:.2} (2.00 is linear)",
+        sc.n_runs,
+        sc.n_seconds,
+        sc.n_runs * 2,
+        sc.two_n_seconds,
+        sc.ratio
+    ));
+    if let Some(st) = sc.startup_seconds {
+        out.push_str(&format!("; start-up of an empty run {:.3} s", st));
+    }
+    out.push('\n');
+    out
 }

@@ -245,6 +245,7 @@ pub fn run_with(
         peer,
         pipe,
         ledger,
+        slot_content: vec![Content::Stream; 257],
         slots: slots(scenario),
         steps: Vec::new(),
         violations: Vec::new(),
@@ -313,6 +314,8 @@ struct Runner<'a> {
     pipe: Pipe,
     ledger: Rc<RefCell<Ledger>>,
     slots: Vec<Vec<u8>>,
+    /// What each slot was last filled with (what a success confirms).
+    slot_content: Vec<Content>,
     steps: Vec<StepRecord>,
     violations: Vec<Violation>,
     checked: BTreeSet<String>,
@@ -731,7 +734,7 @@ impl Runner<'_> {
     }
 
     /// Records a write's bytes as confirmed and checks I2.
-    fn confirm(&mut self, i: usize, slot: usize, offset: usize, len: usize, call: &Call) {
+    fn confirm(&mut self, i: usize, slot: usize, len: usize, call: &Call) {
         if let Some(w) = call.written {
             if w > len as u64 {
                 self.violation(
@@ -744,7 +747,6 @@ impl Runner<'_> {
         }
         match call.outcome {
             Outcome::Ok(n) => {
-                let n_usize = n as usize;
                 if n > len as u64 {
                     self.violation(
                         "I2",
@@ -761,8 +763,8 @@ impl Runner<'_> {
                             "success with 0 bytes for a non-empty write".into(),
                         );
                     }
-                    let bytes = &self.slots[slot][offset..offset + n_usize];
-                    self.ledger.borrow_mut().confirm(bytes);
+                    let content = self.slot_content[slot];
+                    self.ledger.borrow_mut().confirm(n, content);
                 }
                 self.write_pending = false;
             }
@@ -784,6 +786,7 @@ impl Runner<'_> {
                 self.broke_w6_at = Some(self.step_now);
             }
         }
+        self.ledger.borrow_mut().expect(self.slot_content[slot]);
         let buf = &self.slots[slot][range];
         let call = match api {
             Api::Write => self.conn.write(buf),
@@ -806,8 +809,9 @@ impl Runner<'_> {
     ) -> u64 {
         let offset = self.ledger.borrow().confirmed_total();
         fill(&mut self.slots[slot][..len], offset, content);
+        self.slot_content[slot] = content;
         let call = self.call_write(api, slot, 0..len);
-        self.confirm(i, slot, 0, len, &call);
+        self.confirm(i, slot, len, &call);
         rec.call = Some(call);
         len as u64
     }
@@ -831,6 +835,7 @@ impl Runner<'_> {
         self.checked.insert("I3".into());
         let offset = self.ledger.borrow().confirmed_total();
         fill(&mut self.slots[slot][..len], offset, Content::Stream);
+        self.slot_content[slot] = Content::Stream;
         let r = self.write_loop(i, slot, len, *api, drain.map(|d| d.get()), *max_calls, true);
         let mut summary = r.last.clone();
         if r.done == len && r.last.outcome.is_ok() {
@@ -871,6 +876,7 @@ impl Runner<'_> {
             let len = chunk.min((total - done) as usize);
             let offset = self.ledger.borrow().confirmed_total();
             fill(&mut self.slots[slot][..len], offset, Content::Stream);
+            self.slot_content[slot] = Content::Stream;
             let r = self.write_loop(i, slot, len, *api, drain.map(|d| d.get()), u32::MAX, false);
             calls += r.ncalls;
             done += r.done as u64;
@@ -934,7 +940,7 @@ impl Runner<'_> {
                 self.pipe.pending(Side::Impl),
             );
             let mut call = self.call_write(api, slot, r.done..len);
-            self.confirm(i, slot, r.done, len - r.done, &call);
+            self.confirm(i, slot, len - r.done, &call);
             let progress_after = (
                 self.pipe.total_sent(Side::Impl),
                 self.pipe.pending(Side::Impl),

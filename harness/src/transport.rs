@@ -419,9 +419,11 @@ impl Pipe {
                 }
                 if !d.buf.is_empty() {
                     let n = d.buf.len().min(buf.len());
-                    for (dst, src) in buf.iter_mut().zip(d.buf.drain(..n)) {
-                        *dst = src;
-                    }
+                    let (a, b) = d.buf.as_slices();
+                    let from_a = a.len().min(n);
+                    buf[..from_a].copy_from_slice(&a[..from_a]);
+                    buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+                    d.buf.drain(..n);
                     return Ok(n);
                 }
                 if d.eof || buf.is_empty() {

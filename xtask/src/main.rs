@@ -3,6 +3,7 @@
 //! xtask does not link the harness (so it builds in a second even where OpenSSL is missing); it
 //! runs cargo for it, switching on the vendored OpenSSL when the system has none.
 
+mod bench;
 mod cargo;
 mod conformance;
 mod fuzz;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some("report") => report::run(&rest),
         Some("html-check") => html_check::run(&rest),
         Some("fuzz") => fuzz::run(&rest),
+        Some("bench") => bench::run(&rest),
         Some("replay") => replay::run(&rest),
         _ => {
             eprintln!(
@@ -36,7 +38,8 @@ fn main() -> ExitCode {
                  report PATH [ARGS]  re-render a saved report (sslwrite report --help)\n  \
                  html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it\n  \
                  fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)\n  \
-                 replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/"
+                 replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/\n  \
+                 bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)"
             );
             ExitCode::from(2)
         }

@@ -1,0 +1,352 @@
+//! `sslwrite bench` (run by `cargo xtask bench`): the harness measured against the physical
+//! floor, as ratios taken in one run so that machine noise cancels.
+//!
+//! 1. Suite throughput, 1 and 2 threads, against the handshake floor: a bare loop of the same
+//!    handshakes (same libraries, same transport, no runner).
+//! 2. Bulk path: a 1 GiB `write_stream` through the runner against a bare write/read loop over
+//!    the same transport; peak RSS of each, in a process of its own.
+//! 3. Fuzz oracle executions per second over a fixed set of generated inputs.
+//! 4. Scaling: N and 2N runs; the start-up cost of a run with nothing to do.
+//!
+//! Every figure is the median of several repetitions.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use arbitrary::Unstructured;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{ConnConfig, Implementation, Modes, Outcome, Role, Tls};
+use crate::fuzzing::{self, Oracles};
+use crate::scenario::{RunKey, Scenario};
+use crate::suite;
+use crate::transport::{Pipe, PipeConfig, Side};
+
+/// Bumped when a field changes.
+pub const BENCH_SCHEMA: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub schema_version: u32,
+    pub harness_version: String,
+    pub host: String,
+    pub cores: usize,
+    pub repetitions: usize,
+    pub suite: SuiteBench,
+    pub bulk: Option<BulkBench>,
+    pub fuzz: FuzzBench,
+    pub scaling: ScalingBench,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SuiteBench {
+    /// Scenario runs × implementations played per suite pass.
+    pub runs: usize,
+    pub seconds_1_thread: f64,
+    pub seconds_2_threads: f64,
+    pub runs_per_second_1_thread: f64,
+    pub runs_per_second_2_threads: f64,
+    pub speedup_2_threads: f64,
+    /// Median cost of one bare handshake (implementation + reference peer), per
+    /// implementation and version, in microseconds.
+    pub handshake_us: Vec<HandshakeCost>,
+    /// Σ over the suite's runs of that run's bare handshake cost, in seconds.
+    pub handshake_floor_seconds: f64,
+    /// seconds_1_thread / handshake_floor_seconds: what the harness adds.
+    pub overhead_vs_floor: f64,
+    /// With worker isolation, when the build has it (filled by the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolated_seconds_2_threads: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HandshakeCost {
+    pub implementation: String,
+    pub tls: Tls,
+    pub microseconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BulkBench {
+    pub bytes: u64,
+    pub harness_seconds: f64,
+    pub bare_seconds: f64,
+    /// harness_seconds / bare_seconds.
+    pub ratio: f64,
+    pub harness_peak_rss_mib: f64,
+    pub bare_peak_rss_mib: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FuzzBench {
+    pub inputs: usize,
+    pub differential_execs_per_second: f64,
+    /// Per implementation.
+    pub invariants_execs_per_second: Vec<(String, f64)>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScalingBench {
+    pub n_runs: usize,
+    pub n_seconds: f64,
+    pub two_n_seconds: f64,
+    /// two_n_seconds / n_seconds (2.0 is linear).
+    pub ratio: f64,
+    /// Process start to a loaded, ready harness with nothing to run (filled by the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_seconds: Option<f64>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn timed(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64()
+}
+
+/// One bare handshake: implementation and OpenSSL peer over a roomy pipe, nothing else.
+fn bare_handshake(imp: &dyn Implementation, peer: &dyn Implementation, tls: Tls) -> Duration {
+    let pipe = Pipe::new(&PipeConfig {
+        capacity_to_peer: 1 << 20,
+        capacity_to_impl: 1 << 20,
+        blocking: false,
+    });
+    let t = Instant::now();
+    let modes = Modes {
+        auto_retry: true,
+        ..Modes::default()
+    };
+    let cfg = ConnConfig::new(Role::Client, tls, modes);
+    let mut c = imp
+        .connect(&cfg, pipe.endpoint(Side::Impl))
+        .expect("bench connection");
+    let mut s = peer
+        .connect(
+            &ConnConfig::new(Role::Server, tls, modes),
+            pipe.endpoint(Side::Peer),
+        )
+        .expect("bench peer");
+    for _ in 0..16 {
+        let a = c.handshake();
+        let b = s.handshake();
+        if a.outcome.is_ok() && b.outcome.is_ok() {
+            return t.elapsed();
+        }
+    }
+    panic!("bench handshake did not finish");
+}
+
+/// Median bare handshake cost per implementation and version.
+pub fn handshake_costs(impls: &[Box<dyn Implementation>], reps: usize) -> Vec<HandshakeCost> {
+    let peer = crate::impls::openssl::OpensslImpl::new();
+    let mut out = Vec::new();
+    for imp in impls {
+        for tls in [Tls::V12, Tls::V13] {
+            // Warm the caches (contexts, configs) once.
+            bare_handshake(imp.as_ref(), &peer, tls);
+            let samples: Vec<f64> = (0..reps.max(50))
+                .map(|_| bare_handshake(imp.as_ref(), &peer, tls).as_secs_f64())
+                .collect();
+            out.push(HandshakeCost {
+                implementation: imp.info().name,
+                tls,
+                microseconds: median(samples) * 1e6,
+            });
+        }
+    }
+    out
+}
+
+/// Suite throughput and the handshake floor.
+pub fn suite_bench(
+    scenarios: &[Scenario],
+    impls: &[Box<dyn Implementation>],
+    reps: usize,
+) -> SuiteBench {
+    let reference = crate::impls::openssl::OpensslImpl::new();
+    let runs = suite::Selection::all().runs(scenarios);
+    let n = runs.len() * impls.len();
+    let pass = |jobs| timed(|| drop(suite::play(&runs, impls, &reference, jobs, &|| {})));
+    pass(2); // warm-up: certificates, contexts, configs
+    let one = median((0..reps).map(|_| pass(1)).collect());
+    let two = median((0..reps).map(|_| pass(2)).collect());
+    let costs = handshake_costs(impls, reps * 20);
+    let cost_of = |name: &str, tls: Tls| {
+        costs
+            .iter()
+            .find(|c| c.implementation == name && c.tls == tls)
+            .map_or(0.0, |c| c.microseconds / 1e6)
+    };
+    let floor: f64 = runs
+        .iter()
+        .flat_map(|(_, key)| impls.iter().map(move |i| (i.info().name, key.tls)))
+        .map(|(name, tls)| cost_of(&name, tls))
+        .sum();
+    SuiteBench {
+        runs: n,
+        seconds_1_thread: one,
+        seconds_2_threads: two,
+        runs_per_second_1_thread: n as f64 / one,
+        runs_per_second_2_threads: n as f64 / two,
+        speedup_2_threads: one / two,
+        handshake_us: costs,
+        handshake_floor_seconds: floor,
+        overhead_vs_floor: one / floor,
+        isolated_seconds_2_threads: None,
+    }
+}
+
+/// The bulk scenario: `total` bytes in 1 MiB writes through a 1 MiB transport.
+pub fn bulk_scenario(total: u64) -> Scenario {
+    let text = format!(
+        r#"{{"id": "bench-bulk", "title": "bulk", "clauses": ["W1"], "tls": ["1.3"],
+            "modes": [["auto_retry"]], "transport": {{"capacity": 1048576}},
+            "steps": [{{"op": "handshake"}},
+                      {{"op": "write_stream", "total": {total}, "chunk": 1048576}}]}}"#
+    );
+    Scenario::parse(Path::new("bench-bulk.json"), text.as_bytes()).expect("bench scenario")
+}
+
+/// The bulk path through the runner; returns seconds, and checks every byte arrived.
+pub fn bulk_through_harness(imp: &dyn Implementation, total: u64) -> f64 {
+    let s = bulk_scenario(total);
+    let key = RunKey {
+        id: s.id.clone(),
+        tls: Tls::V13,
+        role: Role::Client,
+        modes: s.modes[0],
+    };
+    let reference = crate::impls::openssl::OpensslImpl::new();
+    let t = Instant::now();
+    let trace = crate::runner::run(imp, &reference, &s, &key);
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(trace.delivery.received, total, "bulk run lost bytes");
+    assert!(trace.violations.is_empty(), "{:?}", trace.violations);
+    secs
+}
+
+/// The same bytes with a bare write/read loop over the same transport: no runner, no ledger.
+pub fn bulk_bare(imp: &dyn Implementation, total: u64) -> f64 {
+    let pipe = Pipe::new(&PipeConfig {
+        capacity_to_peer: 1 << 20,
+        capacity_to_impl: 1 << 20,
+        blocking: false,
+    });
+    let peer = crate::impls::openssl::OpensslImpl::new();
+    let modes = Modes {
+        auto_retry: true,
+        ..Modes::default()
+    };
+    let t = Instant::now();
+    let mut c = imp
+        .connect(
+            &ConnConfig::new(Role::Client, Tls::V13, modes),
+            pipe.endpoint(Side::Impl),
+        )
+        .expect("bench connection");
+    let mut s = peer
+        .connect(
+            &ConnConfig::new(Role::Server, Tls::V13, modes),
+            pipe.endpoint(Side::Peer),
+        )
+        .expect("bench peer");
+    for _ in 0..16 {
+        let a = c.handshake().outcome.is_ok();
+        let b = s.handshake().outcome.is_ok();
+        if a && b {
+            break;
+        }
+    }
+    let chunk = vec![0x5au8; 1 << 20];
+    let mut sink = vec![0u8; 1 << 14];
+    let (mut sent, mut got) = (0u64, 0u64);
+    while got < total {
+        if sent < total {
+            let n = chunk.len().min((total - sent) as usize);
+            if let Outcome::Ok(w) = c.write(&chunk[..n]).outcome {
+                sent += w;
+            }
+        }
+        while let Outcome::Ok(r) = s.read(&mut sink).outcome {
+            got += r;
+        }
+    }
+    t.elapsed().as_secs_f64()
+}
+
+/// Executions per second of the fuzz oracles over `n` fixed generated inputs.
+pub fn fuzz_bench(n: usize) -> FuzzBench {
+    let o = Oracles::load();
+    let inputs: Vec<_> = (0..n as u64)
+        .filter_map(|seed| {
+            let bytes = fuzzing::seed_bytes(seed, 256);
+            fuzzing::generate(&mut Unstructured::new(&bytes)).ok()
+        })
+        .collect();
+    let diff = timed(|| {
+        for g in &inputs {
+            let _ = fuzzing::differential(&o, g);
+        }
+    });
+    let invariants = o
+        .impls
+        .iter()
+        .map(|imp| {
+            let t = timed(|| {
+                for g in &inputs {
+                    let _ = fuzzing::invariants(&o, imp.as_ref(), g);
+                }
+            });
+            (imp.info().name, inputs.len() as f64 / t)
+        })
+        .collect();
+    FuzzBench {
+        inputs: inputs.len(),
+        differential_execs_per_second: inputs.len() as f64 / diff,
+        invariants_execs_per_second: invariants,
+    }
+}
+
+/// Suite time for N and 2N runs (the run list twice), single thread.
+pub fn scaling_bench(
+    scenarios: &[Scenario],
+    impls: &[Box<dyn Implementation>],
+    reps: usize,
+) -> ScalingBench {
+    let reference = crate::impls::openssl::OpensslImpl::new();
+    let runs = suite::Selection::all().runs(scenarios);
+    let doubled: Vec<_> = runs.iter().chain(runs.iter()).cloned().collect();
+    let time = |r: &[(&Scenario, RunKey)]| {
+        median(
+            (0..reps)
+                .map(|_| timed(|| drop(suite::play(r, impls, &reference, 1, &|| {}))))
+                .collect(),
+        )
+    };
+    let n = time(&runs);
+    let two = time(&doubled);
+    ScalingBench {
+        n_runs: runs.len() * impls.len(),
+        n_seconds: n,
+        two_n_seconds: two,
+        ratio: two / n,
+        startup_seconds: None,
+    }
+}
+
+/// This process's peak resident set size in MiB (Linux: VmHWM).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
