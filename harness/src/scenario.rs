@@ -821,6 +821,23 @@ impl Scenario {
         Ok(())
     }
 
+    /// A rough cost of one run: the bytes its steps write, plus one handshake's worth.
+    pub fn weight(&self) -> u64 {
+        let bytes: u64 = self
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Write { len, .. }
+                | Step::WriteEx { len, .. }
+                | Step::WriteAll { len, .. } => len.0,
+                Step::WriteStream { total, .. } => *total,
+                Step::PeerWrite { len } => len.0,
+                _ => 0,
+            })
+            .sum();
+        bytes + 64 * 1024
+    }
+
     /// The runs this file expands into: TLS versions × mode sets × roles.
     pub fn runs(&self) -> Vec<RunKey> {
         let mut out = Vec::new();

@@ -84,6 +84,9 @@ pub fn play_with(
     let n = runs.len() * impls.len();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Trace>>> = Mutex::new(vec![None; n]);
+    // Heaviest runs first (bytes they move), so that no thread is left with a long tail.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(runs[i / impls.len()].0.weight()));
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1).min(n.max(1)) {
             s.spawn(|| loop {
@@ -94,10 +97,11 @@ pub fn play_with(
                 if crate::sys::stop_requested().is_some() {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= n {
                     break;
                 }
+                let i = order[k];
                 let (scenario, key) = &runs[i / impls.len()];
                 let imp = &impls[i % impls.len()];
                 let trace = runner::run_with(imp.as_ref(), reference, scenario, key, &opts);
