@@ -454,6 +454,9 @@ pub fn play(
     let started = AtomicUsize::new(0);
     let failure: Mutex<Option<io::Error>> = Mutex::new(None);
     let give_up = AtomicBool::new(false);
+    // Heaviest runs first, as in suite::play_with, so that no worker is left with a long tail.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(runs[i / names.len()].0.weight()));
     // Scenario indices for the protocol: by address, so each is sent once per worker.
     let index_of = |s: &Scenario| -> usize {
         runs.iter()
@@ -468,10 +471,11 @@ pub fn play(
                     if crate::sys::stop_requested().is_some() || give_up.load(Ordering::Relaxed) {
                         break;
                     }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= n {
                         break;
                     }
+                    let i = order[k];
                     let (scenario, key) = &runs[i / names.len()];
                     let name = &names[i % names.len()];
                     if worker.is_none() {

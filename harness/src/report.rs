@@ -308,6 +308,38 @@ impl Report {
                 i.version
             ));
         }
+        let (mut crashes, mut timeouts) = (0, 0);
+        for t in self.scenarios.iter().flat_map(|s| s.results.values()) {
+            match t.status {
+                crate::runner::RunStatus::Crash { .. } => crashes += 1,
+                crate::runner::RunStatus::Timeout { .. } => timeouts += 1,
+                _ => {}
+            }
+        }
+        if crashes + timeouts > 0 {
+            out.push_str(&format!(
+                "{crashes} crashed and {timeouts} timed-out run(s) (I4); every other run went on\n"
+            ));
+        }
+        if self.transports.len() > 1 {
+            out.push_str(&format!(
+                "memory vs tcp: {} run × implementation pair(s) differ\n",
+                self.transport_differences.len()
+            ));
+            for d in self.transport_differences.iter().take(10) {
+                let at = d.step.map_or(String::new(), |i| format!(" step {i}"));
+                out.push_str(&format!(
+                    "  {} [{}]{at} {}: memory {}, tcp {}\n",
+                    d.run, d.implementation, d.field, d.memory, d.tcp
+                ));
+            }
+            if self.transport_differences.len() > 10 {
+                out.push_str("  ... (all of them: transport_differences in the JSON report)\n");
+            }
+        }
+        if !self.complete {
+            out.push_str("INCOMPLETE: the harness was stopped before every run finished\n");
+        }
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
         }
@@ -397,6 +429,45 @@ mod tests {
         let row = styled.lines().find(|l| l.starts_with("shutdown/")).unwrap();
         assert!(row.contains("\x1b[1;31mdiverge\x1b[0m"), "{row:?}");
         assert_eq!(styled.matches("\x1b[0m").count(), r.scenarios.len());
+    }
+
+    #[test]
+    fn the_summary_says_when_a_report_is_incomplete_crashed_or_over_two_transports() {
+        let mut r = fixture::report();
+        assert!(!r.summary_text().contains("INCOMPLETE"));
+        r.complete = false;
+        r.transports = vec![TransportKind::Memory, TransportKind::Tcp];
+        r.transport_differences.push(TransportDifference {
+            run: "agrees/tls1.3/client/auto_retry".into(),
+            implementation: "rustls".into(),
+            step: Some(2),
+            field: "outcome".into(),
+            memory: "want_write".into(),
+            tcp: "ok(100)".into(),
+        });
+        let t = r.scenarios[0].results.get_mut("rustls").unwrap();
+        t.status = crate::runner::RunStatus::Timeout {
+            step: Some(2),
+            message: "no answer".into(),
+            stderr: None,
+        };
+        let text = r.summary_text();
+        assert!(
+            text.contains("INCOMPLETE: the harness was stopped"),
+            "{text}"
+        );
+        assert!(
+            text.contains("0 crashed and 1 timed-out run(s) (I4)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("memory vs tcp: 1 run × implementation pair(s) differ\n  agrees/tls1.3/client/auto_retry [rustls] step 2 outcome: memory want_write, tcp ok(100)\n"),
+            "{text}"
+        );
+        assert!(r.table().contains("timeout"));
+        let md = crate::render::markdown::render(&r, None);
+        assert!(md.contains("**Incomplete**"), "{md}");
+        assert!(md.contains("Transports: memory and tcp; 1 run"), "{md}");
     }
 
     #[test]

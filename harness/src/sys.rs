@@ -136,6 +136,99 @@ pub fn set_linger_zero(fd: &impl AsRawFd) -> io::Result<()> {
     }
 }
 
+/// One `send` that does not wait, whatever the socket's mode (`MSG_DONTWAIT`), and raises no
+/// SIGPIPE (`MSG_NOSIGNAL`): `WouldBlock` when the kernel has no room.
+pub fn send_now(fd: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `fd` is an open socket; `buf` is valid for reads of `buf.len()` bytes.
+    let n = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// One `recv` that does not wait, whatever the socket's mode (`MSG_DONTWAIT`).
+pub fn recv_now(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `fd` is an open socket; `buf` is valid for writes of `buf.len()` bytes.
+    let n = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Connects to `addr` (an IPv4 address) with `SO_RCVBUF` set before the handshake, so that the
+/// window advertised never exceeds the buffer (shrinking it later makes the kernel drop data
+/// and wait for retransmission timeouts).
+pub fn connect_with_recv_buffer(
+    addr: std::net::SocketAddrV4,
+    bytes: usize,
+) -> io::Result<std::net::TcpStream> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2); the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a socket we own and nothing else does; the stream closes it when dropped.
+    let stream = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+    set_recv_buffer(&stream, bytes)?;
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: addr.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(addr.ip().octets()),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: `sin` is a valid sockaddr_in for the duration of the call, its size is given.
+    let r = unsafe {
+        libc::connect(
+            stream.as_raw_fd(),
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(stream)
+}
+
+/// Waits until `fd` has something to read (data, EOF or an error) or `timeout` passes;
+/// whether it has.
+pub fn wait_readable(fd: &impl AsRawFd, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n > 0)
+    }
+}
+
 extern "C" {
     /// libcrypto's `void OPENSSL_cleanse(void *ptr, size_t len)`: zeroes `len` bytes at `ptr`.
     fn OPENSSL_cleanse(ptr: *mut std::ffi::c_void, len: usize);

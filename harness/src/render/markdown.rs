@@ -48,6 +48,23 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
         report.duration_ms as f64 / 1000.0,
         cell(&report.host)
     ));
+    if !report.complete {
+        out.push_str(
+            "**Incomplete**: the harness was stopped (SIGINT/SIGTERM) before every run finished; these are the runs that did.\n\n",
+        );
+    }
+    if report.transports.len() > 1 {
+        out.push_str(&format!(
+            "Transports: {}; {} run × implementation pair(s) differ between memory and TCP (`transport_differences` in the JSON report).\n\n",
+            report
+                .transports
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            report.transport_differences.len()
+        ));
+    }
 
     out.push_str("| verdict | runs |\n|---|---:|\n");
     for v in Verdict::ALL {

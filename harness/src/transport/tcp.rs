@@ -3,16 +3,21 @@
 //! WANT_WRITE, FIN, RST, EPIPE, blocking and non-blocking sockets).
 //!
 //! Mapping of the pipe's operations:
-//! - capacity → `SO_SNDBUF` of the writer and `SO_RCVBUF` of the reader (the kernel doubles
-//!   and clamps both, so counts are approximate: scenarios that need exact counts say
-//!   `memory_only`);
+//! - capacity → `SO_SNDBUF` of the writer and `SO_RCVBUF` of the reader, the latter set before
+//!   the TCP handshake and never shrunk afterwards (a `transport` step changes send buffers
+//!   only); the kernel doubles and clamps both, so counts are approximate: scenarios that need
+//!   exact counts say `memory_only`;
 //! - blocking → the implementation's socket is a blocking socket with a short `SO_SNDTIMEO` /
-//!   `SO_RCVTIMEO`: the kernel blocks, and when the wait runs out the pump lets the peer (same
-//!   thread) drain; no motion for several rounds is a deadlock, as in memory;
+//!   `SO_RCVTIMEO`. A call first tries without waiting (`MSG_DONTWAIT`); when the kernel has no
+//!   room (or no data) the pump lets the peer (same thread) drain or answer, and only when that
+//!   moved nothing does the call block in the kernel for a slice (time for window updates);
+//!   several such rounds without motion are a deadlock, as in memory;
 //! - FIN → `shutdown(Write)`; close → the socket is closed (the kernel answers later data with
 //!   RST, and closes with RST if unread data is queued); reset → `SO_LINGER` 0, then close;
 //! - injection → the bytes are written from the other end's socket;
-//! - pending → bytes sent towards a reader minus bytes it read (counted here, no ioctl);
+//! - pending → bytes sent towards a reader minus bytes it read (counted here, no ioctl); a read
+//!   waits briefly for such bytes when the kernel has not delivered them yet, so runs do not
+//!   depend on how fast loopback delivery and window updates happen to be;
 //! - trickle and zero-byte writes stay harness-side shaping of the implementation's writes.
 //!
 //! Nagle is off on both sockets so records leave as they are written. The peer's socket never
@@ -28,6 +33,10 @@ use crate::sys;
 
 /// How long the implementation's blocking socket waits in the kernel before the pump runs.
 const BLOCK_SLICE: Duration = Duration::from_millis(2);
+
+/// How long a read waits for bytes that were sent towards it and are still on their way
+/// (loopback delivery and window updates are quick, not instant).
+const IN_FLIGHT_WAIT: Duration = Duration::from_millis(50);
 
 /// Pump rounds in a row that move nothing before a blocking call is a deadlock (the kernel may
 /// still be passing bytes or window updates along the loopback).
@@ -58,7 +67,11 @@ impl Link {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         // Inherited by the accepted socket; set before the handshake so the window fits it.
         sys::set_recv_buffer(&listener, cfg.capacity_to_peer)?;
-        let imp = TcpStream::connect(listener.local_addr()?)?;
+        let addr = match listener.local_addr()? {
+            std::net::SocketAddr::V4(a) => a,
+            other => return Err(io::Error::other(format!("not IPv4 loopback: {other}"))),
+        };
+        let imp = sys::connect_with_recv_buffer(addr, cfg.capacity_to_impl)?;
         let (peer, from) = listener.accept()?;
         if from != imp.local_addr()? {
             return Err(io::Error::other(format!(
@@ -69,7 +82,6 @@ impl Link {
             s.set_nodelay(true)?;
         }
         sys::set_send_buffer(&imp, cfg.capacity_to_peer)?;
-        sys::set_recv_buffer(&imp, cfg.capacity_to_impl)?;
         sys::set_send_buffer(&peer, cfg.capacity_to_impl)?;
         peer.set_nonblocking(true)?;
         let link = Link {
@@ -93,14 +105,12 @@ impl Link {
         }
     }
 
-    /// Best effort: the kernel clamps the sizes (and ignores a receive buffer change once the
-    /// window is advertised larger).
+    /// The writer's send buffer only: a receive buffer shrunk below the window it already
+    /// advertised makes the kernel drop data and wait for retransmission (hundreds of ms), so
+    /// receive buffers keep the size they had at connect. Best effort: the kernel clamps sizes.
     pub(super) fn set_capacity(&self, writer: Side, capacity: usize) {
         if let Some(s) = &self.socks[at(writer)] {
             let _ = sys::set_send_buffer(s, capacity);
-        }
-        if let Some(s) = &self.socks[at(other(writer))] {
-            let _ = sys::set_recv_buffer(s, capacity);
         }
     }
 
@@ -152,20 +162,35 @@ impl Link {
         queued.saturating_sub(self.read[at(reader)]) as usize
     }
 
-    fn write(&mut self, side: Side, buf: &[u8]) -> io::Result<usize> {
+    /// One write; `wait`: in the socket's own mode (a blocking socket waits up to its
+    /// timeout), else without waiting.
+    fn write(&mut self, side: Side, buf: &[u8], wait: bool) -> io::Result<usize> {
         let Some(s) = self.socks[at(side)].as_mut() else {
             return Err(io::ErrorKind::BrokenPipe.into());
         };
-        let n = s.write(buf)?;
+        let n = if wait {
+            s.write(buf)?
+        } else {
+            sys::send_now(s, buf)?
+        };
         self.sent[at(side)] += n as u64;
         Ok(n)
     }
 
-    fn read(&mut self, side: Side, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, side: Side, buf: &mut [u8], wait: bool) -> io::Result<usize> {
+        let in_flight = self.pending(side) > 0;
         let Some(s) = self.socks[at(side)].as_mut() else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
-        let n = s.read(buf)?;
+        if in_flight && !wait {
+            // Bytes were sent this way and not read yet: they are in the kernel, on their way.
+            let _ = sys::wait_readable(s, IN_FLIGHT_WAIT);
+        }
+        let n = if wait {
+            s.read(buf)?
+        } else {
+            sys::recv_now(s, buf)?
+        };
         self.read[at(side)] += n as u64;
         Ok(n)
     }
@@ -181,6 +206,8 @@ fn would_block(e: &io::Error) -> bool {
 impl Pipe {
     pub(super) fn write_tcp(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
         let mut idle = 0;
+        // After a pump that moved nothing, give the kernel a slice of real blocking.
+        let mut wait = false;
         loop {
             {
                 let mut st = self.0.borrow_mut();
@@ -207,7 +234,7 @@ impl Pipe {
                 if n == 0 {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                match link.write(side, &buf[..n]) {
+                match link.write(side, &buf[..n], wait) {
                     Ok(k) => {
                         d.records.observe(&buf[..k]);
                         d.total += k as u64;
@@ -220,8 +247,10 @@ impl Pipe {
             }
             if self.pump(side) {
                 idle = 0;
+                wait = false;
             } else {
                 idle += 1;
+                wait = true;
                 if idle >= IDLE_ROUNDS {
                     return Err(self.deadlock("write"));
                 }
@@ -231,6 +260,7 @@ impl Pipe {
 
     pub(super) fn read_tcp(&self, side: Side, buf: &mut [u8]) -> io::Result<usize> {
         let mut idle = 0;
+        let mut wait = false;
         loop {
             {
                 let mut st = self.0.borrow_mut();
@@ -239,7 +269,7 @@ impl Pipe {
                 if buf.is_empty() {
                     return Ok(0);
                 }
-                match link.read(side, buf) {
+                match link.read(side, buf, wait) {
                     Ok(n) => return Ok(n),
                     Err(e) if would_block(&e) && blocking => {}
                     Err(e) if would_block(&e) => return Err(io::ErrorKind::WouldBlock.into()),
@@ -248,8 +278,10 @@ impl Pipe {
             }
             if self.pump(side) {
                 idle = 0;
+                wait = false;
             } else {
                 idle += 1;
+                wait = true;
                 if idle >= IDLE_ROUNDS {
                     return Err(self.deadlock("read"));
                 }
