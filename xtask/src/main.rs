@@ -9,6 +9,7 @@ mod conformance;
 mod fuzz;
 mod html_check;
 mod lint;
+mod openssl;
 mod replay;
 mod report;
 mod test;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&rest),
         Some("bench") => bench::run(&rest),
         Some("replay") => replay::run(&rest),
+        Some("openssl") => openssl::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task> [args]\n\n\
@@ -39,7 +41,8 @@ fn main() -> ExitCode {
                  html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it\n  \
                  fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)\n  \
                  replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/\n  \
-                 bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)"
+                 bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)\n  \
+                 openssl build VERSION  build a shared OpenSSL from openssl-src into target/openssl-VERSION/ (for --impl libssl:PATH)"
             );
             ExitCode::from(2)
         }

@@ -1,0 +1,332 @@
+//! `cargo xtask openssl build VERSION [--jobs N]`: a shared OpenSSL built from the sources the
+//! `openssl-src` crate carries, installed into `target/openssl-VERSION/` (`lib64/libssl.so.3`,
+//! `lib64/libcrypto.so.3`, `bin/openssl`, headers), for `--impl libssl:PATH@label`.
+//! `cargo xtask openssl list`: the builds there are, with the path to pass.
+//!
+//! The sources come from cargo's registry cache (`~/.cargo/registry/src/*/openssl-src-*+VERSION/`);
+//! when the wanted version is not there, a throw-away manifest under `target/openssl-fetch/`
+//! depending on `openssl-src` is `cargo fetch`ed (crates.io carries 3.x as `300.MINOR.*` and 4.x
+//! as `400.MINOR.*`). Nothing else is downloaded. VERSION is `3.6.3` (exactly that release) or
+//! `3.6` (the newest 3.6.x the registry gives).
+//!
+//! The build is out of tree (`target/openssl-VERSION/build/`), `shared no-module no-legacy
+//! no-tests` (the crate's trimmed tree lacks what the loadable provider modules are generated
+//! from; the default and base providers are built into libcrypto either way), with a run path
+//! to its own `lib64/` so `libssl.so.3` finds the `libcrypto.so.3` beside it rather than the
+//! system's (the harness also loads that one first, in a link namespace of its own).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::cargo::project_root;
+
+pub fn run(args: &[String]) -> ExitCode {
+    match args.first().map(String::as_str) {
+        Some("build") => build(&args[1..]),
+        Some("list") => list(),
+        _ => usage("expected `build VERSION [--jobs N]` or `list`"),
+    }
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!(
+        "xtask openssl: {problem}\n\n\
+         usage: cargo xtask openssl build VERSION [--jobs N]   e.g. 3.6.3, 3.6, 4.0\n       \
+         cargo xtask openssl list"
+    );
+    ExitCode::from(2)
+}
+
+fn build(args: &[String]) -> ExitCode {
+    let mut version = None;
+    let mut jobs: u32 = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
+                Some(j) if j >= 1 => jobs = j,
+                _ => return usage("--jobs needs a number >= 1"),
+            },
+            v if version.is_none() && parse_version(v).is_some() => version = Some(v.to_string()),
+            other => return usage(&format!("unexpected argument {other:?}")),
+        }
+    }
+    let Some(wanted) = version else {
+        return usage("which version? (MAJOR.MINOR or MAJOR.MINOR.PATCH)");
+    };
+    let source = match find_source(&wanted) {
+        Some(s) => s,
+        None => match fetch(&wanted) {
+            Ok(()) => match find_source(&wanted) {
+                Some(s) => s,
+                None => {
+                    eprintln!(
+                        "xtask openssl: crates.io has no openssl-src carrying OpenSSL {wanted} \
+                         (the newest of that line was fetched; see `cargo info openssl-src`)"
+                    );
+                    return ExitCode::from(2);
+                }
+            },
+            Err(e) => {
+                eprintln!("xtask openssl: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let exact = source.version;
+    let prefix = project_root()
+        .join("target")
+        .join(format!("openssl-{exact}"));
+    let libdir = prefix.join("lib64");
+    let libssl = libdir.join("libssl.so.3");
+    if libssl.exists() && libdir.join("libcrypto.so.3").exists() {
+        eprintln!(
+            "xtask openssl: OpenSSL {exact} is already built: {}\n  \
+             (remove {} to build it again)",
+            libssl.display(),
+            prefix.display()
+        );
+        print_use(&exact, &libssl);
+        return ExitCode::SUCCESS;
+    }
+    let build_dir = prefix.join("build");
+    if let Err(e) = std::fs::create_dir_all(&build_dir) {
+        eprintln!("xtask openssl: cannot create {}: {e}", build_dir.display());
+        return ExitCode::from(2);
+    }
+    eprintln!(
+        "xtask openssl: building OpenSSL {exact} from {} into {} (make -j{jobs}; this takes minutes)",
+        source.dir.display(),
+        prefix.display()
+    );
+    let mut configure = Command::new("perl");
+    configure
+        .current_dir(&build_dir)
+        .arg(source.dir.join("Configure"))
+        .args([
+            "shared",
+            "no-module",
+            "no-legacy",
+            "no-tests",
+            "--libdir=lib64",
+        ])
+        .arg(format!("--prefix={}", prefix.display()))
+        .arg(format!("--openssldir={}", prefix.join("ssl").display()))
+        .arg(format!("-Wl,-rpath,{}", libdir.display()));
+    if let Some(target) = configure_target() {
+        configure.arg(target);
+    }
+    let steps = [
+        configure,
+        make(&build_dir, &[&format!("-j{jobs}"), "build_sw"]),
+        make(&build_dir, &["install_sw"]),
+    ];
+    for mut step in steps {
+        match step.status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!("xtask openssl: {step:?} failed ({s})");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("xtask openssl: cannot run {step:?}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if !libssl.exists() {
+        eprintln!(
+            "xtask openssl: the build finished but {} is missing",
+            libssl.display()
+        );
+        return ExitCode::from(2);
+    }
+    eprintln!("xtask openssl: built {}", libssl.display());
+    print_use(&exact, &libssl);
+    ExitCode::SUCCESS
+}
+
+fn print_use(version: &str, libssl: &Path) {
+    let root = project_root();
+    let shown = libssl.strip_prefix(&root).unwrap_or(libssl);
+    println!(
+        "cargo xtask conformance --impl openssl --impl libssl:{}@openssl-{version}",
+        shown.display()
+    );
+}
+
+fn make(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(dir).args(args);
+    cmd
+}
+
+/// OpenSSL's name for this platform when `Configure` could guess wrong (it guesses well on
+/// Linux; naming it keeps the build independent of `config`'s probing).
+fn configure_target() -> Option<&'static str> {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some("linux-x86_64"),
+        ("linux", "aarch64") => Some("linux-aarch64"),
+        _ => None,
+    }
+}
+
+/// `3.6` or `3.6.3` → (3, 6, Some(3)).
+fn parse_version(v: &str) -> Option<(u32, u32, Option<u32>)> {
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = match parts.next() {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() || major < 3 {
+        return None;
+    }
+    Some((major, minor, patch))
+}
+
+struct Source {
+    /// The `openssl/` directory inside the crate.
+    dir: PathBuf,
+    /// The OpenSSL version it carries, `3.6.3`.
+    version: String,
+}
+
+/// The registry's unpacked crates (`$CARGO_HOME/registry/src/*/`).
+fn registry_dirs() -> Vec<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(home) = home else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Vec::new();
+    };
+    entries.flatten().map(|e| e.path()).collect()
+}
+
+/// The newest unpacked `openssl-src-*+VERSION*` that matches (a `3.6` request takes any 3.6.x).
+fn find_source(wanted: &str) -> Option<Source> {
+    let (major, minor, patch) = parse_version(wanted)?;
+    let mut best: Option<((u32, u32, u32), Source)> = None;
+    for index in registry_dirs() {
+        let Ok(entries) = std::fs::read_dir(&index) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("openssl-src-") else {
+                continue;
+            };
+            let Some((_, carried)) = rest.split_once('+') else {
+                continue;
+            };
+            let Some((ma, mi, Some(pa))) = parse_version(carried) else {
+                continue;
+            };
+            if ma != major || mi != minor || patch.is_some_and(|p| p != pa) {
+                continue;
+            }
+            let dir = entry.path().join("openssl");
+            if !dir.join("Configure").exists() {
+                continue;
+            }
+            let newer = match &best {
+                Some((v, _)) => *v < (ma, mi, pa),
+                None => true,
+            };
+            if newer {
+                best = Some((
+                    (ma, mi, pa),
+                    Source {
+                        dir,
+                        version: carried.to_string(),
+                    },
+                ));
+            }
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+/// `cargo fetch` of a manifest that depends on the openssl-src line carrying `wanted`
+/// (OpenSSL 3.6 → `~300.6`, 4.0 → `~400.0`).
+fn fetch(wanted: &str) -> Result<(), String> {
+    let (major, minor, _) = parse_version(wanted).ok_or("bad version")?;
+    let dir = project_root().join("target").join("openssl-fetch");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    let manifest = format!(
+        "# Written by `cargo xtask openssl build`: only fetched, never built.\n\
+         [package]\nname = \"openssl-src-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [workspace]\n\n\
+         [dependencies]\nopenssl-src = \"~{}.{minor}\"\n",
+        major * 100
+    );
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(dir.join("Cargo.toml"), &manifest)?;
+    write(src.join("lib.rs"), "")?;
+    let _ = std::fs::remove_file(dir.join("Cargo.lock"));
+    eprintln!(
+        "xtask openssl: OpenSSL {wanted} is not in the registry cache; cargo fetch of openssl-src ~{}.{minor}",
+        major * 100
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .arg("fetch")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .status()
+        .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo fetch of openssl-src ~{}.{minor} failed ({status})",
+            major * 100
+        ));
+    }
+    Ok(())
+}
+
+/// The builds under `target/openssl-*/`.
+fn list() -> ExitCode {
+    let target = project_root().join("target");
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&target) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(version) = name.strip_prefix("openssl-") {
+                let libssl = entry.path().join("lib64").join("libssl.so.3");
+                if libssl.exists() {
+                    found.push((version.to_string(), libssl));
+                }
+            }
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        eprintln!("xtask openssl: nothing built yet (cargo xtask openssl build VERSION)");
+    }
+    for (version, libssl) in found {
+        print_use(&version, &libssl);
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_version;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("3.6.3"), Some((3, 6, Some(3))));
+        assert_eq!(parse_version("4.0"), Some((4, 0, None)));
+        assert_eq!(parse_version("1.1.1"), None);
+        assert_eq!(parse_version("3"), None);
+        assert_eq!(parse_version("3.6.3.1"), None);
+        assert_eq!(parse_version("x.6"), None);
+    }
+}
