@@ -204,7 +204,7 @@ pub fn run_with(
                     reason: format!("memory-only scenario: {why}"),
                 });
             }
-            match Pipe::tcp(&pipe_cfg) {
+            match Pipe::tcp(&pipe_cfg, smallest_capacities(scenario, &pipe_cfg)) {
                 Ok(p) => p,
                 Err(e) => {
                     return empty(RunStatus::Error {
@@ -269,6 +269,29 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic with a non-text payload".to_string())
+}
+
+/// The smallest capacity each direction (to the peer, to the implementation) ever has in the
+/// scenario: over TCP, the receive buffers must have that size from the start (they cannot
+/// shrink later without the kernel dropping data).
+fn smallest_capacities(s: &Scenario, start: &PipeConfig) -> (usize, usize) {
+    let (mut to_peer, mut to_impl) = (start.capacity_to_peer, start.capacity_to_impl);
+    for step in &s.steps {
+        if let Step::Transport {
+            capacity_to_peer,
+            capacity_to_impl,
+            ..
+        } = step
+        {
+            if let Some(c) = capacity_to_peer {
+                to_peer = to_peer.min(c.0 as usize);
+            }
+            if let Some(c) = capacity_to_impl {
+                to_impl = to_impl.min(c.0 as usize);
+            }
+        }
+    }
+    (to_peer, to_impl)
 }
 
 fn cap(one: Option<crate::scenario::Capacity>, s: &Scenario) -> usize {

@@ -150,9 +150,11 @@ impl Pipe {
     }
 
     /// A pipe over two connected loopback TCP sockets (127.0.0.1 only): the implementation's
-    /// end connects, the peer's is accepted. Capacities become socket buffer sizes.
-    pub fn tcp(cfg: &PipeConfig) -> io::Result<Pipe> {
-        let link = tcp::Link::open(cfg)?;
+    /// end connects, the peer's is accepted. Capacities become send buffer sizes; `receive`
+    /// (to the peer, to the implementation) are the receive buffers, fixed before the TCP
+    /// handshake (see `transport/tcp.rs`).
+    pub fn tcp(cfg: &PipeConfig, receive: (usize, usize)) -> io::Result<Pipe> {
+        let link = tcp::Link::open(cfg, receive)?;
         let pipe = Pipe::new(cfg);
         pipe.0.borrow_mut().tcp = Some(link);
         Ok(pipe)

@@ -4,9 +4,10 @@
 //!
 //! Mapping of the pipe's operations:
 //! - capacity → `SO_SNDBUF` of the writer and `SO_RCVBUF` of the reader, the latter set before
-//!   the TCP handshake and never shrunk afterwards (a `transport` step changes send buffers
-//!   only); the kernel doubles and clamps both, so counts are approximate: scenarios that need
-//!   exact counts say `memory_only`;
+//!   the TCP handshake to the smallest capacity the scenario ever gives that direction and never
+//!   changed afterwards (a `transport` step changes send buffers only); the kernel doubles and
+//!   clamps both, so counts are approximate: scenarios that need exact counts say
+//!   `memory_only`;
 //! - blocking → the implementation's socket is a blocking socket with a short `SO_SNDTIMEO` /
 //!   `SO_RCVTIMEO`. A call first tries without waiting (`MSG_DONTWAIT`); when the kernel has no
 //!   room (or no data) the pump lets the peer (same thread) drain or answer, and only when that
@@ -63,15 +64,18 @@ fn other(side: Side) -> Side {
 }
 
 impl Link {
-    pub(super) fn open(cfg: &PipeConfig) -> io::Result<Link> {
+    pub(super) fn open(
+        cfg: &PipeConfig,
+        (recv_peer, recv_impl): (usize, usize),
+    ) -> io::Result<Link> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         // Inherited by the accepted socket; set before the handshake so the window fits it.
-        sys::set_recv_buffer(&listener, cfg.capacity_to_peer)?;
+        sys::set_recv_buffer(&listener, recv_peer)?;
         let addr = match listener.local_addr()? {
             std::net::SocketAddr::V4(a) => a,
             other => return Err(io::Error::other(format!("not IPv4 loopback: {other}"))),
         };
-        let imp = sys::connect_with_recv_buffer(addr, cfg.capacity_to_impl)?;
+        let imp = sys::connect_with_recv_buffer(addr, recv_impl)?;
         let (peer, from) = listener.accept()?;
         if from != imp.local_addr()? {
             return Err(io::Error::other(format!(
@@ -296,11 +300,14 @@ mod tests {
     use std::io::{Read, Write};
 
     fn tcp(cap: usize, blocking: bool) -> Pipe {
-        Pipe::tcp(&PipeConfig {
-            capacity_to_peer: cap,
-            capacity_to_impl: cap,
-            blocking,
-        })
+        Pipe::tcp(
+            &PipeConfig {
+                capacity_to_peer: cap,
+                capacity_to_impl: cap,
+                blocking,
+            },
+            (cap, cap),
+        )
         .expect("loopback sockets")
     }
 
