@@ -15,12 +15,22 @@ use std::sync::atomic::{AtomicI32, Ordering};
 static STOP: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_stop(sig: c_int) {
-    // Async-signal-safe: one atomic store. The first signal wins.
-    let _ = STOP.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    // Async-signal-safe: an atomic store; signal() and raise() are on POSIX's list too.
+    if STOP
+        .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        // A second stop signal: the user insists. Die of it, as without the handler.
+        // SAFETY: restoring the default disposition and re-raising are async-signal-safe.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
 }
 
 /// Catches SIGINT and SIGTERM: instead of dying, the process notes the signal; long loops ask
-/// [`stop_requested`] and wind down. A second signal of either kind is noted too (ignored).
+/// [`stop_requested`] and wind down. A second stop signal kills the process as usual.
 pub fn install_stop_handlers() -> io::Result<()> {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler is an
