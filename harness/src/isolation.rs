@@ -243,6 +243,12 @@ impl Worker {
             let _ = self.stderr.set_len(0);
             self.stderr_mark = 0;
         }
+        // The worker is idle: clear its progress, so that a death before it begins cannot
+        // show the previous run's steps.
+        let _ = File::options()
+            .write(true)
+            .open(&self.progress)
+            .and_then(|f| f.set_len(0));
         let mut sent = Ok(());
         if !self.sent.contains(&index) {
             sent = self.send(&ToWorker::Scenario {
