@@ -9,6 +9,9 @@
 //! as `400.MINOR.*`). Nothing else is downloaded. VERSION is `3.6.3` (exactly that release) or
 //! `3.6` (the newest 3.6.x the registry gives).
 //!
+//! The crate's tree is copied to `target/openssl-VERSION/src/` with a stand-in for the one
+//! script a shared build needs that the crate leaves out (`util/mkdef.pl`: the linker version
+//! scripts, written from the ordinals files the crate does carry).
 //! The build is out of tree (`target/openssl-VERSION/build/`), `shared no-module no-legacy
 //! no-tests` (the crate's trimmed tree lacks what the loadable provider modules are generated
 //! from; the default and base providers are built into libcrypto either way), with a run path
@@ -90,8 +93,11 @@ fn build(args: &[String]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let build_dir = prefix.join("build");
-    if let Err(e) = std::fs::create_dir_all(&build_dir) {
-        eprintln!("xtask openssl: cannot create {}: {e}", build_dir.display());
+    let tree = prefix.join("src");
+    if let Err(e) =
+        std::fs::create_dir_all(&build_dir).and_then(|()| prepare_tree(&source.dir, &tree))
+    {
+        eprintln!("xtask openssl: cannot prepare {}: {e}", prefix.display());
         return ExitCode::from(2);
     }
     eprintln!(
@@ -102,7 +108,7 @@ fn build(args: &[String]) -> ExitCode {
     let mut configure = Command::new("perl");
     configure
         .current_dir(&build_dir)
-        .arg(source.dir.join("Configure"))
+        .arg(tree.join("Configure"))
         .args([
             "shared",
             "no-module",
@@ -145,6 +151,80 @@ fn build(args: &[String]) -> ExitCode {
     print_use(&exact, &libssl);
     ExitCode::SUCCESS
 }
+
+/// The crate's tree, copied to `tree` (once), plus the one build script a shared build needs
+/// that the crate leaves out (`util/mkdef.pl`, which writes the linker version scripts).
+fn prepare_tree(from: &Path, tree: &Path) -> std::io::Result<()> {
+    if !tree.join("Configure").exists() {
+        let partial = tree.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        copy_dir(from, &partial)?;
+        std::fs::rename(&partial, tree)?;
+    }
+    let mkdef = tree.join("util").join("mkdef.pl");
+    if !mkdef.exists() {
+        std::fs::write(mkdef, MKDEF)?;
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// A stand-in for OpenSSL's `util/mkdef.pl` (not in the crate), for the ELF platforms only:
+/// the GNU ld version script of a library from its ordinals file (`util/libcrypto.num`), one
+/// `OPENSSL_x.y.z` node per version, each inheriting the previous, every symbol the file says
+/// exists (the linker ignores names a build does not define: disabled features, other
+/// platforms), everything else local. The same symbol versions OpenSSL's script gives.
+const MKDEF: &str = r#"#! /usr/bin/env perl
+# Written by `cargo xtask openssl build` (the openssl-src crate does not ship util/mkdef.pl).
+use strict;
+use warnings;
+my $ordinals;
+while (@ARGV) {
+    my $a = shift @ARGV;
+    if ($a eq '--ordinals') { $ordinals = shift @ARGV; }
+    elsif ($a =~ /^--ordinals=(.*)$/) { $ordinals = $1; }
+    elsif ($a =~ /^--(version|type|name|OS)$/) { shift @ARGV; }
+}
+die "mkdef.pl: --ordinals FILE is required\n" unless defined $ordinals;
+open my $in, '<', $ordinals or die "mkdef.pl: $ordinals: $!\n";
+my %by_version;
+while (my $line = <$in>) {
+    next if $line =~ /^\s*(#|$)/;
+    my ($name, $num, $version, $info) = split /\s+/, $line;
+    next unless defined $info && $info =~ /^EXIST:/;
+    push @{$by_version{$version}}, $name;
+}
+my @versions = sort {
+    my @a = split /_/, $a; my @b = split /_/, $b;
+    ($a[0] <=> $b[0]) || ($a[1] <=> $b[1]) || ($a[2] <=> $b[2])
+} keys %by_version;
+my $prev = '';
+for my $i (0 .. $#versions) {
+    my $v = $versions[$i];
+    (my $node = "OPENSSL_$v") =~ tr/_/./;
+    $node =~ s/^OPENSSL\./OPENSSL_/;
+    print "$node {\n    global:\n";
+    my %seen;
+    print "        $_;\n" for grep { !$seen{$_}++ } sort @{$by_version{$v}};
+    print "    local: *;\n" if $i == $#versions;
+    print "}$prev;\n";
+    $prev = " $node";
+}
+"#;
 
 fn print_use(version: &str, libssl: &Path) {
     let root = project_root();
