@@ -335,6 +335,30 @@ pub struct ImplInfo {
     pub name: String,
     /// The exact library version, e.g. "OpenSSL 3.0.19 27 Jan 2026".
     pub version: String,
+    /// For a library loaded at run time (`libssl:PATH`): where it came from and how it was built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<LibraryInfo>,
+}
+
+/// A run-time loaded library (`--impl libssl:PATH`), as the report records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryInfo {
+    /// The path as given on the command line (a bare soname is looked up by the loader).
+    pub path: String,
+    /// The file the loader actually opened, and the libcrypto the library uses.
+    pub file: String,
+    pub libcrypto: String,
+    /// `OpenSSL_version_num()` in hex (`0x30000130`); `0x00000000` when not exported.
+    pub version_number: String,
+    /// The ABI it is driven as (`OpenSSL 3.x libssl ABI`).
+    pub abi: String,
+    /// What `OpenSSL_version()` says about the build: compiler and flags, build date,
+    /// platform, OPENSSLDIR.
+    pub build: Vec<String>,
+    /// How it was loaded (`dlmopen: a link namespace of its own`).
+    pub loaded: String,
+    /// Optional entry points it does not export: the steps that need them are `skip`.
+    pub missing_symbols: Vec<String>,
 }
 
 /// Why a connection could not be set up (certificate loading, unsupported configuration...).

@@ -73,6 +73,7 @@ impl Implementation for FaultyImpl {
                 self.inner.info().version,
                 self.spec
             ),
+            library: None,
         }
     }
 

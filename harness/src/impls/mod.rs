@@ -1,6 +1,7 @@
 //! The implementations under test, one driver per file, and the registry that names them.
 
 pub mod faulty;
+pub mod libssl;
 pub mod openssl;
 pub mod rustls;
 
@@ -14,6 +15,8 @@ pub fn by_name(name: &str) -> Result<Box<dyn Implementation>, String> {
     match name {
         openssl::OpensslImpl::NAME => Ok(Box::new(openssl::OpensslImpl::new())),
         rustls::RustlsImpl::NAME => Ok(Box::new(rustls::RustlsImpl::new())),
+        // A libssl-compatible library loaded at run time (in a worker process of its own).
+        spec if libssl::is_spec(spec) => Ok(Box::new(libssl::LibsslImpl::load(spec)?)),
         // Test only (crashes and hangs on purpose); never listed in NAMES.
         spec if spec.starts_with("faulty:") => Ok(Box::new(faulty::FaultyImpl::parse(spec)?)),
         other => Err(format!(

@@ -136,6 +136,7 @@ impl Implementation for OpensslImpl {
         ImplInfo {
             name: Self::NAME.to_string(),
             version: openssl::version::version().to_string(),
+            library: None,
         }
     }
 

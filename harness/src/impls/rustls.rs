@@ -119,6 +119,7 @@ impl Implementation for RustlsImpl {
         ImplInfo {
             name: Self::NAME.to_string(),
             version: format!("rustls {RUSTLS_VERSION} (ring)"),
+            library: None,
         }
     }
 

@@ -456,15 +456,18 @@ pub(crate) mod fixture {
             harness: ImplInfo {
                 name: "sslwrite".into(),
                 version: "0.1.0".into(),
+                library: None,
             },
             implementations: vec![
                 ImplInfo {
                     name: "openssl".into(),
                     version: "OpenSSL 3.0.19".into(),
+                    library: None,
                 },
                 ImplInfo {
                     name: "rustls".into(),
                     version: "rustls 0.23 (ring)".into(),
+                    library: None,
                 },
             ],
             reference: "openssl".into(),

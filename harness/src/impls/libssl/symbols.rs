@@ -1,0 +1,239 @@
+//! The C ABI the `libssl` driver uses: every entry point it calls in a loaded library, with its
+//! C signature (OpenSSL 1.1.1 and 3.x/4.x `ssl.h`, `bio.h`, `err.h`, `x509.h`, `crypto.h`), and
+//! the constants it passes. Essential symbols must all be exported (else the library is refused,
+//! the missing ones named); optional ones may be absent (the steps needing them are `skip`).
+//!
+//! Lookups go to the libssl handle first (`dlsym` on it also searches its dependencies, so a
+//! libcrypto it links is found) and then to the libcrypto the driver loaded beside it.
+
+use std::ffi::{c_char, c_int, c_long, c_uchar, c_ulong, c_void};
+
+use libloading::os::unix::Library;
+
+/// Opaque C types (only ever behind pointers).
+#[repr(C)]
+pub struct Ssl {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct SslCtx {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct SslMethod {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct Bio {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct X509 {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct X509Store {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct EvpPkey {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct VerifyParam {
+    _private: [u8; 0],
+}
+
+/// `BIO_callback_fn_ex` (bio.h, 1.1.1+).
+pub type BioCallbackEx = unsafe extern "C" fn(
+    b: *mut Bio,
+    oper: c_int,
+    argp: *const c_char,
+    len: usize,
+    argi: c_int,
+    argl: c_long,
+    ret: c_int,
+    processed: *mut usize,
+) -> c_long;
+
+// ssl.h
+pub const SSL_ERROR_NONE: c_int = 0;
+pub const SSL_ERROR_SSL: c_int = 1;
+pub const SSL_ERROR_WANT_READ: c_int = 2;
+pub const SSL_ERROR_WANT_WRITE: c_int = 3;
+pub const SSL_ERROR_SYSCALL: c_int = 5;
+pub const SSL_ERROR_ZERO_RETURN: c_int = 6;
+pub const SSL_CTRL_OPTIONS: c_int = 32;
+pub const SSL_CTRL_MODE: c_int = 33;
+pub const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
+pub const SSL_CTRL_SET_TLSEXT_HOSTNAME: c_int = 55;
+pub const SSL_CTRL_CLEAR_MODE: c_int = 78;
+pub const SSL_CTRL_SET_MIN_PROTO_VERSION: c_int = 123;
+pub const SSL_CTRL_SET_MAX_PROTO_VERSION: c_int = 124;
+pub const TLSEXT_NAMETYPE_HOST_NAME: c_long = 0;
+pub const TLS1_2_VERSION: c_long = 0x0303;
+pub const TLS1_3_VERSION: c_long = 0x0304;
+pub const SSL_VERIFY_PEER: c_int = 1;
+pub const SSL_MODE_ENABLE_PARTIAL_WRITE: c_long = 0x1;
+pub const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: c_long = 0x2;
+pub const SSL_MODE_AUTO_RETRY: c_long = 0x4;
+pub const SSL_MODE_RELEASE_BUFFERS: c_long = 0x10;
+pub const SSL_OP_ALLOW_CLIENT_RENEGOTIATION: u64 = 1 << 8;
+pub const SSL_OP_NO_TICKET: u64 = 1 << 14;
+pub const SSL_OP_NO_ENCRYPT_THEN_MAC: u64 = 1 << 19;
+pub const SSL_OP_NO_RENEGOTIATION: u64 = 1 << 30;
+pub const OPENSSL_INIT_LOAD_CRYPTO_STRINGS: u64 = 0x0000_0002;
+pub const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
+pub const OPENSSL_INIT_LOAD_SSL_STRINGS: u64 = 0x0020_0000;
+// crypto.h: OpenSSL_version(t)
+pub const OPENSSL_VERSION: c_int = 0;
+pub const OPENSSL_CFLAGS: c_int = 1;
+pub const OPENSSL_BUILT_ON: c_int = 2;
+pub const OPENSSL_PLATFORM: c_int = 3;
+pub const OPENSSL_DIR: c_int = 4;
+// bio.h
+pub const BIO_CB_READ: c_int = 0x02;
+pub const BIO_CB_WRITE: c_int = 0x03;
+pub const BIO_CB_RETURN: c_int = 0x80;
+pub const BIO_FLAGS_READ: c_int = 0x01;
+pub const BIO_FLAGS_WRITE: c_int = 0x02;
+pub const BIO_FLAGS_RWS: c_int = 0x07;
+pub const BIO_FLAGS_SHOULD_RETRY: c_int = 0x08;
+
+macro_rules! symbol_table {
+    (
+        essential { $($e:ident : $et:ty,)* }
+        optional { $($o:ident : $ot:ty,)* }
+    ) => {
+        /// Entry points of one loaded library (function pointers copied out of it: valid while
+        /// the [`Library`] handles that produced them stay loaded, which is for the life of the
+        /// process: the driver never unloads them).
+        #[allow(non_snake_case)]
+        pub struct Symbols {
+            $(pub $e: $et,)*
+            $(pub $o: Option<$ot>,)*
+        }
+
+        /// Every name the driver may look up, essential ones first.
+        pub const ESSENTIAL: &[&str] = &[$(stringify!($e),)*];
+        pub const OPTIONAL: &[&str] = &[$(stringify!($o),)*];
+
+        impl Symbols {
+            /// Looks every symbol up in `libs` (first hit wins). `Err` lists the essential
+            /// symbols that none of them exports.
+            ///
+            /// # Safety
+            /// Each library must be a libssl/libcrypto of the OpenSSL 1.1.1/3.x ABI, so that a
+            /// symbol of one of these names has the C signature written here.
+            #[allow(non_snake_case)]
+            pub unsafe fn load(libs: &[&Library]) -> Result<Symbols, Vec<String>> {
+                let mut missing = Vec::new();
+                $(
+                    // SAFETY: the caller vouches for the ABI; the type is the C signature.
+                    let $e: Option<$et> = unsafe { find(libs, stringify!($e)) };
+                    if $e.is_none() {
+                        missing.push(stringify!($e).to_string());
+                    }
+                )*
+                $(
+                    // SAFETY: as above.
+                    let $o: Option<$ot> = unsafe { find(libs, stringify!($o)) };
+                )*
+                if !missing.is_empty() {
+                    return Err(missing);
+                }
+                Ok(Symbols {
+                    $($e: $e.expect("checked above"),)*
+                    $($o,)*
+                })
+            }
+
+            /// The optional symbols the library does not export.
+            pub fn missing_optional(&self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $(
+                    if self.$o.is_none() {
+                        out.push(stringify!($o));
+                    }
+                )*
+                out
+            }
+        }
+    };
+}
+
+/// The first library that exports `name`, as a `T` (a function pointer type).
+///
+/// # Safety
+/// `T` must be the C type of the symbol `name` in these libraries.
+unsafe fn find<T: Copy>(libs: &[&Library], name: &str) -> Option<T> {
+    let mut cname = name.as_bytes().to_vec();
+    cname.push(0);
+    libs.iter().find_map(|lib| {
+        // SAFETY: the caller guarantees that `T` is the symbol's type; the pointer is copied
+        // out and stays valid while the library is loaded (never unloaded, see `Symbols`).
+        unsafe { lib.get::<T>(&cname).ok().map(|s| *s) }
+    })
+}
+
+symbol_table! {
+    essential {
+        TLS_method: unsafe extern "C" fn() -> *const SslMethod,
+        SSL_CTX_new: unsafe extern "C" fn(*const SslMethod) -> *mut SslCtx,
+        SSL_CTX_free: unsafe extern "C" fn(*mut SslCtx),
+        SSL_CTX_ctrl: unsafe extern "C" fn(*mut SslCtx, c_int, c_long, *mut c_void) -> c_long,
+        SSL_CTX_use_certificate_ASN1: unsafe extern "C" fn(*mut SslCtx, c_int, *const c_uchar) -> c_int,
+        SSL_CTX_use_PrivateKey: unsafe extern "C" fn(*mut SslCtx, *mut EvpPkey) -> c_int,
+        SSL_CTX_check_private_key: unsafe extern "C" fn(*const SslCtx) -> c_int,
+        SSL_CTX_get_cert_store: unsafe extern "C" fn(*const SslCtx) -> *mut X509Store,
+        SSL_CTX_set_verify: unsafe extern "C" fn(*mut SslCtx, c_int, *const c_void),
+        SSL_new: unsafe extern "C" fn(*mut SslCtx) -> *mut Ssl,
+        SSL_free: unsafe extern "C" fn(*mut Ssl),
+        SSL_set_bio: unsafe extern "C" fn(*mut Ssl, *mut Bio, *mut Bio),
+        SSL_set_connect_state: unsafe extern "C" fn(*mut Ssl),
+        SSL_set_accept_state: unsafe extern "C" fn(*mut Ssl),
+        SSL_set_cipher_list: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
+        SSL_ctrl: unsafe extern "C" fn(*mut Ssl, c_int, c_long, *mut c_void) -> c_long,
+        SSL_do_handshake: unsafe extern "C" fn(*mut Ssl) -> c_int,
+        SSL_write: unsafe extern "C" fn(*mut Ssl, *const c_void, c_int) -> c_int,
+        SSL_read: unsafe extern "C" fn(*mut Ssl, *mut c_void, c_int) -> c_int,
+        SSL_get_error: unsafe extern "C" fn(*const Ssl, c_int) -> c_int,
+        SSL_shutdown: unsafe extern "C" fn(*mut Ssl) -> c_int,
+        SSL_is_init_finished: unsafe extern "C" fn(*const Ssl) -> c_int,
+        BIO_new_bio_pair: unsafe extern "C" fn(*mut *mut Bio, usize, *mut *mut Bio, usize) -> c_int,
+        BIO_free: unsafe extern "C" fn(*mut Bio) -> c_int,
+        BIO_read: unsafe extern "C" fn(*mut Bio, *mut c_void, c_int) -> c_int,
+        BIO_write: unsafe extern "C" fn(*mut Bio, *const c_void, c_int) -> c_int,
+        BIO_ctrl_pending: unsafe extern "C" fn(*mut Bio) -> usize,
+        BIO_set_callback_ex: unsafe extern "C" fn(*mut Bio, Option<BioCallbackEx>),
+        BIO_set_flags: unsafe extern "C" fn(*mut Bio, c_int),
+        BIO_clear_flags: unsafe extern "C" fn(*mut Bio, c_int),
+        ERR_get_error: unsafe extern "C" fn() -> c_ulong,
+        ERR_clear_error: unsafe extern "C" fn(),
+        ERR_reason_error_string: unsafe extern "C" fn(c_ulong) -> *const c_char,
+        d2i_X509: unsafe extern "C" fn(*mut *mut X509, *mut *const c_uchar, c_long) -> *mut X509,
+        X509_free: unsafe extern "C" fn(*mut X509),
+        X509_STORE_add_cert: unsafe extern "C" fn(*mut X509Store, *mut X509) -> c_int,
+        d2i_AutoPrivateKey: unsafe extern "C" fn(*mut *mut EvpPkey, *mut *const c_uchar, c_long) -> *mut EvpPkey,
+        EVP_PKEY_free: unsafe extern "C" fn(*mut EvpPkey),
+    }
+    optional {
+        // Version and build information (one of the two version calls is required).
+        OpenSSL_version: unsafe extern "C" fn(c_int) -> *const c_char,
+        SSLeay_version: unsafe extern "C" fn(c_int) -> *const c_char,
+        OpenSSL_version_num: unsafe extern "C" fn() -> c_ulong,
+        OPENSSL_init_ssl: unsafe extern "C" fn(u64, *const c_void) -> c_int,
+        // 3.0: a function; 1.1.1: a macro over SSL_CTX_ctrl(SSL_CTRL_OPTIONS).
+        SSL_CTX_set_options: unsafe extern "C" fn(*mut SslCtx, u64) -> u64,
+        SSL_write_ex: unsafe extern "C" fn(*mut Ssl, *const c_void, usize, *mut usize) -> c_int,
+        SSL_key_update: unsafe extern "C" fn(*mut Ssl, c_int) -> c_int,
+        SSL_renegotiate: unsafe extern "C" fn(*mut Ssl) -> c_int,
+        SSL_new_session_ticket: unsafe extern "C" fn(*mut Ssl) -> c_int,
+        SSL_set_tlsext_max_fragment_length: unsafe extern "C" fn(*mut Ssl, u8) -> c_int,
+        SSL_set_block_padding: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
+        // Host name check: SSL_set1_host (1.1.0+), else the verify parameter's.
+        SSL_set1_host: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
+        SSL_get0_param: unsafe extern "C" fn(*mut Ssl) -> *mut VerifyParam,
+        X509_VERIFY_PARAM_set1_host: unsafe extern "C" fn(*mut VerifyParam, *const c_char, usize) -> c_int,
+    }
+}
