@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Call, Implementation, Outcome};
+use crate::contract::{Call, ImplInfo, Implementation, Outcome};
 use crate::impls;
 use crate::runner::{self, Actor, RunOptions, RunStatus, StepEvent, StepRecord, Trace, Violation};
 use crate::scenario::{RunKey, Scenario, Step};
@@ -49,6 +49,29 @@ enum ToWorker {
         scenario: Box<Scenario>,
     },
     Run(RunRequest),
+    /// Build this implementation and answer with its [`Described`] (a `libssl:` library is
+    /// only ever loaded in a worker: the parent learns its version this way).
+    Describe {
+        implementation: String,
+    },
+}
+
+/// The answer to [`ToWorker::Describe`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Described {
+    Info(Box<ImplInfo>),
+    Error(String),
+}
+
+/// Which worker processes may play runs of `name`: a `libssl:` library gets workers of its
+/// own (two loaded libraries never share an address space); everything else shares.
+fn host_of(name: &str) -> String {
+    if impls::libssl::is_spec(name) {
+        name.to_string()
+    } else {
+        String::new()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,21 +120,28 @@ pub fn worker_main(progress: &Path) -> u8 {
                 continue;
             }
             ToWorker::Run(r) => r,
+            ToWorker::Describe { implementation } => {
+                let answer = match build(&mut built, &implementation) {
+                    Ok(()) => Described::Info(Box::new(built[&implementation].info())),
+                    Err(e) => Described::Error(e),
+                };
+                let sent = serde_json::to_writer(&mut out, &answer)
+                    .map_err(io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .and_then(|()| out.flush());
+                if sent.is_err() {
+                    return 2;
+                }
+                continue;
+            }
         };
         let Some(scenario) = scenarios.get(&req.scenario) else {
             eprintln!("sslwrite worker: scenario {} was never sent", req.scenario);
             return 2;
         };
-        if !built.contains_key(&req.implementation) {
-            match impls::by_name(&req.implementation) {
-                Ok(i) => {
-                    built.insert(req.implementation.clone(), i);
-                }
-                Err(e) => {
-                    eprintln!("sslwrite worker: {e}");
-                    return 2;
-                }
-            }
+        if let Err(e) = build(&mut built, &req.implementation) {
+            eprintln!("sslwrite worker: {e}");
+            return 2;
         }
         let imp = built[&req.implementation].as_ref();
         let _ = progress.set_len(0);
@@ -142,6 +172,61 @@ pub fn worker_main(progress: &Path) -> u8 {
         }
     }
     0
+}
+
+/// Builds `name` into `built` once. A worker hosts at most one `libssl:` library.
+fn build(built: &mut HashMap<String, Box<dyn Implementation>>, name: &str) -> Result<(), String> {
+    if built.contains_key(name) {
+        return Ok(());
+    }
+    if let Some(other) = built
+        .keys()
+        .find(|k| host_of(k) != host_of(name) && !host_of(k).is_empty())
+    {
+        return Err(format!(
+            "this worker hosts {other}; {name} needs a worker of its own"
+        ));
+    }
+    built.insert(name.to_string(), impls::by_name(name)?);
+    Ok(())
+}
+
+/// Builds the implementation `spec` in a worker process and returns its description: how the
+/// parent learns what a `libssl:` library is (its version, build, missing symbols) without
+/// loading it itself. `Err` has the reason it cannot be used (refused, or its worker died).
+pub fn describe(iso: &Isolation, spec: &str) -> Result<ImplInfo, String> {
+    let dir = TempDir::new().map_err(|e| format!("cannot create a folder for a worker: {e}"))?;
+    let mut w = Worker::start(iso, &dir.0, 0)
+        .map_err(|e| format!("cannot start a worker ({}): {e}", iso.exe.display()))?;
+    let msg = ToWorker::Describe {
+        implementation: spec.to_string(),
+    };
+    let answer = match w.send(&msg) {
+        Ok(()) => w.answers.recv_timeout(iso.timeout).ok(),
+        Err(_) => None,
+    };
+    let Some(line) = answer else {
+        w.kill();
+        let how = match w.child.try_wait() {
+            Ok(Some(s)) => match s.signal() {
+                Some(sig) => format!("was killed by {}", crate::sys::signal_name(sig)),
+                None => format!("exited with {s}"),
+            },
+            _ => "did not answer in time".to_string(),
+        };
+        let tail = w.stderr_tail().unwrap_or_default();
+        return Err(format!("{spec}: the worker loading it {how}. {tail}")
+            .trim()
+            .to_string());
+    };
+    w.finish();
+    match serde_json::from_str(&line) {
+        Ok(Described::Info(info)) => Ok(*info),
+        Ok(Described::Error(e)) => Err(e),
+        Err(e) => Err(format!(
+            "{spec}: the worker's answer is not a description: {e}"
+        )),
+    }
 }
 
 /// How runs are isolated.
@@ -472,7 +557,8 @@ pub fn play(
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1).min(n.max(1)) {
             scope.spawn(|| {
-                let mut worker: Option<Worker> = None;
+                // One worker per host (see `host_of`), started when first needed.
+                let mut workers: HashMap<String, Worker> = HashMap::new();
                 loop {
                     if crate::sys::stop_requested().is_some() || give_up.load(Ordering::Relaxed) {
                         break;
@@ -484,10 +570,13 @@ pub fn play(
                     let i = order[k];
                     let (scenario, key) = &runs[i / names.len()];
                     let name = &names[i % names.len()];
-                    if worker.is_none() {
+                    let host = host_of(name);
+                    if !workers.contains_key(&host) {
                         let id = started.fetch_add(1, Ordering::Relaxed);
                         match Worker::start(iso, &dir.0, id) {
-                            Ok(w) => worker = Some(w),
+                            Ok(w) => {
+                                workers.insert(host.clone(), w);
+                            }
                             Err(e) => {
                                 *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
                                 give_up.store(true, Ordering::Relaxed);
@@ -495,7 +584,7 @@ pub fn play(
                             }
                         }
                     }
-                    let w = worker.as_mut().expect("started above");
+                    let w = workers.get_mut(&host).expect("started above");
                     let req = RunRequest {
                         scenario: index_of(scenario),
                         key: key.clone(),
@@ -505,7 +594,8 @@ pub fn play(
                     let trace = match w.run(index_of(scenario), scenario, req, iso.timeout) {
                         Ok(t) => t,
                         Err(lost) => {
-                            let mut w = worker.take().expect("the worker that lost the run");
+                            let mut w =
+                                workers.remove(&host).expect("the worker that lost the run");
                             w.kill();
                             let (steps, begun) = w.progress();
                             let stderr = w.stderr_tail();
@@ -547,7 +637,7 @@ pub fn play(
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(trace);
                     on_done();
                 }
-                if let Some(w) = worker {
+                for w in workers.into_values() {
                     if crate::sys::stop_requested().is_some() {
                         let mut w = w;
                         w.kill();

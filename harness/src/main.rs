@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
 
-use sslwrite::contract::{Implementation, Tls};
+use sslwrite::contract::{ImplInfo, Implementation, Tls};
 use sslwrite::known::Known;
 use sslwrite::render::{self, baseline::Comparison};
 use sslwrite::report::Report;
@@ -158,9 +158,15 @@ struct ListArgs {
 
 #[derive(clap::Args)]
 struct ConformanceArgs {
-    /// Implementation to run (repeatable; default: all). The first is the reference.
+    /// Implementation to run (repeatable; default: all built in): a name (openssl, rustls), or
+    /// libssl:PATH[@label], a libssl-compatible library loaded at run time in worker processes
+    /// of its own (PATH as the loader takes it: libssl.so.3, target/openssl-3.6.3/lib64/libssl.so.3).
     #[arg(long = "impl", value_name = "NAME")]
     impls: Vec<String>,
+    /// The implementation every other one is compared with (a column name); default: the
+    /// linked openssl when it runs, else the first --impl.
+    #[arg(long, value_name = "NAME")]
+    reference: Option<String>,
     /// Only scenarios whose id matches this glob (or runs, if it contains '/').
     #[arg(long, value_name = "GLOB")]
     filter: Option<String>,
@@ -283,21 +289,11 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let names: Vec<String> = if a.impls.is_empty() {
-        impls::NAMES.iter().map(|s| s.to_string()).collect()
-    } else {
-        a.impls
-    };
-    let mut list: Vec<Box<dyn Implementation>> = Vec::new();
-    for n in &names {
-        match impls::by_name(n) {
-            Ok(i) => list.push(i),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let (names, infos, list) =
+        match implementations(&a.impls, a.reference.as_deref(), a.isolation, a.timeout) {
+            Ok(chosen) => chosen,
+            Err(code) => return code,
+        };
     let baseline = match a.baseline.as_deref().map(Report::read).transpose() {
         Ok(b) => b,
         Err(e) => {
@@ -338,7 +334,10 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         TransportArg::Tcp => vec![TransportKind::Tcp],
         TransportArg::Both => vec![TransportKind::Memory, TransportKind::Tcp],
     };
-    let bar = progress((runs.len() * list.len() * transports.len()) as u64, a.quiet);
+    let bar = progress(
+        (runs.len() * names.len() * transports.len()) as u64,
+        a.quiet,
+    );
     let (mut played, mut kinds) = (Vec::new(), Vec::new());
     for &t in &transports {
         let traces = match play(
@@ -370,7 +369,6 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         }
     }
     let stopped = sslwrite::sys::stop_requested();
-    let infos: Vec<_> = list.iter().map(|i| i.info()).collect();
     let report = suite::assemble_with(
         &done,
         traces,
@@ -421,6 +419,81 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         return ExitCode::from(sslwrite::sys::stop_exit_code(sig));
     }
     exit_status(&report, comparison.as_ref(), a.strict)
+}
+
+/// The implementations to run, the reference first: their `--impl` names (what a worker
+/// builds), their descriptions (the report's columns) and the ones built in this process (for
+/// `--isolation none`). A `libssl:` library is never loaded here: a worker loads it and
+/// describes it (version, build, missing symbols), or says why it cannot be used.
+#[allow(clippy::type_complexity)]
+fn implementations(
+    given: &[String],
+    reference: Option<&str>,
+    isolation: IsolationMode,
+    timeout: f64,
+) -> Result<(Vec<String>, Vec<ImplInfo>, Vec<Box<dyn Implementation>>), ExitCode> {
+    let names: Vec<String> = if given.is_empty() {
+        impls::NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        given.to_vec()
+    };
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    let mut chosen = Vec::new();
+    for n in &names {
+        if impls::libssl::is_spec(n) {
+            if isolation == IsolationMode::None {
+                return Err(fail(format!(
+                    "{n}: a loaded library runs only in worker processes of its own; drop --isolation none"
+                )));
+            }
+            let exe = std::env::current_exe().map_err(|e| {
+                fail(format!(
+                    "cannot find the sslwrite binary for the workers: {e}"
+                ))
+            })?;
+            let iso = sslwrite::isolation::Isolation {
+                exe,
+                timeout: std::time::Duration::try_from_secs_f64(timeout)
+                    .unwrap_or(sslwrite::isolation::DEFAULT_TIMEOUT),
+            };
+            let info = sslwrite::isolation::describe(&iso, n).map_err(fail)?;
+            chosen.push((n.clone(), info, None));
+        } else {
+            let imp = impls::by_name(n).map_err(fail)?;
+            chosen.push((n.clone(), imp.info(), Some(imp)));
+        }
+    }
+    for (i, (_, info, _)) in chosen.iter().enumerate() {
+        if chosen[..i].iter().any(|(_, o, _)| o.name == info.name) {
+            return Err(fail(format!(
+                "two implementations are called {:?}; label a library (libssl:PATH@label)",
+                info.name
+            )));
+        }
+    }
+    let column = |name: &str| chosen.iter().position(|(_, i, _)| i.name == name);
+    let reference = match reference {
+        Some(r) => column(r).ok_or_else(|| {
+            let all: Vec<&str> = chosen.iter().map(|(_, i, _)| i.name.as_str()).collect();
+            fail(format!(
+                "--reference {r:?} is not one of the implementations ({})",
+                all.join(", ")
+            ))
+        })?,
+        None => column(impls::openssl::OpensslImpl::NAME).unwrap_or(0),
+    };
+    let first = chosen.remove(reference);
+    chosen.insert(0, first);
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for (name, info, imp) in chosen {
+        out.0.push(name);
+        out.1.push(info);
+        out.2.extend(imp);
+    }
+    Ok(out)
 }
 
 /// Plays the runs over one transport, in worker processes or in this one. `None` for a run
