@@ -54,9 +54,12 @@ pub struct SuiteBench {
     pub handshake_floor_seconds: f64,
     /// seconds_1_thread / handshake_floor_seconds: what the harness adds.
     pub overhead_vs_floor: f64,
-    /// With worker isolation, when the build has it (filled by the caller).
+    /// A whole `sslwrite conformance --jobs 2` (start-up, suite, report) with worker
+    /// isolation, and the same in-process (filled by the caller, which runs them as children).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolated_seconds_2_threads: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_run_in_process_seconds_2_threads: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -197,6 +200,7 @@ pub fn suite_bench(
         handshake_floor_seconds: floor,
         overhead_vs_floor: one / floor,
         isolated_seconds_2_threads: None,
+        whole_run_in_process_seconds_2_threads: None,
     }
 }
 

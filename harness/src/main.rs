@@ -803,6 +803,41 @@ fn bench(a: BenchArgs) -> ExitCode {
     let reps = a.reps.max(1);
     eprintln!("bench: suite throughput and handshake floor ({reps} repetitions)...");
     let suite = b::suite_bench(&scenarios, &list, reps);
+    eprintln!("bench: worker isolation (the whole suite as a child, process vs none)...");
+    let mut suite = suite;
+    let whole = |isolation: &str| -> Option<f64> {
+        let exe = std::env::current_exe().ok()?;
+        let out = std::env::temp_dir().join(format!("sslwrite-bench-{}.json", std::process::id()));
+        let mut times = Vec::new();
+        for _ in 0..reps {
+            let t = std::time::Instant::now();
+            let ok = std::process::Command::new(&exe)
+                .args([
+                    "conformance",
+                    "--quiet",
+                    "--jobs",
+                    "2",
+                    "--isolation",
+                    isolation,
+                ])
+                .arg("--json")
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .ok()?
+                .code()
+                .is_some_and(|c| c <= 1);
+            if ok {
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        let _ = std::fs::remove_file(&out);
+        times.sort_by(f64::total_cmp);
+        times.get(times.len() / 2).copied()
+    };
+    let (process, none) = (whole("process"), whole("none"));
+    suite.isolated_seconds_2_threads = process;
+    suite.whole_run_in_process_seconds_2_threads = none;
     eprintln!("bench: scaling...");
     let mut scaling = b::scaling_bench(&scenarios, &list, reps.min(3));
     let exe = std::env::current_exe();
@@ -905,6 +940,15 @@ fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
         "  handshake floor for the suite {:.3} s; overhead (1 thread) {:.2}x the floor\n",
         s.handshake_floor_seconds, s.overhead_vs_floor
     ));
+    if let (Some(p), Some(n)) = (
+        s.isolated_seconds_2_threads,
+        s.whole_run_in_process_seconds_2_threads,
+    ) {
+        out.push_str(&format!(
+            "  whole `conformance` run, 2 threads: isolated {p:.3} s, in-process {n:.3} s, ratio {:.2}x\n",
+            p / n
+        ));
+    }
     if let Some(b) = &r.bulk {
         out.push_str(&format!(
             "bulk {} MiB: harness {:.3} s, bare {:.3} s, ratio {:.2}x; peak RSS harness {:.0} MiB, bare {:.0} MiB\n",
