@@ -29,8 +29,13 @@ pub enum KnownKind {
 pub struct KnownEntry {
     /// Glob over scenario ids (`rn-*`).
     pub scenario: String,
-    /// The implementation label the entry is about.
+    /// The implementation the entry is about: a glob over column names (`rustls`, `openssl*`,
+    /// `*`). A plain name matches only itself.
     pub implementation: String,
+    /// Only implementations whose version string matches this glob (`OpenSSL 3.0.*`,
+    /// `OpenSSL 3.[2-9].*`). An entry scoped to versions not in a run is not stale there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +80,38 @@ pub struct KnownFile {
     pub entries: Vec<KnownEntry>,
 }
 
+/// What an entry is matched against: an implementation's column name and, when known, its
+/// version string (a bare name matches no entry scoped to `versions`).
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub name: &'a str,
+    pub version: Option<&'a str>,
+}
+
+impl<'a> From<&'a str> for Subject<'a> {
+    fn from(name: &'a str) -> Subject<'a> {
+        Subject {
+            name,
+            version: None,
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Subject<'a> {
+    fn from(name: &'a String) -> Subject<'a> {
+        Subject::from(name.as_str())
+    }
+}
+
+impl<'a> From<&'a crate::contract::ImplInfo> for Subject<'a> {
+    fn from(info: &'a crate::contract::ImplInfo) -> Subject<'a> {
+        Subject {
+            name: &info.name,
+            version: Some(&info.version),
+        }
+    }
+}
+
 /// Loaded entries with compiled patterns.
 #[derive(Debug)]
 pub struct Known {
@@ -85,6 +122,8 @@ pub struct Known {
 #[derive(Debug)]
 struct Patterns {
     scenario: glob::Pattern,
+    implementation: glob::Pattern,
+    versions: Option<glob::Pattern>,
     after: Option<glob::Pattern>,
     op: Option<glob::Pattern>,
     reference_value: Option<glob::Pattern>,
@@ -139,6 +178,8 @@ impl Known {
                 |what: &str, p: &Option<String>| p.as_deref().map(|p| compile(what, p)).transpose();
             patterns.push(Patterns {
                 scenario: compile("scenario", &e.scenario)?,
+                implementation: compile("implementation", &e.implementation)?,
+                versions: opt("versions", &e.versions)?,
                 after: opt("after", &e.after)?,
                 op: opt("op", &e.op)?,
                 reference_value: opt("reference_value", &e.reference_value)?,
@@ -156,10 +197,27 @@ impl Known {
         self.patterns[i].scenario.matches(id)
     }
 
-    fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: &str) -> bool {
+    /// Whether entry `i` can apply to `subject` (its implementation and version globs match;
+    /// a divergence entry never applies to the reference, which is not diffed).
+    pub fn concerns_implementation<'a>(
+        &self,
+        i: usize,
+        subject: impl Into<Subject<'a>>,
+        is_reference: bool,
+    ) -> bool {
+        let kind = self.entries[i].kind;
+        !(is_reference && kind == KnownKind::Divergence) && self.subject_matches(i, subject.into())
+    }
+
+    fn subject_matches(&self, i: usize, subject: Subject<'_>) -> bool {
+        let p = &self.patterns[i];
+        p.implementation.matches(subject.name) && opt_matches(&p.versions, subject.version)
+    }
+
+    fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: Subject<'_>) -> bool {
         let e = &self.entries[i];
         e.kind == kind
-            && e.implementation == implementation
+            && self.subject_matches(i, implementation)
             && self.patterns[i].scenario.matches(&key.id)
             && e.tls.is_none_or(|t| t == key.tls)
             && e.role.is_none_or(|r| r == key.role)
@@ -189,13 +247,14 @@ impl Known {
     }
 
     /// The first divergence entry that explains `d`; `steps` is the reference's trace.
-    pub fn explain_difference(
+    pub fn explain_difference<'a>(
         &self,
         key: &RunKey,
-        implementation: &str,
+        implementation: impl Into<Subject<'a>>,
         d: &Difference,
         steps: &[StepRecord],
     ) -> Option<usize> {
+        let implementation = implementation.into();
         let op = d.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
@@ -210,13 +269,14 @@ impl Known {
     }
 
     /// The first violation entry that explains `v`; `steps` is the violating trace.
-    pub fn explain_violation(
+    pub fn explain_violation<'a>(
         &self,
         key: &RunKey,
-        implementation: &str,
+        implementation: impl Into<Subject<'a>>,
         v: &Violation,
         steps: &[StepRecord],
     ) -> Option<usize> {
+        let implementation = implementation.into();
         let op = v.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
@@ -230,7 +290,12 @@ impl Known {
 
     /// A divergence entry that expects *this run* to differ wherever it differs (no step, op or
     /// value filter): used to warn when the run now agrees.
-    pub fn expects_difference(&self, key: &RunKey, implementation: &str) -> Option<usize> {
+    pub fn expects_difference<'a>(
+        &self,
+        key: &RunKey,
+        implementation: impl Into<Subject<'a>>,
+    ) -> Option<usize> {
+        let implementation = implementation.into();
         (0..self.entries.len()).find(|&i| {
             let e = &self.entries[i];
             self.common(i, KnownKind::Divergence, key, implementation)
@@ -310,6 +375,75 @@ mod tests {
             None,
             "kind differs"
         );
+    }
+
+    fn info(name: &str, version: &str) -> crate::contract::ImplInfo {
+        crate::contract::ImplInfo {
+            name: name.into(),
+            version: version.into(),
+            library: None,
+        }
+    }
+
+    #[test]
+    fn entries_scope_to_implementation_globs_and_version_ranges() {
+        let k = Known::parse(
+            r#"{"entries":[{"scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.0.*",
+                "kind":"violation","clause":"W4","reason":"OpenSSL 3.0 trusts a dirty error queue"},
+               {"scenario":"rv-*","implementation":"openssl-3.*","clause":"W4",
+                "reason":"every build labelled openssl-3.x differs the same way"},
+               {"scenario":"rv-*","implementation":"rustls","clause":"W4",
+                "reason":"an entry without versions, as before: the label alone"}]}"#,
+        )
+        .unwrap();
+        let key = key("rv-dirty-queue", Tls::V13);
+        let v = Violation {
+            clause: "W4".into(),
+            kind: "spec".into(),
+            step: Some(2),
+            detail: String::new(),
+        };
+        let none: &[StepRecord] = &[];
+        let linked = info("openssl", "OpenSSL 3.0.19 27 Jan 2026");
+        let system = info("system", "OpenSSL 3.0.19 27 Jan 2026");
+        let newer = info("openssl-3.6", "OpenSSL 3.6.3 9 Jun 2026");
+        assert_eq!(k.explain_violation(&key, &linked, &v, none), Some(0));
+        assert_eq!(k.explain_violation(&key, &system, &v, none), Some(0));
+        assert_eq!(
+            k.explain_violation(&key, &newer, &v, none),
+            None,
+            "3.6 is outside 3.0.*"
+        );
+        assert_eq!(
+            k.explain_violation(&key, "openssl", &v, none),
+            None,
+            "a bare name has no version: a version-scoped entry does not apply"
+        );
+        let d = diff(2, "ok(1)", "want_read");
+        assert_eq!(k.explain_difference(&key, &newer, &d, none), Some(1));
+        assert_eq!(k.explain_difference(&key, &system, &d, none), None);
+        assert_eq!(k.explain_difference(&key, "rustls", &d, none), Some(2));
+        assert_eq!(
+            k.explain_difference(&key, &info("rustls", "rustls 0.23"), &d, none),
+            Some(2)
+        );
+        // Staleness is judged only where an entry's implementation and version ran.
+        assert!(
+            k.concerns_implementation(0, &linked, true),
+            "violations concern the reference"
+        );
+        assert!(!k.concerns_implementation(0, &newer, false));
+        assert!(
+            !k.concerns_implementation(1, &linked, true),
+            "no divergence for the reference"
+        );
+        assert!(k.concerns_implementation(1, &newer, false));
+        assert!(!k.concerns_implementation(2, &system, false));
+        assert!(Known::parse(
+            r#"{"entries":[{"scenario":"x","implementation":"[","clause":"W4","reason":"a bad glob is refused"}]}"#
+        )
+        .unwrap_err()
+        .contains("implementation"));
     }
 
     fn step(i: usize, op: &str, outcome: Outcome) -> StepRecord {

@@ -185,7 +185,7 @@ pub fn assemble_with(
             let (d, n) = diff::compare_with(policy, &reference, &traces[0], &info.name, trace);
             notes.extend(n);
             if let Some(d) = d {
-                match known.explain_difference(key, &info.name, &d, &traces[0].steps) {
+                match known.explain_difference(key, info, &d, &traces[0].steps) {
                     Some(e) => {
                         used[e] += 1;
                         let entry = &known.entries[e];
@@ -203,7 +203,7 @@ pub fn assemble_with(
         }
         for (info, trace) in infos.iter().zip(&traces) {
             for v in &trace.violations {
-                match known.explain_violation(key, &info.name, v, &trace.steps) {
+                match known.explain_violation(key, info, v, &trace.steps) {
                     Some(e) => {
                         used[e] += 1;
                         *known_v.entry(info.name.clone()).or_default() += 1;
@@ -239,7 +239,7 @@ pub fn assemble_with(
         };
         if verdict == Verdict::Agree {
             for info in infos.iter().skip(1) {
-                if let Some(e) = known.expects_difference(key, &info.name) {
+                if let Some(e) = known.expects_difference(key, info) {
                     warnings.push(format!(
                         "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
                         info.name, known.entries[e].scenario
@@ -265,11 +265,16 @@ pub fn assemble_with(
             results: infos.iter().map(|i| i.name.clone()).zip(traces).collect(),
         });
     }
-    // An entry is stale when it concerns a scenario that ran and matched nothing there.
-    // Entries for scenarios outside this run (filtered out, or the fuzzer's generated runs)
+    // An entry is stale when it concerns a scenario that ran, and an implementation (label and
+    // version) that ran, and matched nothing there. Entries for scenarios or implementations
+    // outside this run (filtered out, the fuzzer's generated runs, versions not in the matrix)
     // are not judged.
     for (i, n) in used.iter().enumerate() {
-        let concerned = runs.iter().any(|(_, key)| known.concerns(i, &key.id));
+        let concerned = runs.iter().any(|(_, key)| known.concerns(i, &key.id))
+            && infos
+                .iter()
+                .enumerate()
+                .any(|(k, info)| known.concerns_implementation(i, info, k == 0));
         if *n == 0 && concerned {
             let e = &known.entries[i];
             warnings.push(format!(
