@@ -45,6 +45,15 @@ pub struct Report {
     pub transport_differences: Vec<TransportDifference>,
 }
 
+/// The version number in a version string, for column headers: `OpenSSL 3.0.19 27 Jan 2026` →
+/// `3.0.19`, `rustls 0.23.46 (ring)` → `0.23.46` (the whole string when none is found).
+pub fn short_version(version: &str) -> &str {
+    version
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(version)
+}
+
 fn yes() -> bool {
     true
 }
@@ -184,13 +193,21 @@ impl Report {
         self.table_styled(false)
     }
 
+    /// The columns of the terminal tables: each implementation's name, its version number
+    /// (the line under the name) and the width that fits both (at least `min`).
+    fn columns(&self, min: usize) -> Vec<(&str, &str, usize)> {
+        self.implementations
+            .iter()
+            .map(|i| {
+                let v = short_version(&i.version);
+                (i.name.as_str(), v, min.max(i.name.len()).max(v.len()))
+            })
+            .collect()
+    }
+
     /// The table, with the verdict column in ANSI colours when `color` is set.
     pub fn table_styled(&self, color: bool) -> String {
-        let names: Vec<&str> = self
-            .implementations
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect();
+        let cols = self.columns(9);
         let width = self
             .scenarios
             .iter()
@@ -199,15 +216,21 @@ impl Report {
             .unwrap_or(3)
             .max(3);
         let mut out = format!("{:width$}", "run");
-        for n in &names {
-            out.push_str(&format!("  {n:<9}"));
+        for (n, _, w) in &cols {
+            out.push_str(&format!("  {n:<w$}"));
         }
         out.push_str("  verdict\n");
+        let mut versions = format!("{:width$}", "");
+        for (_, v, w) in &cols {
+            versions.push_str(&format!("  {v:<w$}"));
+        }
+        out.push_str(versions.trim_end());
+        out.push('\n');
         for s in &self.scenarios {
             out.push_str(&format!("{:width$}", s.run));
-            for n in &names {
+            for (n, _, w) in &cols {
                 let cell = s.results.get(*n).map_or("-", status_label);
-                out.push_str(&format!("  {cell:<9}"));
+                out.push_str(&format!("  {cell:<w$}"));
             }
             let verdict = s.verdict.as_str();
             if color {
@@ -229,22 +252,24 @@ impl Report {
 
     /// The clause view as a table: clause, runs citing it, each implementation's verdict.
     pub fn clause_table(&self) -> String {
-        let names: Vec<&str> = self
-            .implementations
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect();
+        let cols = self.columns(14);
         let mut out = format!("{:<7}{:>5}", "clause", "runs");
-        for n in &names {
-            out.push_str(&format!("  {n:<14}"));
+        for (n, _, w) in &cols {
+            out.push_str(&format!("  {n:<w$}"));
         }
+        out.push('\n');
+        let mut versions = format!("{:<12}", "");
+        for (_, v, w) in &cols {
+            versions.push_str(&format!("  {v:<w$}"));
+        }
+        out.push_str(versions.trim_end());
         out.push('\n');
         let ordered = crate::scenario::CLAUSES
             .iter()
             .filter_map(|c| self.clauses.get(*c).map(|v| (c, v)));
         for (clause, view) in ordered {
             out.push_str(&format!("{clause:<7}{:>5}", view.runs.len()));
-            for n in &names {
+            for (n, _, w) in &cols {
                 let v =
                     view.implementations
                         .get(*n)
@@ -255,7 +280,7 @@ impl Report {
                                 format!("violates({})", st.violating_runs.len())
                             }
                         });
-                out.push_str(&format!("  {v:<14}"));
+                out.push_str(&format!("  {v:<w$}"));
             }
             out.push('\n');
         }
@@ -380,6 +405,43 @@ mod tests {
 
     fn temp(name: &str) -> std::path::PathBuf {
         std::env::temp_dir().join(format!("sslwrite-report-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn table_columns_carry_name_and_version_number() {
+        assert_eq!(short_version("OpenSSL 3.0.19 27 Jan 2026"), "3.0.19");
+        assert_eq!(short_version("rustls 0.23.46 (ring)"), "0.23.46");
+        assert_eq!(short_version("custom"), "custom");
+        let mut r = fixture::report();
+        r.implementations[1].name = "a-long-library-label".into();
+        for s in &mut r.scenarios {
+            if let Some(t) = s.results.remove("rustls") {
+                s.results.insert("a-long-library-label".into(), t);
+            }
+        }
+        let table = r.table();
+        let mut lines = table.lines();
+        let head = lines.next().unwrap();
+        let versions = lines.next().unwrap();
+        assert!(
+            head.contains("openssl") && head.contains("a-long-library-label"),
+            "{head}"
+        );
+        assert!(
+            versions.contains("3.0.19") && versions.contains("0.23"),
+            "{versions}"
+        );
+        assert_eq!(
+            head.find("a-long-library-label"),
+            versions.find("0.23"),
+            "the version sits under its column"
+        );
+        let row = lines.next().unwrap();
+        let verdict = head.find("verdict").unwrap();
+        assert!(
+            row.len() > verdict,
+            "cells are as wide as the longest label: {row}"
+        );
     }
 
     #[test]

@@ -298,7 +298,17 @@ fn matrix(report: &Report, names: &[&str], out: &mut String) {
         report.scenarios.len()
     ));
     for n in names {
-        out.push_str(&format!("<th>{}</th>", e(n)));
+        // Name and version number: the columns of a version matrix differ by the second.
+        let version = report
+            .implementations
+            .iter()
+            .find(|i| i.name == *n)
+            .map_or("", |i| crate::report::short_version(&i.version));
+        out.push_str(&format!(
+            "<th>{}<br><small>{}</small></th>",
+            e(n),
+            e(version)
+        ));
     }
     out.push_str("<th>verdict</th><th>first difference</th></tr></thead>\n");
     let mut groups: BTreeMap<usize, Group> = BTreeMap::new();
