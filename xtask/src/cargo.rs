@@ -40,6 +40,25 @@ pub fn cargo(args: &[&str], extra: &[String]) -> Command {
     cmd
 }
 
+/// `cargo run --release` of the harness binary: `sslwrite SUBCOMMAND ARGS`, with the
+/// vendored-OpenSSL fallback, as an exit code.
+pub fn sslwrite(subcommand: &str, args: &[String]) -> ExitCode {
+    let mut rest = vec!["--".to_string(), subcommand.to_string()];
+    rest.extend_from_slice(args);
+    status(cargo(
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "sslwrite",
+            "--bin",
+            "sslwrite",
+        ],
+        &rest,
+    ))
+}
+
 /// Runs a command and turns its status into an exit code.
 pub fn status(mut cmd: Command) -> ExitCode {
     match cmd.status() {

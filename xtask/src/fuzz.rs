@@ -4,7 +4,7 @@
 
 use std::process::{Command, ExitCode};
 
-use crate::cargo::{cargo, project_root, status, system_openssl};
+use crate::cargo::{project_root, sslwrite, status, system_openssl};
 
 const TARGETS: [&str; 3] = ["differential", "invariants", "scenario_file"];
 
@@ -70,25 +70,14 @@ pub fn run(args: &[String]) -> ExitCode {
     let corpus = project_root().join("fuzz").join("corpus").join(&target);
     let empty = std::fs::read_dir(&corpus).map_or(true, |mut d| d.next().is_none());
     if empty {
-        let seeds = vec![
-            "--".to_string(),
-            "fuzz-seeds".to_string(),
-            target.clone(),
-            "--out".to_string(),
-            corpus.display().to_string(),
-        ];
-        let code = status(cargo(
+        let code = sslwrite(
+            "fuzz-seeds",
             &[
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "sslwrite",
-                "--bin",
-                "sslwrite",
+                target.clone(),
+                "--out".to_string(),
+                corpus.display().to_string(),
             ],
-            &seeds,
-        ));
+        );
         if code != ExitCode::SUCCESS {
             return code;
         }

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use crate::cargo::{cargo, project_root, status};
+use crate::cargo::{project_root, sslwrite};
 
 pub fn run(args: &[String]) -> ExitCode {
     let [artifact] = args else {
@@ -20,23 +20,9 @@ pub fn run(args: &[String]) -> ExitCode {
             .unwrap_or_else(|_| artifact.to_path_buf())
     };
     let out = project_root().join("scenarios").join("regressions");
-    let rest = vec![
-        "--".to_string(),
-        "replay".to_string(),
-        artifact.display().to_string(),
-        "--out".to_string(),
-        out.display().to_string(),
-    ];
-    status(cargo(
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "sslwrite",
-            "--bin",
-            "sslwrite",
-        ],
-        &rest,
-    ))
+    let out = out.display().to_string();
+    sslwrite(
+        "replay",
+        &[artifact.display().to_string(), "--out".to_string(), out],
+    )
 }

@@ -4,21 +4,8 @@
 
 use std::process::ExitCode;
 
-use crate::cargo::{cargo, status};
+use crate::cargo::sslwrite;
 
 pub fn run(args: &[String]) -> ExitCode {
-    let mut rest = vec!["--".to_string(), "report".to_string()];
-    rest.extend_from_slice(args);
-    status(cargo(
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "sslwrite",
-            "--bin",
-            "sslwrite",
-        ],
-        &rest,
-    ))
+    sslwrite("report", args)
 }
