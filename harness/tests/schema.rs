@@ -118,6 +118,16 @@ fn report() -> Value {
         "run": "sd-own-shutdown/tls1.3/client/auto_retry", "implementation": "openssl",
         "step": 3, "field": "outcome", "memory": "want_write", "tcp": "ok(100)"
     }]);
+    // A library loaded at run time (--impl libssl:PATH@label) describes itself.
+    value["implementations"].as_array_mut().unwrap().push(json!({
+        "name": "system", "version": "OpenSSL 3.0.19 27 Jan 2026",
+        "library": {
+            "path": "libssl.so.3", "file": "/usr/lib/libssl.so.3",
+            "libcrypto": "/usr/lib/libcrypto.so.3", "version_number": "0x30000130",
+            "abi": "OpenSSL 3.x libssl ABI", "build": ["platform: debian-amd64"],
+            "loaded": "dlmopen: a link namespace of its own", "missing_symbols": ["SSLeay_version"]
+        }
+    }));
     let report: Report = serde_json::from_value(value).expect("the edited report still reads");
     serde_json::to_value(&report).expect("a report serializes")
 }

@@ -55,6 +55,10 @@ pub const PREFIX: &str = "libssl:";
 /// the endpoint sees the library's write sizes unchanged.
 const PAIR_BUFFER: usize = 1 << 18;
 
+/// Test support: a comma-separated list of symbols the driver takes as not exported, so that
+/// the `skip` and refusal paths can be shown with a complete library (`harness/tests/libssl.rs`).
+pub const HIDE_ENV: &str = "SSLWRITE_LIBSSL_HIDE";
+
 /// Whether `spec` names a run-time loaded library (`libssl:PATH[@label]`).
 pub fn is_spec(spec: &str) -> bool {
     spec.starts_with(PREFIX)
@@ -129,7 +133,8 @@ fn dl_error() -> String {
     }
 }
 
-/// The file a symbol was loaded from (`dladdr`), or "" when the loader does not say.
+/// The file a symbol was loaded from (`dladdr`, made absolute), or "" when the loader does
+/// not say.
 fn file_of(addr: *const c_void) -> String {
     // SAFETY: Dl_info is plain data; dladdr fills it for any address and returns 0 when the
     // address is in no loaded object; dli_fname, when set, is a NUL-terminated string owned by
@@ -139,9 +144,10 @@ fn file_of(addr: *const c_void) -> String {
         if libc::dladdr(addr, &mut info) == 0 || info.dli_fname.is_null() {
             return String::new();
         }
-        CStr::from_ptr(info.dli_fname)
+        let name = CStr::from_ptr(info.dli_fname)
             .to_string_lossy()
-            .into_owned()
+            .into_owned();
+        std::fs::canonicalize(&name).map_or(name, |p| p.display().to_string())
     }
 }
 
@@ -359,6 +365,22 @@ fn first_use(s: &Symbols) {
     }
 }
 
+/// The optional entry points `sym` lacks, leaving out those whose alternative it has
+/// (`SSLeay_version` beside `OpenSSL_version`, the verify-parameter pair beside `SSL_set1_host`).
+fn missing_symbols(sym: &Symbols) -> Vec<String> {
+    let served = |name: &str| match name {
+        "SSLeay_version" => sym.OpenSSL_version.is_some(),
+        "OpenSSL_version" => sym.SSLeay_version.is_some(),
+        "SSL_get0_param" | "X509_VERIFY_PARAM_set1_host" => sym.SSL_set1_host.is_some(),
+        _ => false,
+    };
+    sym.missing_optional()
+        .into_iter()
+        .filter(|n| !served(n))
+        .map(String::from)
+        .collect()
+}
+
 impl Loaded {
     fn open(spec: &str) -> Result<Loaded, String> {
         let (path, label) = parse_spec(spec)?;
@@ -368,9 +390,15 @@ impl Loaded {
         if let Some(c) = &crypto {
             libs.push(c);
         }
+        let hidden: Vec<String> = std::env::var(HIDE_ENV)
+            .unwrap_or_default()
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
         // SAFETY: the library claims the OpenSSL libssl ABI (that is what --impl libssl: means);
         // the signatures in symbols.rs are that ABI's.
-        let sym = unsafe { Symbols::load(&libs) }.map_err(|missing| {
+        let sym = unsafe { Symbols::load(&libs, &hidden) }.map_err(|missing| {
             format!(
                 "{path}: not usable as a libssl: it does not export {} (essential for the driver)",
                 missing.join(", ")
@@ -430,11 +458,7 @@ impl Loaded {
             abi,
             build,
             loaded: namespace,
-            missing_symbols: sym
-                .missing_optional()
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            missing_symbols: missing_symbols(&sym),
         };
         Ok(Loaded {
             sym,

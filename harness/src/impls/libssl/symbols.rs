@@ -119,25 +119,26 @@ macro_rules! symbol_table {
         pub const OPTIONAL: &[&str] = &[$(stringify!($o),)*];
 
         impl Symbols {
-            /// Looks every symbol up in `libs` (first hit wins). `Err` lists the essential
-            /// symbols that none of them exports.
+            /// Looks every symbol up in `libs` (first hit wins), except those named in
+            /// `hidden`, taken as not exported. `Err` lists the essential symbols that none of
+            /// them exports.
             ///
             /// # Safety
             /// Each library must be a libssl/libcrypto of the OpenSSL 1.1.1/3.x ABI, so that a
             /// symbol of one of these names has the C signature written here.
             #[allow(non_snake_case)]
-            pub unsafe fn load(libs: &[&Library]) -> Result<Symbols, Vec<String>> {
+            pub unsafe fn load(libs: &[&Library], hidden: &[String]) -> Result<Symbols, Vec<String>> {
                 let mut missing = Vec::new();
                 $(
                     // SAFETY: the caller vouches for the ABI; the type is the C signature.
-                    let $e: Option<$et> = unsafe { find(libs, stringify!($e)) };
+                    let $e: Option<$et> = unsafe { find(libs, stringify!($e), hidden) };
                     if $e.is_none() {
                         missing.push(stringify!($e).to_string());
                     }
                 )*
                 $(
                     // SAFETY: as above.
-                    let $o: Option<$ot> = unsafe { find(libs, stringify!($o)) };
+                    let $o: Option<$ot> = unsafe { find(libs, stringify!($o), hidden) };
                 )*
                 if !missing.is_empty() {
                     return Err(missing);
@@ -166,7 +167,10 @@ macro_rules! symbol_table {
 ///
 /// # Safety
 /// `T` must be the C type of the symbol `name` in these libraries.
-unsafe fn find<T: Copy>(libs: &[&Library], name: &str) -> Option<T> {
+unsafe fn find<T: Copy>(libs: &[&Library], name: &str, hidden: &[String]) -> Option<T> {
+    if hidden.iter().any(|h| h == name) {
+        return None;
+    }
     let mut cname = name.as_bytes().to_vec();
     cname.push(0);
     libs.iter().find_map(|lib| {
