@@ -23,7 +23,9 @@ pub struct Generated {
 
 /// Write sizes that sit on the interesting boundaries (records, capacities), plus any. Most
 /// stay within a few records: an execution's cost is mostly the bytes it moves.
-const SIZES: [u64; 11] = [0, 1, 100, 1000, 4096, 16383, 16384, 16385, 20000, 32768, 40000];
+const SIZES: [u64; 11] = [
+    0, 1, 100, 1000, 4096, 16383, 16384, 16385, 20000, 32768, 40000,
+];
 /// The rare large write (several records, beyond a 64 KiB buffer).
 const LARGE: u64 = 100_000;
 const CAPACITIES: [u64; 7] = [1, 60, 4096, 16384, 20000, 40000, 1 << 20];
