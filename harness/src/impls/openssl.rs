@@ -10,7 +10,7 @@
 //! This file also serves as the reference peer (see `peer.rs`): the peer is an OpenSSL
 //! connection of the other role.
 //!
-//! All `unsafe` of the crate lives here; each block says why it is sound.
+//! Each `unsafe` block says why it is sound.
 
 use std::collections::HashMap;
 use std::ffi::c_int;
