@@ -398,7 +398,47 @@ fn list() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_version;
+    use super::{parse_version, MKDEF};
+
+    /// The stand-in mkdef.pl writes a version script: one node per version (dotted, oldest
+    /// first, each inheriting the previous), existing symbols only, everything else local.
+    #[test]
+    fn mkdef_writes_a_version_script() {
+        let dir = std::env::temp_dir().join(format!("xtask-mkdef-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (script, num) = (dir.join("mkdef.pl"), dir.join("libx.num"));
+        std::fs::write(&script, MKDEF).unwrap();
+        std::fs::write(
+            &num,
+            "SSL_b   2\t3_2_0\tEXIST::FUNCTION:\n\
+             SSL_a   1\t3_0_0\tEXIST::FUNCTION:\n\
+             SSL_c   3\t3_10_0\tEXIST:!VMS:FUNCTION:\n\
+             SSL_gone 4\t3_0_0\tNOEXIST::FUNCTION:\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new("perl")
+            .arg(&script)
+            .args(["--version", "3.6.3", "--type", "lib", "--ordinals"])
+            .arg(&num)
+            .args(["--name", "libx", "--OS", "linux"])
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let Ok(out) = out else {
+            eprintln!("skipped: no perl");
+            return;
+        };
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "OPENSSL_3.0.0 {\n    global:\n        SSL_a;\n};\n\
+             OPENSSL_3.2.0 {\n    global:\n        SSL_b;\n} OPENSSL_3.0.0;\n\
+             OPENSSL_3.10.0 {\n    global:\n        SSL_c;\n    local: *;\n} OPENSSL_3.2.0;\n"
+        );
+    }
 
     #[test]
     fn versions() {
