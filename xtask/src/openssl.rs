@@ -1,6 +1,7 @@
 //! `cargo xtask openssl build VERSION [--jobs N]`: a shared OpenSSL built from the sources the
-//! `openssl-src` crate carries, installed into `target/openssl-VERSION/` (`lib64/libssl.so.3`,
-//! `lib64/libcrypto.so.3`, `bin/openssl`, headers), for `--impl libssl:PATH@label`.
+//! `openssl-src` crate carries, installed into `target/openssl-VERSION/` (`lib64/libssl.so.N`
+//! and `lib64/libcrypto.so.N`, N the release's shared-library version: 3 for 3.x, 4 for 4.x;
+//! `bin/openssl`, headers), for `--impl libssl:PATH@label`.
 //! `cargo xtask openssl list`: the builds there are, with the path to pass.
 //!
 //! The sources come from cargo's registry cache (`~/.cargo/registry/src/*/openssl-src-*+VERSION/`);
@@ -15,7 +16,7 @@
 //! The build is out of tree (`target/openssl-VERSION/build/`), `shared no-module no-legacy
 //! no-tests` (the crate's trimmed tree lacks what the loadable provider modules are generated
 //! from; the default and base providers are built into libcrypto either way), with a run path
-//! to its own `lib64/` so `libssl.so.3` finds the `libcrypto.so.3` beside it rather than the
+//! to its own `lib64/` so `libssl.so.N` finds the `libcrypto.so.N` beside it rather than the
 //! system's (the harness also loads that one first, in a link namespace of its own).
 
 use std::path::{Path, PathBuf};
@@ -81,8 +82,7 @@ fn build(args: &[String]) -> ExitCode {
         .join("target")
         .join(format!("openssl-{exact}"));
     let libdir = prefix.join("lib64");
-    let libssl = libdir.join("libssl.so.3");
-    if libssl.exists() && libdir.join("libcrypto.so.3").exists() {
+    if let Some(libssl) = installed_libssl(&libdir) {
         eprintln!(
             "xtask openssl: OpenSSL {exact} is already built: {}\n  \
              (remove {} to build it again)",
@@ -140,16 +140,38 @@ fn build(args: &[String]) -> ExitCode {
             }
         }
     }
-    if !libssl.exists() {
+    let Some(libssl) = installed_libssl(&libdir) else {
         eprintln!(
-            "xtask openssl: the build finished but {} is missing",
-            libssl.display()
+            "xtask openssl: the build finished but {} has no libssl.so.N with its libcrypto",
+            libdir.display()
         );
         return ExitCode::from(2);
-    }
+    };
     eprintln!("xtask openssl: built {}", libssl.display());
     print_use(&exact, &libssl);
     ExitCode::SUCCESS
+}
+
+/// The installed `libssl.so.N` in `libdir` (with its `libcrypto.so.N`), if there is one.
+fn installed_libssl(libdir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(libdir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.strip_prefix("libssl.so.")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            libdir
+                .join(name.replacen("libssl", "libcrypto", 1))
+                .exists()
+        })
+        .collect();
+    found.sort();
+    found.pop()
 }
 
 /// The crate's tree, copied to `tree` (once), plus the one build script a shared build needs
@@ -379,8 +401,7 @@ fn list() -> ExitCode {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(version) = name.strip_prefix("openssl-") {
-                let libssl = entry.path().join("lib64").join("libssl.so.3");
-                if libssl.exists() {
+                if let Some(libssl) = installed_libssl(&entry.path().join("lib64")) {
                     found.push((version.to_string(), libssl));
                 }
             }
