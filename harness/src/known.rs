@@ -32,8 +32,9 @@ pub struct KnownEntry {
     /// The implementation the entry is about: a glob over column names (`rustls`, `openssl*`,
     /// `*`). A plain name matches only itself.
     pub implementation: String,
-    /// Only implementations whose version string matches this glob (`OpenSSL 3.0.*`,
-    /// `OpenSSL 3.[2-9].*`). An entry scoped to versions not in a run is not stale there.
+    /// Only implementations whose version string matches this glob (`OpenSSL 3.0.*`), or one
+    /// of several separated by `|` (`OpenSSL 3.[2-9].*|OpenSSL [4-9].*`: 3.2 and later). An
+    /// entry scoped to versions not in a run is not stale there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,7 +124,8 @@ pub struct Known {
 struct Patterns {
     scenario: glob::Pattern,
     implementation: glob::Pattern,
-    versions: Option<glob::Pattern>,
+    /// Alternatives (`|`); empty: any version.
+    versions: Vec<glob::Pattern>,
     after: Option<glob::Pattern>,
     op: Option<glob::Pattern>,
     reference_value: Option<glob::Pattern>,
@@ -179,7 +181,9 @@ impl Known {
             patterns.push(Patterns {
                 scenario: compile("scenario", &e.scenario)?,
                 implementation: compile("implementation", &e.implementation)?,
-                versions: opt("versions", &e.versions)?,
+                versions: e.versions.as_deref().map_or(Ok(Vec::new()), |v| {
+                    v.split('|').map(|p| compile("versions", p)).collect()
+                })?,
                 after: opt("after", &e.after)?,
                 op: opt("op", &e.op)?,
                 reference_value: opt("reference_value", &e.reference_value)?,
@@ -211,7 +215,11 @@ impl Known {
 
     fn subject_matches(&self, i: usize, subject: Subject<'_>) -> bool {
         let p = &self.patterns[i];
-        p.implementation.matches(subject.name) && opt_matches(&p.versions, subject.version)
+        p.implementation.matches(subject.name)
+            && (p.versions.is_empty()
+                || subject
+                    .version
+                    .is_some_and(|v| p.versions.iter().any(|g| g.matches(v))))
     }
 
     fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: Subject<'_>) -> bool {
@@ -393,7 +401,9 @@ mod tests {
                {"scenario":"rv-*","implementation":"openssl-3.*","clause":"W4",
                 "reason":"every build labelled openssl-3.x differs the same way"},
                {"scenario":"rv-*","implementation":"rustls","clause":"W4",
-                "reason":"an entry without versions, as before: the label alone"}]}"#,
+                "reason":"an entry without versions, as before: the label alone"},
+               {"scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.[2-9].*|OpenSSL [4-9].*",
+                "kind":"violation","clause":"W6","reason":"from 3.2 on, whatever the label"}]}"#,
         )
         .unwrap();
         let key = key("rv-dirty-queue", Tls::V13);
@@ -439,6 +449,18 @@ mod tests {
         );
         assert!(k.concerns_implementation(1, &newer, false));
         assert!(!k.concerns_implementation(2, &system, false));
+        let w6 = Violation {
+            clause: "W6".into(),
+            ..v.clone()
+        };
+        let four = info("lib", "OpenSSL 4.0.3 29 Sep 2026");
+        assert_eq!(k.explain_violation(&key, &newer, &w6, none), Some(3));
+        assert_eq!(k.explain_violation(&key, &four, &w6, none), Some(3));
+        assert_eq!(
+            k.explain_violation(&key, &linked, &w6, none),
+            None,
+            "3.0 is not 3.2+"
+        );
         assert!(Known::parse(
             r#"{"entries":[{"scenario":"x","implementation":"[","clause":"W4","reason":"a bad glob is refused"}]}"#
         )
