@@ -369,10 +369,18 @@ fn built_openssls() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(target).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(version) = name.strip_prefix("openssl-") {
-            let lib = entry.path().join("lib64").join("libssl.so.3");
-            if lib.exists() {
-                out.push((version.to_string(), lib));
+        let Some(version) = name.strip_prefix("openssl-") else {
+            continue;
+        };
+        // libssl.so.3 for 3.x, libssl.so.4 for 4.x.
+        let libs = std::fs::read_dir(entry.path().join("lib64"))
+            .into_iter()
+            .flatten();
+        for lib in libs.flatten() {
+            let file = lib.file_name().to_string_lossy().into_owned();
+            let so = file.strip_prefix("libssl.so.").unwrap_or("");
+            if !so.is_empty() && so.bytes().all(|b| b.is_ascii_digit()) {
+                out.push((version.to_string(), lib.path()));
             }
         }
     }
@@ -389,7 +397,7 @@ fn a_built_openssl_joins_the_matrix_when_there_is_one() {
     let built = built_openssls();
     if built.is_empty() {
         eprintln!(
-            "skipped: no target/openssl-VERSION/lib64/libssl.so.3 (cargo xtask openssl build VERSION)"
+            "skipped: no target/openssl-VERSION/lib64/libssl.so.N (cargo xtask openssl build VERSION)"
         );
         return;
     }
