@@ -72,6 +72,15 @@ fn status_class(s: &RunStatus) -> &'static str {
     }
 }
 
+/// Whether a step's one-line form is an I/O call (its failure ends the connection, W12).
+fn is_io_op(op: &str) -> bool {
+    let name = op.split(' ').next().unwrap_or("");
+    matches!(
+        name,
+        "handshake" | "write" | "write_ex" | "write_all" | "write_stream" | "read" | "shutdown"
+    )
+}
+
 /// How much of two traces the contract lets us compare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -121,13 +130,21 @@ pub fn compare_with(
         value: b,
     };
     let cut = if policy.stop_at_w6_break {
-        reference.broke_w6_at.or(other.broke_w6_at)
+        match (reference.broke_w6_at, other.broke_w6_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     } else {
         None
     };
     for (a, b) in reference.steps.iter().zip(&other.steps) {
-        if cut.is_some_and(|c| a.index >= c) || a.capped || b.capped {
+        if cut.is_some_and(|c| a.index >= c) {
             return (None, notes);
+        }
+        if a.capped || b.capped {
+            // A loop cut at its call limit: later steps start from different places, but how
+            // each run ended still counts.
+            break;
         }
         let (ca, cb) = (a.call.as_ref(), b.call.as_ref());
         if let (Some(ca), Some(cb)) = (ca, cb) {
@@ -148,7 +165,7 @@ pub fn compare_with(
                 _ if fatal_seen && policy.lenient_after_fatal => oa.is_ok() == ob.is_ok(),
                 _ => oa.class() == ob.class(),
             };
-            if a.actor == crate::runner::Actor::Impl && oa.is_fatal() {
+            if a.actor == crate::runner::Actor::Impl && oa.is_fatal() && is_io_op(&a.op) {
                 fatal_seen = true;
             }
             if !same {

@@ -222,6 +222,21 @@ impl Known {
                     .is_some_and(|v| p.versions.iter().any(|g| g.matches(v))))
     }
 
+    /// Whether the run `key` is inside the entry's scope (scenario, TLS version, role, modes).
+    pub fn in_scope(&self, i: usize, key: &RunKey) -> bool {
+        let e = &self.entries[i];
+        self.patterns[i].scenario.matches(&key.id)
+            && e.tls.is_none_or(|t| t == key.tls)
+            && e.role.is_none_or(|r| r == key.role)
+            && e.modes_on
+                .iter()
+                .all(|m| key.modes.names().contains(&m.as_str()))
+            && !e
+                .modes_off
+                .iter()
+                .any(|m| key.modes.names().contains(&m.as_str()))
+    }
+
     fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: Subject<'_>) -> bool {
         let e = &self.entries[i];
         e.kind == kind

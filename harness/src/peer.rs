@@ -120,16 +120,23 @@ impl Peer {
 
     /// What a blocking writer's wait (and the end of a run) lets the peer do: go on with an
     /// unfinished write, then read all.
+    ///
+    /// A blocking implementation runs this from inside its own call (its BIO write); with an
+    /// OpenSSL implementation that call may already have put errors on this thread's queue,
+    /// which the peer's calls would clear. So the queue is set aside and put back around it.
     pub fn pump(&mut self) {
         if self.transport_gone {
             return;
         }
+        let outer = openssl::error::ErrorStack::get();
         if !self.unsent.is_empty() {
             self.write(0);
         }
         if self.reading {
             self.read(None);
         }
+        openssl::error::ErrorStack::get(); // the peer's own leftovers, if any
+        outer.put();
     }
 
     /// The peer's application writes `len` more bytes of its own stream, after whatever an

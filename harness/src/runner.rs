@@ -493,7 +493,9 @@ impl Runner<'_> {
                     format!("write succeeded ({outcome}) after the fatal error at step {f}"),
                 );
             }
-        } else if outcome.is_fatal() {
+        } else if outcome.is_fatal() && step.is_io() {
+            // Only a failed I/O call ends a connection; a refused key update, renegotiation
+            // or negative length is an answer to that call alone.
             self.fatal_at = Some(i);
         }
         // W14: a success leaves no error on the queue; an SSL_ERROR_SSL failure leaves its reason.
@@ -968,7 +970,10 @@ impl Runner<'_> {
                 self.pipe.total_sent(Side::Impl),
                 self.pipe.pending(Side::Impl),
             );
-            let moved = progress_before != progress_after || call.outcome.is_ok();
+            // A success moves bytes; `ok(0)` for a non-empty write does not (and is an I2
+            // violation, recorded by `confirm`): it ends the loop below.
+            let wrote = matches!(call.outcome, Outcome::Ok(n) if n > 0);
+            let moved = progress_before != progress_after || wrote;
             // A call counts as idle only when the last drain gave it a chance: freed transport
             // space or sent it bytes (a drain served from the peer's own buffer does not).
             idle = if moved {
@@ -992,6 +997,7 @@ impl Runner<'_> {
                 break;
             }
             match outcome {
+                Outcome::Ok(0) => break,
                 Outcome::Ok(n) => {
                     r.done += n as usize;
                     if r.done >= len {
@@ -1067,7 +1073,10 @@ impl Runner<'_> {
         // Bytes the peer could not read because its transport is gone or its connection
         // failed are not the writer's loss; bytes the writer reported after the peer saw a
         // close_notify (or while it was still reading) are.
-        let peer_aborted = peer_end.as_ref().is_some_and(Outcome::is_fatal);
+        // ... but only when the script itself disturbed the connection: a peer that fails on
+        // its own has met something the writer sent, and the loss is the writer's.
+        let scripted_fault = self.scenario.steps.iter().any(Step::disturbs);
+        let peer_aborted = scripted_fault && peer_end.as_ref().is_some_and(Outcome::is_fatal);
         if delivery.missing > 0 && !gone && !peer_aborted && !peer_blocked {
             self.violation(
                 "I1",

@@ -284,7 +284,8 @@ pub enum Step {
     },
     /// Write `len` bytes following the contract: on want_* let the peer read `drain` bytes
     /// (all if absent) and retry with the same arguments; after a partial success continue
-    /// with the rest. More than `max_calls` calls is an I3 violation.
+    /// with the rest. 100 calls in a row without progress while the peer drains is an I3
+    /// violation; `max_calls` (at least 1) only bounds the loop (the step is then `capped`).
     WriteAll {
         len: Len,
         #[serde(default)]
@@ -411,6 +412,40 @@ impl Step {
             | Step::SetModes { expect, clause, .. } => (expect.as_ref(), clause.as_ref()),
             _ => (None, None),
         }
+    }
+
+    /// Whether this step is an I/O call on the implementation (one whose failure ends the
+    /// connection in the sense of W12).
+    pub fn is_io(&self) -> bool {
+        matches!(
+            self,
+            Step::Handshake { .. }
+                | Step::Write { .. }
+                | Step::WriteEx { .. }
+                | Step::WriteAll { .. }
+                | Step::WriteStream { .. }
+                | Step::Read { .. }
+                | Step::Shutdown { .. }
+        )
+    }
+
+    /// Whether this step disturbs the connection on purpose (a fault, a close, a
+    /// renegotiation or key update the peer starts, an odd transport).
+    pub fn disturbs(&self) -> bool {
+        matches!(
+            self,
+            Step::PeerFatalAlert {}
+                | Step::InjectMalformed {}
+                | Step::PeerClose {}
+                | Step::PeerReset {}
+                | Step::PeerFin {}
+                | Step::PeerShutdown {}
+                | Step::PeerRenegotiate {}
+                | Step::PeerKeyUpdate { .. }
+                | Step::Transport { .. }
+                | Step::Renegotiate { .. }
+                | Step::Shutdown { .. }
+        )
     }
 
     /// Whether this step calls the implementation under test (rather than the peer or the
@@ -805,7 +840,13 @@ impl Scenario {
                     ));
                 }
             }
+            if let Step::WriteAll { max_calls: 0, .. } = step {
+                return Err(format!("step {i}: write_all needs max_calls >= 1"));
+            }
             if let Step::WriteStream { total, .. } = step {
+                if *total == 0 {
+                    return Err(format!("step {i}: write_stream needs total >= 1"));
+                }
                 if *total > MAX_STREAM {
                     return Err(format!(
                         "step {i}: write_stream total {total} is larger than the limit of {MAX_STREAM} bytes"

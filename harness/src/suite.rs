@@ -269,12 +269,18 @@ pub fn assemble_with(
     // version) that ran, and matched nothing there. Entries for scenarios or implementations
     // outside this run (filtered out, the fuzzer's generated runs, versions not in the matrix)
     // are not judged.
+    // A run only counts when it is in the entry's scope and the implementation it covers
+    // really played it (not skipped).
     for (i, n) in used.iter().enumerate() {
-        let concerned = runs.iter().any(|(_, key)| known.concerns(i, &key.id))
-            && infos
-                .iter()
-                .enumerate()
-                .any(|(k, info)| known.concerns_implementation(i, info, k == 0));
+        let concerned = runs.iter().zip(&reports).any(|((_, key), r)| {
+            known.in_scope(i, key)
+                && infos.iter().enumerate().any(|(k, info)| {
+                    known.concerns_implementation(i, info, k == 0)
+                        && r.results
+                            .get(&info.name)
+                            .is_some_and(|t| !matches!(t.status, RunStatus::Skipped { .. }))
+                })
+        });
         if *n == 0 && concerned {
             let e = &known.entries[i];
             warnings.push(format!(

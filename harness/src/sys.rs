@@ -246,10 +246,15 @@ extern "C" {
 
 /// Kills the process with SIGSEGV the way a buggy C library would: a write through a null
 /// pointer, inside libcrypto. Only the test-only `faulty` implementation calls it.
+///
+/// # Safety
+/// Never safe: it is undefined behaviour by design, and must only be called to end the
+/// process (the test-only `faulty` implementation, inside a worker).
 #[doc(hidden)]
-pub fn segfault_in_c() -> ! {
-    // SAFETY: none, on purpose: this is the crash the worker isolation must survive. The write
-    // happens in C (so the compiler cannot reason it away) and the kernel ends the process.
+pub unsafe fn segfault_in_c() -> ! {
+    // SAFETY: none, on purpose (see the function's contract): this is the crash the worker
+    // isolation must survive. The write happens in C (so the compiler cannot reason it away)
+    // and the kernel ends the process.
     unsafe { OPENSSL_cleanse(std::ptr::null_mut(), 16) };
     // Not reached; should the page at 0 ever be mapped, still do not return.
     std::process::abort()

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::contract::Implementation;
+use crate::contract::{ImplInfo, Implementation};
 use crate::diff;
 use crate::impls;
 use crate::known::Known;
@@ -81,8 +81,20 @@ fn class(v: &str) -> &str {
     v.split('(').next().unwrap_or(v)
 }
 
-fn invariant_findings(name: &str, trace: &Trace) -> Option<Finding> {
-    let v = trace.violations.iter().find(|v| v.kind == "invariant")?;
+/// The first invariant violation of `trace` that no known entry explains, as a finding.
+fn unexplained_invariant(
+    o: &Oracles,
+    info: &ImplInfo,
+    g: &Generated,
+    trace: &Trace,
+) -> Option<Finding> {
+    let name = &info.name;
+    let v = trace.violations.iter().find(|v| {
+        v.kind == "invariant"
+            && o.known
+                .explain_violation(&g.key, info, v, &trace.steps)
+                .is_none()
+    })?;
     Some(Finding {
         signature: format!("{}/{name}/{}", v.clause, op_name(trace, v.step)),
         clause: v.clause.clone(),
@@ -103,18 +115,10 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
         .map(|i| runner::run(i.as_ref(), o.reference.as_ref(), &g.scenario, &g.key))
         .collect();
     for (imp, trace) in o.impls.iter().zip(&traces) {
-        let name = imp.info().name;
-        if let Some(mut f) = invariant_findings(&name, trace) {
-            let v = trace.violations.iter().find(|v| v.kind == "invariant");
-            let explained = v.is_some_and(|v| {
-                o.known
-                    .explain_violation(&g.key, &name, v, &trace.steps)
-                    .is_some()
-            });
-            if !explained {
-                f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
-                return Err(f);
-            }
+        let info = imp.info();
+        if let Some(mut f) = unexplained_invariant(o, &info, g, trace) {
+            f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
+            return Err(f);
         }
     }
     let ref_name = o.impls[0].info().name;
@@ -128,7 +132,7 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
             .and_then(|i| traces[0].steps.get(i))
             .map(|s| s.op.as_str());
         if o.known
-            .explain_difference(&g.key, &name, &d, &traces[0].steps)
+            .explain_difference(&g.key, &imp.info(), &d, &traces[0].steps)
             .is_some()
         {
             continue;
@@ -163,20 +167,7 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
 /// One implementation plays `g`; only the invariants count.
 pub fn invariants(o: &Oracles, imp: &dyn Implementation, g: &Generated) -> Result<(), Finding> {
     let trace = runner::run(imp, o.reference.as_ref(), &g.scenario, &g.key);
-    let name = imp.info().name;
-    let explained = trace
-        .violations
-        .iter()
-        .filter(|v| v.kind == "invariant")
-        .all(|v| {
-            o.known
-                .explain_violation(&g.key, &name, v, &trace.steps)
-                .is_some()
-        });
-    if explained {
-        return Ok(());
-    }
-    match invariant_findings(&name, &trace) {
+    match unexplained_invariant(o, &imp.info(), g, &trace) {
         Some(mut f) => {
             f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
             Err(f)

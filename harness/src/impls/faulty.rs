@@ -99,7 +99,9 @@ impl FaultyConn {
         }
         match fault {
             Some(Fault::Abort) => std::process::abort(),
-            Some(Fault::Segv) => crate::sys::segfault_in_c(),
+            // SAFETY: not safe, on purpose: a segfault that ends this worker process is the
+            // fault this test-only implementation exists to produce.
+            Some(Fault::Segv) => unsafe { crate::sys::segfault_in_c() },
             Some(Fault::Hang) => loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },

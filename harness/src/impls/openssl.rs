@@ -31,7 +31,8 @@ use crate::contract::{
 use crate::transport::Endpoint;
 
 // Entry points that openssl-sys does not declare. They live in the libssl that openssl-sys
-// links, with these exact C signatures (ssl.h, OpenSSL 1.1.1 and 3.x).
+// links, with these exact C signatures (ssl.h; SSL_new_session_ticket and
+// SSL_set_block_padding need OpenSSL 3.0 / 1.1.1, the others 1.1.1): this driver needs 3.0+.
 extern "C" {
     fn SSL_key_update(s: *mut ffi::SSL, updatetype: c_int) -> c_int;
     fn SSL_renegotiate(s: *mut ffi::SSL) -> c_int;
@@ -325,8 +326,9 @@ impl Connection for OpensslConn {
 
     fn write(&mut self, buf: &[u8]) -> Call {
         self.prepare();
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call
-        // (OpenSSL does not keep the pointer past it: a retry passes it again); an empty slice
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call.
+        // OpenSSL remembers the pointer of a write that must be retried, but only to compare
+        // it with the retry's (W6), never to read through it after the call; an empty slice
         // has a dangling non-null pointer that OpenSSL never dereferences for num == 0.
         let ret = unsafe { ffi::SSL_write(self.ptr(), buf.as_ptr().cast(), len_as_int(buf.len())) };
         self.classify(ret)
