@@ -94,8 +94,10 @@ struct Loaded {
     label: String,
     info: LibraryInfo,
     version: String,
-    _ssl: Library,
-    _crypto: Option<Library>,
+    /// Never closed: function pointers into them live in contexts, connections and BIO
+    /// callbacks until the process ends (and OpenSSL's libraries are NODELETE anyway).
+    _ssl: std::mem::ManuallyDrop<Library>,
+    _crypto: std::mem::ManuallyDrop<Option<Library>>,
 }
 
 /// The `SSL_CTX*` cache entry: shared across runs like the linked driver's contexts.
@@ -263,9 +265,9 @@ unsafe fn c_text(p: *const c_char) -> String {
 /// indices up to [`KEY_GAP`] past the linked side's next key before the loaded library makes
 /// any, and after the loaded library's first use this namespace's libc burns indices up to
 /// [`KEY_GAP`] past the loaded side's next key. The burnt keys are never set. Either side may
-/// still make up to `KEY_GAP` keys later without meeting the other, and everything stays below
-/// 32, the keys glibc keeps inside the thread descriptor (no second-level blocks allocated by
-/// one libc and freed by the other).
+/// still make up to `KEY_GAP` keys later without meeting the other. With OpenSSL's handful of
+/// keys on each side everything stays below 32, the keys glibc keeps inside the thread
+/// descriptor (no second-level blocks allocated by one libc and freed by the other).
 const KEY_GAP: libc::pthread_key_t = 8;
 
 type KeyCreate = unsafe extern "C" fn(
@@ -466,8 +468,8 @@ impl Loaded {
             label,
             info,
             version,
-            _ssl: ssl,
-            _crypto: crypto,
+            _ssl: std::mem::ManuallyDrop::new(ssl),
+            _crypto: std::mem::ManuallyDrop::new(crypto),
         })
     }
 

@@ -20,7 +20,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn Implementation>, String> {
         // Test only (crashes and hangs on purpose); never listed in NAMES.
         spec if spec.starts_with("faulty:") => Ok(Box::new(faulty::FaultyImpl::parse(spec)?)),
         other => Err(format!(
-            "unknown implementation {other:?}; this build has: {}",
+            "unknown implementation {other:?}; this build has: {}, and libssl:PATH[@label] loads a libssl-compatible library",
             NAMES.join(", ")
         )),
     }
