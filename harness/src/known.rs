@@ -37,6 +37,12 @@ pub struct KnownEntry {
     /// entry scoped to versions not in a run is not stale there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
+    /// Only when the run's *reference* has a version matching this glob (alternatives with
+    /// `|`): a difference that exists because of the reference's version (the linked OpenSSL
+    /// is 3.0 on one machine, the vendored 3.6 on another). Entries for other references are
+    /// neither used nor stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_versions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +132,8 @@ struct Patterns {
     implementation: glob::Pattern,
     /// Alternatives (`|`); empty: any version.
     versions: Vec<glob::Pattern>,
+    /// Alternatives (`|`) over the reference's version; empty: any reference.
+    reference_versions: Vec<glob::Pattern>,
     after: Option<glob::Pattern>,
     op: Option<glob::Pattern>,
     reference_value: Option<glob::Pattern>,
@@ -184,6 +192,14 @@ impl Known {
                 versions: e.versions.as_deref().map_or(Ok(Vec::new()), |v| {
                     v.split('|').map(|p| compile("versions", p)).collect()
                 })?,
+                reference_versions: e.reference_versions.as_deref().map_or(
+                    Ok(Vec::new()),
+                    |v| {
+                        v.split('|')
+                            .map(|p| compile("reference_versions", p))
+                            .collect()
+                    },
+                )?,
                 after: opt("after", &e.after)?,
                 op: opt("op", &e.op)?,
                 reference_value: opt("reference_value", &e.reference_value)?,
@@ -277,11 +293,31 @@ impl Known {
         d: &Difference,
         steps: &[StepRecord],
     ) -> Option<usize> {
+        self.explain_difference_against(key, implementation, None, d, steps)
+    }
+
+    /// Whether entry `i` holds for a run whose reference has this version (`None`: unknown,
+    /// which only entries without `reference_versions` accept).
+    pub fn reference_matches(&self, i: usize, reference_version: Option<&str>) -> bool {
+        let p = &self.patterns[i].reference_versions;
+        p.is_empty() || reference_version.is_some_and(|v| p.iter().any(|g| g.matches(v)))
+    }
+
+    /// [`Known::explain_difference`] for a run whose reference has version `reference_version`.
+    pub fn explain_difference_against<'a>(
+        &self,
+        key: &RunKey,
+        implementation: impl Into<Subject<'a>>,
+        reference_version: Option<&str>,
+        d: &Difference,
+        steps: &[StepRecord],
+    ) -> Option<usize> {
         let implementation = implementation.into();
         let op = d.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
             self.common(i, KnownKind::Divergence, key, implementation)
+                && self.reference_matches(i, reference_version)
                 && (e.step.is_none() || e.step == d.step)
                 && e.field.as_ref().is_none_or(|f| *f == d.field)
                 && opt_matches(&p.op, op)

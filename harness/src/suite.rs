@@ -185,7 +185,14 @@ pub fn assemble_with(
             let (d, n) = diff::compare_with(policy, &reference, &traces[0], &info.name, trace);
             notes.extend(n);
             if let Some(d) = d {
-                match known.explain_difference(key, info, &d, &traces[0].steps) {
+                let reference_version = Some(infos[0].version.as_str());
+                match known.explain_difference_against(
+                    key,
+                    info,
+                    reference_version,
+                    &d,
+                    &traces[0].steps,
+                ) {
                     Some(e) => {
                         used[e] += 1;
                         let entry = &known.entries[e];
@@ -274,6 +281,9 @@ pub fn assemble_with(
     for (i, n) in used.iter().enumerate() {
         let concerned = runs.iter().zip(&reports).any(|((_, key), r)| {
             known.in_scope(i, key)
+                && infos
+                    .first()
+                    .is_some_and(|reference| known.reference_matches(i, Some(&reference.version)))
                 && infos.iter().enumerate().any(|(k, info)| {
                     known.concerns_implementation(i, info, k == 0)
                         && r.results

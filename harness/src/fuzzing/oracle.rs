@@ -132,7 +132,13 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
             .and_then(|i| traces[0].steps.get(i))
             .map(|s| s.op.as_str());
         if o.known
-            .explain_difference(&g.key, &imp.info(), &d, &traces[0].steps)
+            .explain_difference_against(
+                &g.key,
+                &imp.info(),
+                Some(&o.impls[0].info().version),
+                &d,
+                &traces[0].steps,
+            )
             .is_some()
         {
             continue;
