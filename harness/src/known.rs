@@ -254,19 +254,9 @@ impl Known {
     }
 
     fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: Subject<'_>) -> bool {
-        let e = &self.entries[i];
-        e.kind == kind
+        self.entries[i].kind == kind
             && self.subject_matches(i, implementation)
-            && self.patterns[i].scenario.matches(&key.id)
-            && e.tls.is_none_or(|t| t == key.tls)
-            && e.role.is_none_or(|r| r == key.role)
-            && e.modes_on
-                .iter()
-                .all(|m| key.modes.names().contains(&m.as_str()))
-            && !e
-                .modes_off
-                .iter()
-                .any(|m| key.modes.names().contains(&m.as_str()))
+            && self.in_scope(i, key)
     }
 
     /// Whether an entry's `after` context holds: some step before `step` (any step when
