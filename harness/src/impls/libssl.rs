@@ -1055,18 +1055,7 @@ impl LibsslConn {
         self.last_ret = ret;
         // SAFETY: `ssl` is live; SSL_get_error reads it and the error queue.
         let code = self.call(|s, ssl| unsafe { (s.SSL_get_error)(ssl, ret) });
-        let errors = self.lib.drain_errors();
-        let outcome = match code {
-            SSL_ERROR_NONE => Outcome::Ok(ret.max(0) as u64),
-            SSL_ERROR_WANT_READ => Outcome::WantRead,
-            SSL_ERROR_WANT_WRITE => Outcome::WantWrite,
-            SSL_ERROR_ZERO_RETURN => Outcome::ZeroReturn,
-            SSL_ERROR_SYSCALL => Outcome::Syscall,
-            SSL_ERROR_SSL => Outcome::Ssl(errors.first().cloned().unwrap_or_default()),
-            other => Outcome::Ssl(format!("unexpected SSL_get_error value {other}")),
-        };
-        let mut call = Call::new(outcome, i64::from(ret));
-        call.errors = errors;
+        let mut call = super::ssl_abi::io_call(ret, code, self.lib.drain_errors());
         let ep = &self.state.endpoint;
         if let Some(e) = ep.pipe().take_io_error(ep.side()) {
             call.errors.push(format!("io: {e}"));
@@ -1075,15 +1064,7 @@ impl LibsslConn {
     }
 
     fn simple(&self, ret: c_int) -> Call {
-        let errors = self.lib.drain_errors();
-        let outcome = if ret == 1 {
-            Outcome::Ok(1)
-        } else {
-            Outcome::Ssl(errors.first().cloned().unwrap_or_default())
-        };
-        let mut call = Call::new(outcome, i64::from(ret));
-        call.errors = errors;
-        call
+        super::ssl_abi::simple_call(ret, self.lib.drain_errors())
     }
 
     /// One optional entry point taking the `SSL*` only, as a simple (1/0) call.

@@ -4,6 +4,7 @@ pub mod faulty;
 pub mod libssl;
 pub mod openssl;
 pub mod rustls;
+pub mod ssl_abi;
 
 use crate::contract::Implementation;
 

@@ -273,33 +273,14 @@ impl OpensslConn {
         self.last_ret = ret;
         // SAFETY: the SSL* is valid; SSL_get_error reads the connection and the error queue.
         let code = unsafe { ffi::SSL_get_error(self.ptr(), ret) };
-        let errors = drain_error_queue();
-        let outcome = match code {
-            ffi::SSL_ERROR_NONE => Outcome::Ok(ret.max(0) as u64),
-            ffi::SSL_ERROR_WANT_READ => Outcome::WantRead,
-            ffi::SSL_ERROR_WANT_WRITE => Outcome::WantWrite,
-            ffi::SSL_ERROR_ZERO_RETURN => Outcome::ZeroReturn,
-            ffi::SSL_ERROR_SYSCALL => Outcome::Syscall,
-            ffi::SSL_ERROR_SSL => Outcome::Ssl(errors.first().cloned().unwrap_or_default()),
-            other => Outcome::Ssl(format!("unexpected SSL_get_error value {other}")),
-        };
-        let mut call = Call::new(outcome, i64::from(ret));
-        call.errors = errors;
+        let mut call = super::ssl_abi::io_call(ret, code, drain_error_queue());
         with_io_error(&mut call, &self.stream);
         call
     }
 
     /// A non-I/O call returning 1 on success, 0 on failure.
     fn simple(&self, ret: c_int) -> Call {
-        let errors = drain_error_queue();
-        let outcome = if ret == 1 {
-            Outcome::Ok(1)
-        } else {
-            Outcome::Ssl(errors.first().cloned().unwrap_or_default())
-        };
-        let mut call = Call::new(outcome, i64::from(ret));
-        call.errors = errors;
-        call
+        super::ssl_abi::simple_call(ret, drain_error_queue())
     }
 }
 

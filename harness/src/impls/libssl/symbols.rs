@@ -56,13 +56,7 @@ pub type BioCallbackEx = unsafe extern "C" fn(
     processed: *mut usize,
 ) -> c_long;
 
-// ssl.h
-pub const SSL_ERROR_NONE: c_int = 0;
-pub const SSL_ERROR_SSL: c_int = 1;
-pub const SSL_ERROR_WANT_READ: c_int = 2;
-pub const SSL_ERROR_WANT_WRITE: c_int = 3;
-pub const SSL_ERROR_SYSCALL: c_int = 5;
-pub const SSL_ERROR_ZERO_RETURN: c_int = 6;
+// ssl.h (the SSL_ERROR_* classes are mapped in impls/ssl_abi.rs)
 pub const SSL_CTRL_OPTIONS: c_int = 32;
 pub const SSL_CTRL_MODE: c_int = 33;
 pub const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
