@@ -8,6 +8,7 @@
 //! value, and the error-queue reason where the library has one. An action an implementation
 //! cannot perform returns [`Outcome::Skip`] with the reason; it is never faked.
 
+use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
 
@@ -170,7 +171,13 @@ pub struct ConnConfig {
     pub max_fragment_length: Option<u16>,
     /// TLS 1.3 record padding to a multiple of this block size (REC-3).
     pub block_padding: Option<u16>,
+    /// TLS 1.3 early data (ED-*): a server accepts up to [`MAX_EARLY_DATA`] bytes of it and
+    /// says so in its tickets; a client may send it when it resumes such a session.
+    pub early_data: bool,
 }
+
+/// The early data limit a server with [`ConnConfig::early_data`] announces in its tickets.
+pub const MAX_EARLY_DATA: u32 = 16384;
 
 impl ConnConfig {
     pub fn new(role: Role, tls: Tls, modes: Modes) -> ConnConfig {
@@ -186,6 +193,7 @@ impl ConnConfig {
             no_encrypt_then_mac: false,
             max_fragment_length: None,
             block_padding: None,
+            early_data: false,
         }
     }
 }
@@ -379,12 +387,47 @@ impl fmt::Display for SetupError {
     }
 }
 
+/// A client's resumable session, opaque to everyone but the implementation that made it
+/// ([`Connection::session`]) and takes it back ([`Implementation::resume`]).
+pub struct Session(Box<dyn Any + Send>);
+
+impl Session {
+    pub fn new<T: Any + Send>(inner: T) -> Session {
+        Session(Box::new(inner))
+    }
+
+    /// The implementation's own session type; `None` for another implementation's session.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Session(..)")
+    }
+}
+
 /// An implementation of the write contract: a factory for connections.
 pub trait Implementation: Send + Sync {
     fn info(&self) -> ImplInfo;
 
     /// Opens a connection over `io` with exactly `cfg`. No bytes move until the first call.
     fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError>;
+
+    /// As `connect`, for a client that offers to resume `session` (`SSL_set_session`), which
+    /// an earlier connection of this implementation gave out.
+    fn resume(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        session: &Session,
+    ) -> Result<Box<dyn Connection>, SetupError> {
+        let _ = (cfg, io, session);
+        Err(SetupError::Unsupported(
+            "session resumption is not available".into(),
+        ))
+    }
 }
 
 /// One TLS connection under test. Each method is one library call (or, for drivers without
@@ -440,6 +483,30 @@ pub trait Connection {
 
     /// Change modes on the live connection (`SSL_set_mode`/`SSL_clear_mode`), clause W15.
     fn set_modes(&mut self, modes: Modes) -> Call;
+
+    /// A client's session, to resume in a later connection (`SSL_get1_session`), once the
+    /// handshake is done and the server's tickets were read. `Unsupported` where the
+    /// implementation cannot resume; `Failed` where it has no session to give.
+    fn session(&mut self) -> Result<Session, SetupError> {
+        Err(SetupError::Unsupported(
+            "session resumption is not available".into(),
+        ))
+    }
+
+    /// TLS 1.3 client: `SSL_write_early_data(ssl, buf, len, &written)`, before the handshake
+    /// is done. `Ok(written)` on success.
+    fn write_early_data(&mut self, buf: &[u8]) -> Call {
+        let _ = buf;
+        Call::skip("early data is not available")
+    }
+
+    /// TLS 1.3 server: `SSL_read_early_data(ssl, buf, len, &readbytes)`. `Ok(n)` with n > 0 for
+    /// SSL_READ_EARLY_DATA_SUCCESS, `Ok(0)` for SSL_READ_EARLY_DATA_FINISH (no more early
+    /// data: the handshake goes on), `want_*` or an error for SSL_READ_EARLY_DATA_ERROR.
+    fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
+        let _ = buf;
+        Call::skip("early data is not available")
+    }
 
     /// Whether the handshake has completed (`SSL_is_init_finished`).
     fn handshake_done(&self) -> bool;

@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::contract::{Call, ConnConfig, Connection, Implementation, Modes, Outcome, SetupError};
+use crate::contract::{
+    Call, ConnConfig, Connection, Implementation, Modes, Outcome, Role, Session, SetupError,
+};
 use crate::payload::{fill, Content, Ledger};
 use crate::transport::{Pipe, Side};
 
@@ -38,16 +40,18 @@ pub struct Peer {
     /// How the peer's connection ended, if it did: the first read that returned
     /// `zero_return` (close_notify received) or a fatal error.
     pub ended: Option<Outcome>,
+    /// A server that accepts early data reads it with `SSL_read_early_data` until that says
+    /// FINISH; only then does it read the normal way.
+    early_reading: bool,
+    /// A client that wrote early data: OpenSSL's client keeps its handshake open for more
+    /// until the application calls SSL_do_handshake (or SSL_write), so the peer's next read
+    /// does that first, as a client application would after `SSL_write_early_data`.
+    early_written: bool,
 }
 
 impl Peer {
-    /// Opens the peer for a run where the implementation under test has `impl_cfg`.
-    pub fn new(
-        reference: &dyn Implementation,
-        impl_cfg: &ConnConfig,
-        pipe: &Pipe,
-        ledger: Rc<RefCell<Ledger>>,
-    ) -> Result<Peer, SetupError> {
+    /// The peer's configuration for a run where the implementation under test has `impl_cfg`.
+    pub fn config(impl_cfg: &ConnConfig) -> ConnConfig {
         let mut cfg = ConnConfig::new(
             impl_cfg.role.other(),
             impl_cfg.tls,
@@ -61,8 +65,28 @@ impl Peer {
         cfg.allow_client_renegotiation = true;
         // The client side asks for max_fragment_length; when the peer is the client, it asks.
         cfg.max_fragment_length = impl_cfg.max_fragment_length;
-        let conn = reference.connect(&cfg, pipe.endpoint(Side::Peer))?;
+        cfg.early_data = impl_cfg.early_data;
+        cfg
+    }
+
+    /// Opens the peer for a run where the implementation under test has `impl_cfg`; a peer
+    /// client resumes `session` (from a connection of `reference`) if given.
+    pub fn new(
+        reference: &dyn Implementation,
+        impl_cfg: &ConnConfig,
+        pipe: &Pipe,
+        ledger: Rc<RefCell<Ledger>>,
+        session: Option<&Session>,
+    ) -> Result<Peer, SetupError> {
+        let cfg = Peer::config(impl_cfg);
+        let io = pipe.endpoint(Side::Peer);
+        let conn = match session {
+            Some(s) => reference.resume(&cfg, io, s)?,
+            None => reference.connect(&cfg, io)?,
+        };
         Ok(Peer {
+            early_reading: cfg.early_data && cfg.role == Role::Server,
+            early_written: false,
             conn,
             pipe: pipe.clone(),
             ledger,
@@ -78,6 +102,16 @@ impl Peer {
     /// The peer's application reads up to `limit` bytes (all it can if `None`). Returns the
     /// call that stopped the loop and the number of bytes read.
     pub fn read(&mut self, limit: Option<usize>) -> (Call, u64) {
+        if self.early_written {
+            let call = self.conn.handshake();
+            if !call.outcome.is_ok() {
+                if self.ended.is_none() && call.outcome.is_fatal() {
+                    self.ended = Some(call.outcome.clone());
+                }
+                return (call, 0);
+            }
+            self.early_written = false;
+        }
         let mut total: usize = 0;
         loop {
             let want = match limit {
@@ -90,6 +124,24 @@ impl Peer {
                 Some(l) => (l - total).min(READ_CHUNK),
                 None => READ_CHUNK,
             };
+            if self.early_reading {
+                let call = self.conn.read_early_data(&mut self.scratch[..want]);
+                match call.outcome {
+                    Outcome::Ok(0) => self.early_reading = false,
+                    Outcome::Ok(n) => {
+                        let n = n as usize;
+                        self.ledger.borrow_mut().receive(&self.scratch[..n]);
+                        total += n;
+                    }
+                    _ => {
+                        if self.ended.is_none() && call.outcome.is_fatal() {
+                            self.ended = Some(call.outcome.clone());
+                        }
+                        return (call, total as u64);
+                    }
+                }
+                continue;
+            }
             let call = self.conn.read(&mut self.scratch[..want]);
             match call.outcome {
                 Outcome::Ok(n) if n > 0 => {
@@ -109,8 +161,12 @@ impl Peer {
         }
     }
 
-    /// One `SSL_do_handshake` step of the peer.
+    /// One `SSL_do_handshake` step of the peer (a server still reading early data reads it:
+    /// the handshake goes on from there).
     pub fn handshake(&mut self) -> Call {
+        if self.early_reading {
+            return self.read(None).0;
+        }
         self.conn.handshake()
     }
 
@@ -161,6 +217,20 @@ impl Peer {
             }
             return (call, off as u64);
         }
+    }
+
+    /// The peer client writes `len` more bytes of its own stream as early data.
+    pub fn write_early(&mut self, len: usize) -> (Call, u64) {
+        let mut buf = vec![0u8; len];
+        fill(&mut buf, self.sent, Content::Stream);
+        let call = self.conn.write_early_data(&buf);
+        let n = match call.outcome {
+            Outcome::Ok(n) => n,
+            _ => 0,
+        };
+        self.early_written = true;
+        self.sent += n;
+        (call, n)
     }
 
     pub fn shutdown(&mut self) -> Call {

@@ -12,7 +12,9 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Call, ConnConfig, Connection, Implementation, Outcome, SetupError};
+use crate::contract::{
+    Call, ConnConfig, Connection, Implementation, Outcome, Role, Session, SetupError,
+};
 use crate::payload::{fill, Content, Delivery, Ledger};
 use crate::peer::{Peer, GARBAGE_RECORD};
 use crate::scenario::{Api, ClauseId, RunKey, Scenario, Step};
@@ -183,6 +185,7 @@ pub fn run_with(
     cfg.no_encrypt_then_mac = scenario.connection.no_encrypt_then_mac;
     cfg.max_fragment_length = scenario.connection.max_fragment_length;
     cfg.block_padding = scenario.connection.block_padding;
+    cfg.early_data = scenario.connection.early_data;
 
     let ledger = Rc::new(RefCell::new(Ledger::default()));
     let empty = |status| Trace {
@@ -223,11 +226,27 @@ pub fn run_with(
             message: format!("{who}: {message}"),
         },
     };
-    let conn = match imp.connect(&cfg, pipe.endpoint(Side::Impl)) {
+    // Early data needs a session to resume: a first connection gets it.
+    let session = if cfg.early_data {
+        match prime(imp, reference, &cfg) {
+            Ok(s) => Some(s),
+            Err((e, who)) => return empty(setup(e, who)),
+        }
+    } else {
+        None
+    };
+    let impl_session = session.as_ref().filter(|_| cfg.role == Role::Client);
+    let peer_session = session.as_ref().filter(|_| cfg.role == Role::Server);
+    let io = pipe.endpoint(Side::Impl);
+    let conn = match impl_session {
+        Some(s) => imp.resume(&cfg, io, s),
+        None => imp.connect(&cfg, io),
+    };
+    let conn = match conn {
         Ok(c) => c,
         Err(e) => return empty(setup(e, "implementation")),
     };
-    let peer = match Peer::new(reference, &cfg, &pipe, ledger.clone()) {
+    let peer = match Peer::new(reference, &cfg, &pipe, ledger.clone(), peer_session) {
         Ok(p) => Rc::new(RefCell::new(p)),
         Err(e) => return empty(setup(e, "reference peer")),
     };
@@ -260,6 +279,78 @@ pub fn run_with(
     };
     let status = r.play();
     r.finish(status)
+}
+
+/// Rounds of the first connection's handshake and ticket exchange before it is given up.
+const PRIMING_ROUNDS: usize = 64;
+
+/// The first connection of an early-data run, over a roomy transport of its own: both sides
+/// with the run's configuration, a full handshake, the client reads the server's tickets, both
+/// send close_notify (an OpenSSL session is dropped from the server's cache if its connection
+/// ends without one). Returns the client's session; on failure, who failed and why.
+fn prime(
+    imp: &dyn Implementation,
+    reference: &dyn Implementation,
+    cfg: &ConnConfig,
+) -> Result<Session, (SetupError, &'static str)> {
+    const IMPL: &str = "implementation (first connection, for a session to resume)";
+    const PEER: &str = "reference peer (first connection, for a session to resume)";
+    let pipe = Pipe::new(&PipeConfig {
+        capacity_to_peer: 1 << 20,
+        capacity_to_impl: 1 << 20,
+        blocking: false,
+    });
+    let mut ours = imp
+        .connect(cfg, pipe.endpoint(Side::Impl))
+        .map_err(|e| (e, IMPL))?;
+    let mut theirs = reference
+        .connect(&Peer::config(cfg), pipe.endpoint(Side::Peer))
+        .map_err(|e| (e, PEER))?;
+    let failed = |who, what: &str, call: &Call| {
+        (
+            SetupError::Failed(format!("{what}: {} {:?}", call.outcome, call.errors)),
+            who,
+        )
+    };
+    let mut rounds = 0;
+    while !(ours.handshake_done() && theirs.handshake_done()) {
+        rounds += 1;
+        if rounds > PRIMING_ROUNDS {
+            return Err((
+                SetupError::Failed("the handshake did not finish".into()),
+                IMPL,
+            ));
+        }
+        for (conn, who) in [(&mut ours, IMPL), (&mut theirs, PEER)] {
+            let call = conn.handshake();
+            if call.outcome.is_fatal() {
+                return Err(failed(who, "handshake", &call));
+            }
+        }
+    }
+    // The client takes in the tickets (and answers nothing: there is no data).
+    let (client, server) = match cfg.role {
+        Role::Client => ((&mut ours, IMPL), (&mut theirs, PEER)),
+        Role::Server => ((&mut theirs, PEER), (&mut ours, IMPL)),
+    };
+    let mut byte = [0u8; 1];
+    for _ in 0..2 {
+        let call = client.0.read(&mut byte);
+        if !call.outcome.is_retry() {
+            return Err(failed(client.1, "reading the session tickets", &call));
+        }
+        let call = server.0.handshake();
+        if call.outcome.is_fatal() {
+            return Err(failed(server.1, "after the handshake", &call));
+        }
+    }
+    for (conn, who) in [(&mut *client.0, client.1), (&mut *server.0, server.1)] {
+        let call = conn.shutdown();
+        if !call.outcome.is_ok() {
+            return Err(failed(who, "close_notify", &call));
+        }
+    }
+    client.0.session().map_err(|e| (e, client.1))
 }
 
 /// The text of a panic payload (`&str` or `String`; anything else is named as such).
@@ -306,7 +397,8 @@ fn slots(s: &Scenario) -> Vec<Vec<u8>> {
         let (len, buf) = match step {
             Step::Write { len, buf, .. }
             | Step::WriteEx { len, buf, .. }
-            | Step::WriteAll { len, buf, .. } => (len.get(), usize::from(*buf)),
+            | Step::WriteAll { len, buf, .. }
+            | Step::WriteEarly { len, buf, .. } => (len.get(), usize::from(*buf)),
             _ => continue,
         };
         if sizes.len() <= buf {
@@ -601,6 +693,25 @@ impl Runner<'_> {
                 rec.call = Some(self.conn.new_session_ticket());
                 None
             }
+            Step::WriteEarly { len, buf, .. } => {
+                let (slot, len) = (usize::from(*buf), len.get());
+                let offset = self.ledger.borrow().confirmed_total();
+                fill(&mut self.slots[slot][..len], offset, Content::Stream);
+                self.slot_content[slot] = Content::Stream;
+                self.ledger.borrow_mut().expect(Content::Stream);
+                let call = self.conn.write_early_data(&self.slots[slot][..len]);
+                // Not an SSL_write: a success confirms its bytes, a retry is not pending W6.
+                let pending = self.write_pending;
+                self.confirm(i, slot, len, &call);
+                self.write_pending = pending;
+                rec.call = Some(call);
+                Some(len as u64)
+            }
+            Step::ReadEarly { len, .. } => {
+                let mut buf = vec![0u8; len.get()];
+                rec.call = Some(self.conn.read_early_data(&mut buf));
+                None
+            }
             Step::ErrorAgain { .. } => {
                 rec.call = Some(self.conn.error_again());
                 None
@@ -629,6 +740,12 @@ impl Runner<'_> {
             }
             Step::PeerWrite { len } => {
                 let (call, n) = self.peer.borrow_mut().write(len.get());
+                rec.call = Some(call);
+                rec.bytes = Some(n);
+                None
+            }
+            Step::PeerWriteEarly { len } => {
+                let (call, n) = self.peer.borrow_mut().write_early(len.get());
                 rec.call = Some(call);
                 rec.bytes = Some(n);
                 None

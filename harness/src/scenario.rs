@@ -331,6 +331,22 @@ pub enum Step {
         expect: Option<Expect>,
         clause: Option<ClauseId>,
     },
+    /// TLS 1.3 client `SSL_write_early_data` of `len` bytes from buffer slot `buf`
+    /// (`connection.early_data`).
+    WriteEarly {
+        len: Len,
+        #[serde(default)]
+        buf: u8,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
+    /// TLS 1.3 server `SSL_read_early_data` of up to `len` bytes: `ok(n)`, or `ok(0)` once
+    /// the early data is finished (`connection.early_data`).
+    ReadEarly {
+        len: Len,
+        expect: Option<Expect>,
+        clause: Option<ClauseId>,
+    },
     /// TLS 1.3 server `SSL_new_session_ticket`.
     NewSessionTicket {
         expect: Option<Expect>,
@@ -377,6 +393,11 @@ pub enum Step {
     },
     /// The peer (TLS 1.3 server) sends an extra NewSessionTicket.
     PeerNewSessionTicket {},
+    /// The peer (TLS 1.3 client resuming with `connection.early_data`) writes `len` bytes of
+    /// its stream as early data, before its handshake goes on.
+    PeerWriteEarly {
+        len: Len,
+    },
     /// The peer sends a fatal alert (it rejects a corrupt record and says so).
     PeerFatalAlert {},
     /// A malformed record arrives for the implementation.
@@ -408,6 +429,8 @@ impl Step {
             | Step::KeyUpdate { expect, clause, .. }
             | Step::Renegotiate { expect, clause }
             | Step::NewSessionTicket { expect, clause }
+            | Step::WriteEarly { expect, clause, .. }
+            | Step::ReadEarly { expect, clause, .. }
             | Step::ErrorAgain { expect, clause }
             | Step::SetModes { expect, clause, .. } => (expect.as_ref(), clause.as_ref()),
             _ => (None, None),
@@ -426,6 +449,8 @@ impl Step {
                 | Step::WriteStream { .. }
                 | Step::Read { .. }
                 | Step::Shutdown { .. }
+                | Step::WriteEarly { .. }
+                | Step::ReadEarly { .. }
         )
     }
 
@@ -464,6 +489,8 @@ impl Step {
                 | Step::KeyUpdate { .. }
                 | Step::Renegotiate { .. }
                 | Step::NewSessionTicket { .. }
+                | Step::WriteEarly { .. }
+                | Step::ReadEarly { .. }
                 | Step::ErrorAgain { .. }
                 | Step::DirtyErrorQueue {}
                 | Step::SetModes { .. }
@@ -539,6 +566,10 @@ pub struct ConnectionSpec {
     pub max_fragment_length: Option<u16>,
     /// TLS 1.3 record padding block size (REC-3).
     pub block_padding: Option<u16>,
+    /// TLS 1.3 early data (ED-*): a first connection, over a transport of its own, gets a
+    /// ticket that allows early data; the run's connections resume it.
+    #[serde(default)]
+    pub early_data: bool,
 }
 
 fn default_tls() -> Vec<Tls> {
@@ -783,7 +814,8 @@ impl Scenario {
         for step in &self.steps {
             if let Step::Write { len, buf, .. }
             | Step::WriteEx { len, buf, .. }
-            | Step::WriteAll { len, buf, .. } = step
+            | Step::WriteAll { len, buf, .. }
+            | Step::WriteEarly { len, buf, .. } = step
             {
                 let s = &mut slots[usize::from(*buf)];
                 *s = (*s).max(len.0);
@@ -808,6 +840,11 @@ impl Scenario {
                 ));
             }
         }
+        if self.connection.early_data && self.tls.contains(&Tls::V12) {
+            return Err(
+                "connection.early_data exists only in TLS 1.3, but the scenario runs under TLS 1.2 too (set \"tls\": [\"1.3\"])".into(),
+            );
+        }
         if self.connection.block_padding == Some(0) {
             return Err("connection.block_padding must be at least 1".into());
         }
@@ -824,9 +861,22 @@ impl Scenario {
                 Step::KeyUpdate { .. }
                 | Step::PeerKeyUpdate { .. }
                 | Step::NewSessionTicket { .. }
-                | Step::PeerNewSessionTicket {} => Some(Tls::V13),
+                | Step::PeerNewSessionTicket {}
+                | Step::WriteEarly { .. }
+                | Step::ReadEarly { .. }
+                | Step::PeerWriteEarly { .. } => Some(Tls::V13),
                 _ => None,
             };
+            let early = matches!(
+                step,
+                Step::WriteEarly { .. } | Step::ReadEarly { .. } | Step::PeerWriteEarly { .. }
+            );
+            if early && !self.connection.early_data {
+                return Err(format!(
+                    "step {i} ({}) needs a resumed session: set connection.early_data",
+                    step.short()
+                ));
+            }
             if let Some(v) = needs {
                 if self.tls.iter().any(|t| *t != v) {
                     return Err(format!(
@@ -872,7 +922,8 @@ impl Scenario {
                 | Step::WriteEx { len, .. }
                 | Step::WriteAll { len, .. } => len.0,
                 Step::WriteStream { total, .. } => *total,
-                Step::PeerWrite { len } => len.0,
+                Step::PeerWrite { len } | Step::PeerWriteEarly { len } => len.0,
+                Step::WriteEarly { len, .. } => len.0,
                 _ => 0,
             })
             .sum();

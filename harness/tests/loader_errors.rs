@@ -116,3 +116,21 @@ fn duplicate_ids_across_files() {
         "{e}"
     );
 }
+
+#[test]
+fn early_data_steps_need_the_option_and_tls_1_3() {
+    let e = err(
+        br#"{"id": "x", "title": "t", "clauses": ["W1"], "tls": ["1.3"], "steps": [{"op": "write_early", "len": 10}]}"#,
+    );
+    assert!(
+        e.contains("needs a resumed session: set connection.early_data"),
+        "{e}"
+    );
+    let e = err(
+        br#"{"id": "x", "title": "t", "clauses": ["W1"], "connection": {"early_data": true}, "steps": [{"op": "handshake"}]}"#,
+    );
+    assert!(
+        e.contains("connection.early_data exists only in TLS 1.3"),
+        "{e}"
+    );
+}

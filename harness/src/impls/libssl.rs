@@ -43,7 +43,7 @@ use self::symbols::*;
 use crate::certs;
 use crate::contract::{
     Call, ConnConfig, Connection, ImplInfo, Implementation, LibraryInfo, Modes, Outcome, Role,
-    SetupError, Tls,
+    Session, SetupError, Tls, MAX_EARLY_DATA,
 };
 use crate::transport::Endpoint;
 
@@ -673,6 +673,51 @@ impl Implementation for LibsslImpl {
     }
 
     fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError> {
+        self.open(cfg, io, None)
+    }
+
+    fn resume(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        session: &Session,
+    ) -> Result<Box<dyn Connection>, SetupError> {
+        match session.get::<LibsslSession>() {
+            Some(s) if Arc::ptr_eq(&s.lib, &self.lib) => self.open(cfg, io, Some(s)),
+            _ => Err(SetupError::Failed(format!(
+                "the session to resume does not come from {}",
+                self.lib.label
+            ))),
+        }
+    }
+}
+
+/// A client session of a loaded library (one reference, `SSL_get1_session`'s).
+struct LibsslSession {
+    lib: Arc<Loaded>,
+    ptr: *mut SslSession,
+}
+
+// SAFETY: an SSL_SESSION is reference-counted with the library's own locking; this handle owns
+// one reference and only hands it to SSL_set_session or SSL_SESSION_free, from any thread.
+unsafe impl Send for LibsslSession {}
+
+impl Drop for LibsslSession {
+    fn drop(&mut self) {
+        if let Some(free) = self.lib.sym.SSL_SESSION_free {
+            // SAFETY: the reference is ours (from SSL_get1_session).
+            unsafe { free(self.ptr) };
+        }
+    }
+}
+
+impl LibsslImpl {
+    fn open(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        session: Option<&LibsslSession>,
+    ) -> Result<Box<dyn Connection>, SetupError> {
         let lib = &self.lib;
         let s = &lib.sym;
         let ctx = self.context(CtxKey {
@@ -762,6 +807,27 @@ impl Implementation for LibsslImpl {
                     Role::Client => (s.SSL_set_connect_state)(ssl),
                     Role::Server => (s.SSL_set_accept_state)(ssl),
                 }
+            }
+        }
+        if let Some(sess) = session {
+            let Some(f) = s.SSL_set_session else {
+                return Err(SetupError::Unsupported(lib.missing("SSL_set_session")));
+            };
+            // SAFETY: `ssl` is live; the session comes from this library and the SSL takes its
+            // own reference to it.
+            if unsafe { f(ssl, sess.ptr) } != 1 {
+                return Err(lib.failed("SSL_set_session"));
+            }
+        }
+        if cfg.early_data && cfg.role == Role::Server {
+            let Some(f) = s.SSL_set_max_early_data else {
+                return Err(SetupError::Unsupported(
+                    lib.missing("SSL_set_max_early_data"),
+                ));
+            };
+            // SAFETY: `ssl` is live.
+            if unsafe { f(ssl, MAX_EARLY_DATA) } != 1 {
+                return Err(lib.failed("SSL_set_max_early_data"));
             }
         }
         if let Some(c) = &cfg.cipher {
@@ -1080,6 +1146,81 @@ impl LibsslConn {
 }
 
 impl Connection for LibsslConn {
+    fn session(&mut self) -> Result<Session, SetupError> {
+        let s = &self.lib.sym;
+        let (Some(get), Some(resumable), Some(_)) = (
+            s.SSL_get1_session,
+            s.SSL_SESSION_is_resumable,
+            s.SSL_SESSION_free,
+        ) else {
+            return Err(SetupError::Unsupported(self.lib.missing(
+                "SSL_get1_session, SSL_SESSION_is_resumable or SSL_SESSION_free",
+            )));
+        };
+        // SAFETY: `ssl` is live; a non-null result is one reference, ours.
+        let ptr = unsafe { get(self.ssl) };
+        if ptr.is_null() {
+            return Err(SetupError::Failed(format!(
+                "{} holds no session after the handshake",
+                self.lib.label
+            )));
+        }
+        let session = LibsslSession {
+            lib: self.lib.clone(),
+            ptr,
+        };
+        // SAFETY: the session is live (we hold a reference).
+        if unsafe { resumable(ptr) } != 1 {
+            return Err(SetupError::Failed(format!(
+                "{} holds no resumable session after the handshake",
+                self.lib.label
+            )));
+        }
+        Ok(Session::new(session))
+    }
+
+    fn write_early_data(&mut self, buf: &[u8]) -> Call {
+        let Some(f) = self.lib.sym.SSL_write_early_data else {
+            return Call::skip(self.lib.missing("SSL_write_early_data"));
+        };
+        self.prepare();
+        let mut written: usize = 0;
+        // SAFETY: `buf` is valid for reads of its length during the call; `written` is a
+        // valid out-pointer.
+        let ret =
+            self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
+        let mut call = self.classify(ret);
+        if ret == 1 {
+            call.outcome = Outcome::Ok(written as u64);
+        }
+        call.written = Some(written as u64);
+        call
+    }
+
+    fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
+        let Some(f) = self.lib.sym.SSL_read_early_data else {
+            return Call::skip(self.lib.missing("SSL_read_early_data"));
+        };
+        self.prepare();
+        let mut read: usize = 0;
+        let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+        // SAFETY: `buf` is valid for writes of its length during the call; `read` is a valid
+        // out-pointer.
+        let ret = self.call(|_, ssl| unsafe { f(ssl, ptr.cast(), len, &mut read) });
+        let mut call = match ret {
+            SSL_READ_EARLY_DATA_SUCCESS | SSL_READ_EARLY_DATA_FINISH => {
+                self.last_ret = ret;
+                let mut c = self.simple(1);
+                c.outcome = Outcome::Ok(read as u64);
+                c
+            }
+            _ => self.classify(0),
+        };
+        call.ret = i64::from(ret);
+        call.written = Some(read as u64);
+        call
+    }
+
     fn handshake(&mut self) -> Call {
         self.prepare();
         // SAFETY: `ssl` is live; its BIO is the pair, served by the callback.

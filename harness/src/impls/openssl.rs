@@ -20,13 +20,16 @@ use std::sync::Mutex;
 use foreign_types::ForeignTypeRef;
 use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
-use openssl::ssl::{Ssl, SslContext, SslMethod, SslOptions, SslStream, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    Ssl, SslContext, SslMethod, SslOptions, SslSession, SslStream, SslVerifyMode, SslVersion,
+};
 use openssl::x509::X509;
 use openssl_sys as ffi;
 
 use crate::certs;
 use crate::contract::{
-    Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, SetupError, Tls,
+    Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, Session,
+    SetupError, Tls, MAX_EARLY_DATA,
 };
 use crate::transport::Endpoint;
 
@@ -39,6 +42,7 @@ extern "C" {
     fn SSL_new_session_ticket(s: *mut ffi::SSL) -> c_int;
     fn SSL_set_tlsext_max_fragment_length(s: *mut ffi::SSL, mode: u8) -> c_int;
     fn SSL_set_block_padding(s: *mut ffi::SSL, block_size: usize) -> c_int;
+    fn SSL_SESSION_is_resumable(s: *const ffi::SSL_SESSION) -> c_int;
 }
 
 const SSL_CTRL_CLEAR_MODE: c_int = 78;
@@ -113,7 +117,8 @@ fn build_context(key: CtxKey) -> Result<SslContext, ErrorStack> {
     }
     // Stateful session tickets (the session id): the stateless ones encrypt the session's
     // ASN.1 encoding, whose length varies with random fields (ticket_age_add), so record
-    // lengths on the wire would differ from run to run. No run resumes a session.
+    // lengths on the wire would differ from run to run. Early-data runs resume a session
+    // from the server's cache (SSL_free after a clean shutdown keeps it there).
     let mut opts = SslOptions::NO_TICKET;
     if key.no_renegotiation {
         opts |= SslOptions::NO_RENEGOTIATION;
@@ -142,6 +147,29 @@ impl Implementation for OpensslImpl {
     }
 
     fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError> {
+        self.open(cfg, io, None)
+    }
+
+    fn resume(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        session: &Session,
+    ) -> Result<Box<dyn Connection>, SetupError> {
+        let s = session.get::<SslSession>().ok_or_else(|| {
+            SetupError::Failed("the session to resume is not an OpenSSL session".into())
+        })?;
+        self.open(cfg, io, Some(s))
+    }
+}
+
+impl OpensslImpl {
+    fn open(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        session: Option<&SslSession>,
+    ) -> Result<Box<dyn Connection>, SetupError> {
         let ctx = self
             .context(CtxKey {
                 role: cfg.role,
@@ -164,6 +192,15 @@ impl Implementation for OpensslImpl {
                 Role::Client => ssl.set_connect_state(),
                 Role::Server => ssl.set_accept_state(),
             }
+        }
+        if let Some(s) = session {
+            // SAFETY: the session comes from a connection of this driver, so from this
+            // OpenSSL, and it was negotiated with a context of the same configuration.
+            unsafe { ssl.set_session(s) }.map_err(|e| setup_failed("SSL_set_session", e))?;
+        }
+        if cfg.early_data && cfg.role == Role::Server {
+            ssl.set_max_early_data(MAX_EARLY_DATA)
+                .map_err(|e| setup_failed("SSL_set_max_early_data", e))?;
         }
         if let Some(c) = &cfg.cipher {
             ssl.set_cipher_list(c).map_err(|e| {
@@ -416,6 +453,60 @@ impl Connection for OpensslConn {
 
     fn handshake_done(&self) -> bool {
         self.stream.ssl().is_init_finished()
+    }
+
+    fn session(&mut self) -> Result<Session, SetupError> {
+        let Some(s) = self.stream.ssl().session() else {
+            return Err(SetupError::Failed(
+                "OpenSSL holds no session after the handshake".into(),
+            ));
+        };
+        // SAFETY: the SSL_SESSION is valid while the connection holds it (borrowed here).
+        match unsafe { SSL_SESSION_is_resumable(s.as_ptr()) } {
+            1 => Ok(Session::new(s.to_owned())),
+            _ => Err(SetupError::Failed(
+                "OpenSSL holds no resumable session after the handshake".into(),
+            )),
+        }
+    }
+
+    fn write_early_data(&mut self, buf: &[u8]) -> Call {
+        self.prepare();
+        let mut written: usize = 0;
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes during the call; `written` is
+        // a valid out-pointer.
+        let ret = unsafe {
+            ffi::SSL_write_early_data(self.ptr(), buf.as_ptr().cast(), buf.len(), &mut written)
+        };
+        let mut call = self.classify(ret);
+        if ret == 1 {
+            call.outcome = Outcome::Ok(written as u64);
+        }
+        call.written = Some(written as u64);
+        call
+    }
+
+    fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
+        self.prepare();
+        let mut read: usize = 0;
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes during the call; `read` is a
+        // valid out-pointer.
+        let ret = unsafe {
+            ffi::SSL_read_early_data(self.ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut read)
+        };
+        let mut call = match ret {
+            ffi::SSL_READ_EARLY_DATA_SUCCESS | ffi::SSL_READ_EARLY_DATA_FINISH => {
+                let mut c = self.simple(1);
+                self.last_ret = ret;
+                c.outcome = Outcome::Ok(read as u64);
+                c.ret = i64::from(ret);
+                c
+            }
+            _ => self.classify(0),
+        };
+        call.ret = i64::from(ret);
+        call.written = Some(read as u64);
+        call
     }
 
     fn error_again(&mut self) -> Call {

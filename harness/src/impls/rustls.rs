@@ -15,6 +15,9 @@
 //! | `renegotiate`, `new_session_ticket`, negative length | `skip`: rustls never renegotiates, has no on-demand ticket API, and takes slices. |
 //! | errors | a `rustls::Error` → `ssl(<its Display>)`; a transport error → `syscall`. |
 //! | return values | `ret` is what an OpenSSL caller would read for the same outcome: `n` / `-1` (`write`), `1` / `0` (`write_ex`). |
+//! | `session`, `resume` | an early-data client has a config of its own whose session store keeps the tickets it receives; resuming opens a client from that config (`enable_early_data` on). An early-data server announces `max_early_data_size` = 16384. |
+//! | `write_early_data` | `ClientConnection::early_data().write`, then a flush; `ok(n)` with what rustls took (it may take less than asked: the rest of the early data limit). No early data possible → `ssl(early data not possible)`. |
+//! | `read_early_data` | `ServerConnection::early_data().read`; nothing buffered: `read_tls` + `process_new_packets`, again; `ok(0)` (FINISH) once the handshake is done and nothing is left; `want_read` if nothing arrives. rustls does not send 0.5-RTT data (`send_half_rtt_data` off): a server write before the handshake ends is held until it does. |
 //! | modes | recorded; `auto_retry` and `release_buffers` have no rustls counterpart and change nothing. |
 
 use std::collections::HashMap;
@@ -27,7 +30,8 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, Server
 
 use crate::certs;
 use crate::contract::{
-    Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, SetupError, Tls,
+    Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, Session,
+    SetupError, Tls, MAX_EARLY_DATA,
 };
 use crate::transport::Endpoint;
 
@@ -42,8 +46,8 @@ pub struct RustlsImpl {
     configs: Mutex<HashMap<CfgKey, Cfg>>,
 }
 
-/// Role, version and max fragment: what a rustls config depends on.
-type CfgKey = (Role, Tls, Option<u16>);
+/// Role, version, max fragment and early data: what a rustls config depends on.
+type CfgKey = (Role, Tls, Option<u16>, bool);
 
 #[derive(Clone)]
 enum Cfg {
@@ -61,12 +65,12 @@ impl RustlsImpl {
     }
 
     fn config(&self, cfg: &ConnConfig) -> Result<Cfg, SetupError> {
-        let key = (cfg.role, cfg.tls, cfg.max_send_fragment);
+        let key = (cfg.role, cfg.tls, cfg.max_send_fragment, cfg.early_data);
         let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
         }
-        let c = build_config(key.0, key.1, key.2)
+        let c = build_config(key.0, key.1, key.2, key.3)
             .map_err(|e| SetupError::Failed(format!("rustls config: {e}")))?;
         cache.insert(key, c.clone());
         Ok(c)
@@ -79,7 +83,12 @@ impl Default for RustlsImpl {
     }
 }
 
-fn build_config(role: Role, tls: Tls, frag: Option<u16>) -> Result<Cfg, rustls::Error> {
+fn build_config(
+    role: Role,
+    tls: Tls,
+    frag: Option<u16>,
+    early_data: bool,
+) -> Result<Cfg, rustls::Error> {
     let pki = certs::pki();
     let provider = Arc::new(ring::default_provider());
     let version: &'static rustls::SupportedProtocolVersion = match tls {
@@ -109,6 +118,11 @@ fn build_config(role: Role, tls: Tls, frag: Option<u16>) -> Result<Cfg, rustls::
                 .with_no_client_auth()
                 .with_single_cert(chain, key)?;
             c.max_fragment_size = max_fragment_size;
+            if early_data {
+                // Announced in the tickets; the default stateful session cache gives each
+                // ticket out once, as 0-RTT anti-replay asks.
+                c.max_early_data_size = MAX_EARLY_DATA;
+            }
             Cfg::Server(Arc::new(c))
         }
     })
@@ -124,6 +138,31 @@ impl Implementation for RustlsImpl {
     }
 
     fn connect(&self, cfg: &ConnConfig, io: Endpoint) -> Result<Box<dyn Connection>, SetupError> {
+        self.open(cfg, io, None)
+    }
+
+    fn resume(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        session: &Session,
+    ) -> Result<Box<dyn Connection>, SetupError> {
+        let c = session.get::<Arc<ClientConfig>>().ok_or_else(|| {
+            SetupError::Failed("the session to resume is not a rustls client's".into())
+        })?;
+        self.open(cfg, io, Some(c.clone()))
+    }
+}
+
+impl RustlsImpl {
+    /// Opens a connection; `resume` is the client config (with its own session store) of an
+    /// earlier connection whose session this one resumes.
+    fn open(
+        &self,
+        cfg: &ConnConfig,
+        io: Endpoint,
+        resume: Option<Arc<ClientConfig>>,
+    ) -> Result<Box<dyn Connection>, SetupError> {
         if !cfg.set_state {
             return Err(SetupError::Unsupported(
                 "a rustls connection always has a role; 'neither connect nor accept state' cannot be expressed".into(),
@@ -144,8 +183,25 @@ impl Implementation for RustlsImpl {
                 "rustls has no TLS 1.3 record padding option".into(),
             ));
         }
+        let mut own_config = None;
         let conn: rustls::Connection = match self.config(cfg)? {
-            Cfg::Client(c) => {
+            Cfg::Client(shared) => {
+                // An early-data client gets a config of its own, with a session store only it
+                // uses: the ticket it receives is resumed by the run's connection, never by
+                // another run's.
+                let c = match resume {
+                    Some(c) => c,
+                    None if cfg.early_data => {
+                        let mut c = (*shared).clone();
+                        c.resumption = rustls::client::Resumption::in_memory_sessions(8);
+                        c.enable_early_data = true;
+                        Arc::new(c)
+                    }
+                    None => shared,
+                };
+                if cfg.early_data {
+                    own_config = Some(c.clone());
+                }
                 let name = ServerName::try_from(certs::SERVER_NAME)
                     .map_err(|e| SetupError::Failed(e.to_string()))?;
                 ClientConnection::new(c, name)
@@ -164,6 +220,7 @@ impl Implementation for RustlsImpl {
             committed: None,
             peer_closed: false,
             sent_close: false,
+            own_config,
         }))
     }
 }
@@ -179,6 +236,8 @@ struct RustlsConn {
     peer_closed: bool,
     /// Our close_notify has been queued (`shutdown` was called).
     sent_close: bool,
+    /// An early-data client's own config: its session store holds the tickets received.
+    own_config: Option<Arc<ClientConfig>>,
 }
 
 /// Why the driver stopped making progress.
@@ -462,5 +521,79 @@ impl Connection for RustlsConn {
 
     fn handshake_done(&self) -> bool {
         !self.conn.is_handshaking()
+    }
+
+    fn session(&mut self) -> Result<Session, SetupError> {
+        // The tickets went into the config's store as they were processed; a connection made
+        // from the same config takes one out.
+        self.own_config.clone().map(Session::new).ok_or_else(|| {
+            SetupError::Failed(
+                "this rustls connection has no session store (early_data is off)".into(),
+            )
+        })
+    }
+
+    fn write_early_data(&mut self, buf: &[u8]) -> Call {
+        let rustls::Connection::Client(client) = &mut self.conn else {
+            return Stop::Refused("not a client", "only a client writes early data".into())
+                .into_call(true);
+        };
+        let Some(mut early) = client.early_data() else {
+            return Stop::Refused(
+                "early data not possible",
+                "rustls offers no early data on this connection (no resumable ticket allowing it, or the handshake went past it)".into(),
+            )
+            .into_call(true);
+        };
+        match early.write(buf) {
+            Ok(n) => {
+                // The records go out now where the transport takes them, else with the next
+                // flush: rustls holds them either way.
+                if let Err(stop) = self.flush() {
+                    return stop.into_call(true);
+                }
+                let mut call = Call::new(Outcome::Ok(n as u64), 1);
+                call.written = Some(n as u64);
+                call
+            }
+            Err(e) => {
+                let mut call = io_to_stop(e).into_call(true);
+                call.written = Some(0);
+                call
+            }
+        }
+    }
+
+    fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
+        let finished = |n: usize, ret: i64| {
+            let mut call = Call::new(Outcome::Ok(n as u64), ret);
+            call.written = Some(n as u64);
+            call
+        };
+        loop {
+            let rustls::Connection::Server(server) = &mut self.conn else {
+                return Stop::Refused("not a server", "only a server reads early data".into())
+                    .into_call(true);
+            };
+            if let Some(mut early) = server.early_data() {
+                match early.read(buf) {
+                    Ok(n) if n > 0 => return finished(n, 1),
+                    Ok(_) => {}
+                    Err(e) => return Stop::Io(e).into_call(true),
+                }
+            }
+            if !self.conn.is_handshaking() {
+                // SSL_READ_EARLY_DATA_FINISH: no (more) early data.
+                return finished(0, 2);
+            }
+            if let Err(stop) = self.flush() {
+                return stop.into_call(true);
+            }
+            match self.pull() {
+                Ok(true) => continue,
+                Ok(false) => return Stop::WantRead.into_call(true),
+                Err(stop) => return stop.into_call(true),
+            }
+        }
     }
 }

@@ -16,6 +16,10 @@ pub struct Ssl {
     _private: [u8; 0],
 }
 #[repr(C)]
+pub struct SslSession {
+    _private: [u8; 0],
+}
+#[repr(C)]
 pub struct SslCtx {
     _private: [u8; 0],
 }
@@ -93,6 +97,9 @@ pub const BIO_FLAGS_READ: c_int = 0x01;
 pub const BIO_FLAGS_WRITE: c_int = 0x02;
 pub const BIO_FLAGS_RWS: c_int = 0x07;
 pub const BIO_FLAGS_SHOULD_RETRY: c_int = 0x08;
+// SSL_read_early_data's answers
+pub const SSL_READ_EARLY_DATA_SUCCESS: c_int = 1;
+pub const SSL_READ_EARLY_DATA_FINISH: c_int = 2;
 
 macro_rules! symbol_table {
     (
@@ -229,6 +236,14 @@ symbol_table! {
         SSL_new_session_ticket: unsafe extern "C" fn(*mut Ssl) -> c_int,
         SSL_set_tlsext_max_fragment_length: unsafe extern "C" fn(*mut Ssl, u8) -> c_int,
         SSL_set_block_padding: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
+        // TLS 1.3 early data and the session it resumes (1.1.1+).
+        SSL_set_max_early_data: unsafe extern "C" fn(*mut Ssl, u32) -> c_int,
+        SSL_write_early_data: unsafe extern "C" fn(*mut Ssl, *const c_void, usize, *mut usize) -> c_int,
+        SSL_read_early_data: unsafe extern "C" fn(*mut Ssl, *mut c_void, usize, *mut usize) -> c_int,
+        SSL_get1_session: unsafe extern "C" fn(*mut Ssl) -> *mut SslSession,
+        SSL_set_session: unsafe extern "C" fn(*mut Ssl, *mut SslSession) -> c_int,
+        SSL_SESSION_is_resumable: unsafe extern "C" fn(*const SslSession) -> c_int,
+        SSL_SESSION_free: unsafe extern "C" fn(*mut SslSession),
         // Host name check: SSL_set1_host (1.1.0+), else the verify parameter's.
         SSL_set1_host: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
         SSL_get0_param: unsafe extern "C" fn(*mut Ssl) -> *mut VerifyParam,
