@@ -174,6 +174,12 @@ pub struct ConnConfig {
     /// TLS 1.3 early data (ED-*): a server accepts up to [`MAX_EARLY_DATA`] bytes of it and
     /// says so in its tickets; a client may send it when it resumes such a session.
     pub early_data: bool,
+    /// The run resumes a session (a client offers one that an earlier connection of the same
+    /// configuration got): the client keeps what it receives for [`Connection::session`].
+    pub resume: bool,
+    /// TLS 1.3 server: how many tickets to send after the handshake (`SSL_set_num_tickets`);
+    /// `None`: the library's default (2 in both OpenSSL and rustls).
+    pub tls13_tickets: Option<u8>,
 }
 
 /// The early data limit a server with [`ConnConfig::early_data`] announces in its tickets.
@@ -194,6 +200,8 @@ impl ConnConfig {
             max_fragment_length: None,
             block_padding: None,
             early_data: false,
+            resume: false,
+            tls13_tickets: None,
         }
     }
 }
@@ -389,10 +397,10 @@ impl fmt::Display for SetupError {
 
 /// A client's resumable session, opaque to everyone but the implementation that made it
 /// ([`Connection::session`]) and takes it back ([`Implementation::resume`]).
-pub struct Session(Box<dyn Any + Send>);
+pub struct Session(Box<dyn Any + Send + Sync>);
 
 impl Session {
-    pub fn new<T: Any + Send>(inner: T) -> Session {
+    pub fn new<T: Any + Send + Sync>(inner: T) -> Session {
         Session(Box::new(inner))
     }
 
@@ -491,6 +499,12 @@ pub trait Connection {
         Err(SetupError::Unsupported(
             "session resumption is not available".into(),
         ))
+    }
+
+    /// Whether the handshake resumed a session (`SSL_session_reused`); `None` where the
+    /// implementation cannot tell.
+    fn resumed(&self) -> Option<bool> {
+        None
     }
 
     /// TLS 1.3 client: `SSL_write_early_data(ssl, buf, len, &written)`, before the handshake

@@ -55,7 +55,7 @@ pub struct Difference {
     pub reference: String,
     /// The step index, or `None` for run-level fields (status, delivery).
     pub step: Option<usize>,
-    /// `outcome`, `bytes`, `status`, `peer_received`, `missing`, `unconfirmed`.
+    /// `outcome`, `bytes`, `status`, `peer_received`, `missing`, `unconfirmed`, `resumed`.
     pub field: String,
     pub reference_value: String,
     pub value: String,
@@ -137,6 +137,16 @@ pub fn compare_with(
     } else {
         None
     };
+    // A run that was to resume a session: one implementation resumed it, the other did a
+    // full handshake. Everything after starts from different handshakes.
+    if let (Some(x), Some(y)) = (reference.resumed, other.resumed) {
+        if x != y {
+            return (
+                Some(diff(None, "resumed", x.to_string(), y.to_string())),
+                notes,
+            );
+        }
+    }
     for (a, b) in reference.steps.iter().zip(&other.steps) {
         if cut.is_some_and(|c| a.index >= c) {
             return (None, notes);
@@ -249,6 +259,7 @@ mod tests {
             checked: vec![],
             peer_end: None,
             broke_w6_at: None,
+            resumed: None,
         }
     }
 

@@ -164,6 +164,7 @@ pub fn worker_main(progress: &Path) -> u8 {
         let opts = RunOptions {
             transport: req.transport,
             observer: Some(&observer),
+            sessions: None,
         };
         let trace = runner::run_with(imp, &reference, scenario, &req.key, &opts);
         let sent = serde_json::to_writer(&mut out, &trace)
@@ -499,6 +500,7 @@ fn lost_trace(
         checked: vec!["I4".into()],
         peer_end: None,
         broke_w6_at: None,
+        resumed: None,
     }
 }
 

@@ -19,6 +19,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sessions;
 pub mod suite;
 pub mod sys;
 pub mod transport;

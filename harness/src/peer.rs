@@ -66,6 +66,8 @@ impl Peer {
         // The client side asks for max_fragment_length; when the peer is the client, it asks.
         cfg.max_fragment_length = impl_cfg.max_fragment_length;
         cfg.early_data = impl_cfg.early_data;
+        cfg.resume = impl_cfg.resume;
+        cfg.tls13_tickets = impl_cfg.tls13_tickets;
         cfg
     }
 

@@ -9,15 +9,15 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{
-    Call, ConnConfig, Connection, Implementation, Outcome, Role, Session, SetupError,
-};
+use crate::contract::{Call, ConnConfig, Connection, Implementation, Outcome, Role, SetupError};
 use crate::payload::{fill, Content, Delivery, Ledger};
 use crate::peer::{Peer, GARBAGE_RECORD};
 use crate::scenario::{Api, ClauseId, RunKey, Scenario, Step};
+use crate::sessions::{self, SessionPool};
 use crate::transport::{Pipe, PipeConfig, Side, TransportKind};
 use crate::wire::WireRecord;
 
@@ -135,6 +135,10 @@ pub struct Trace {
     /// the contract does not say what must happen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broke_w6_at: Option<usize>,
+    /// For a run that resumes a session and got through its handshake: whether the
+    /// implementation's handshake did resume it (`SSL_session_reused`), where it can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<bool>,
 }
 
 /// What a step observer is told: a step begins, or one ended with its record.
@@ -151,6 +155,31 @@ pub struct RunOptions<'a> {
     /// Told of every step as it begins and ends (a worker process records its progress so
     /// that a crash or a hang can say where it happened).
     pub observer: Option<&'a dyn Fn(StepEvent<'_>)>,
+    /// Where a resumed run takes its session (the fuzzer reuses TLS 1.2 sessions across
+    /// runs); without one, each such run primes its own.
+    pub sessions: Option<&'a SessionPool>,
+}
+
+/// The configuration of the implementation's connection in run `key` of `scenario`.
+pub fn conn_config(scenario: &Scenario, key: &RunKey) -> ConnConfig {
+    let mut cfg = ConnConfig::new(key.role, key.tls, key.modes);
+    cfg.max_send_fragment = scenario.connection.max_send_fragment;
+    cfg.set_state = scenario.connection.set_state.unwrap_or(true);
+    cfg.no_renegotiation = scenario.connection.no_renegotiation;
+    cfg.allow_client_renegotiation = scenario.connection.allow_client_renegotiation;
+    cfg.cipher = scenario.connection.cipher.clone();
+    cfg.no_encrypt_then_mac = scenario.connection.no_encrypt_then_mac;
+    cfg.max_fragment_length = scenario.connection.max_fragment_length;
+    cfg.block_padding = scenario.connection.block_padding;
+    cfg.early_data = scenario.connection.early_data;
+    cfg.resume = scenario.connection.resume;
+    if cfg.resume {
+        // After a resumed handshake neither server sends tickets: an OpenSSL stateless
+        // ticket's length varies by a cipher block now and then, which would move record
+        // boundaries from run to run. (The first connection gets its tickets: `sessions`.)
+        cfg.tls13_tickets = Some(0);
+    }
+    cfg
 }
 
 /// Runs `key` of `scenario` on `imp`, with `reference` playing the peer.
@@ -176,16 +205,7 @@ pub fn run_with(
         capacity_to_impl: cap(scenario.transport.capacity_to_impl, scenario),
         blocking: scenario.transport.blocking,
     };
-    let mut cfg = ConnConfig::new(key.role, key.tls, key.modes);
-    cfg.max_send_fragment = scenario.connection.max_send_fragment;
-    cfg.set_state = scenario.connection.set_state.unwrap_or(true);
-    cfg.no_renegotiation = scenario.connection.no_renegotiation;
-    cfg.allow_client_renegotiation = scenario.connection.allow_client_renegotiation;
-    cfg.cipher = scenario.connection.cipher.clone();
-    cfg.no_encrypt_then_mac = scenario.connection.no_encrypt_then_mac;
-    cfg.max_fragment_length = scenario.connection.max_fragment_length;
-    cfg.block_padding = scenario.connection.block_padding;
-    cfg.early_data = scenario.connection.early_data;
+    let cfg = conn_config(scenario, key);
 
     let ledger = Rc::new(RefCell::new(Ledger::default()));
     let empty = |status| Trace {
@@ -197,6 +217,7 @@ pub fn run_with(
         checked: Vec::new(),
         peer_end: None,
         broke_w6_at: None,
+        resumed: None,
     };
     let pipe = match opts.transport {
         TransportKind::Memory => Pipe::new(&pipe_cfg),
@@ -226,17 +247,22 @@ pub fn run_with(
             message: format!("{who}: {message}"),
         },
     };
-    // Early data needs a session to resume: a first connection gets it.
-    let session = if cfg.early_data {
-        match prime(imp, reference, &cfg) {
+    // A resumed run (and early data, which needs one) takes a session that a first connection
+    // of the same configuration got: primed now, or from the pool.
+    let session = if cfg.early_data || cfg.resume {
+        let got = match opts.sessions {
+            Some(pool) => pool.take(imp, reference, &cfg),
+            None => sessions::prime(imp, reference, &cfg).map(Arc::new),
+        };
+        match got {
             Ok(s) => Some(s),
             Err((e, who)) => return empty(setup(e, who)),
         }
     } else {
         None
     };
-    let impl_session = session.as_ref().filter(|_| cfg.role == Role::Client);
-    let peer_session = session.as_ref().filter(|_| cfg.role == Role::Server);
+    let impl_session = session.as_deref().filter(|_| cfg.role == Role::Client);
+    let peer_session = session.as_deref().filter(|_| cfg.role == Role::Server);
     let io = pipe.endpoint(Side::Impl);
     let conn = match impl_session {
         Some(s) => imp.resume(&cfg, io, s),
@@ -278,79 +304,14 @@ pub fn run_with(
         observer: opts.observer,
     };
     let status = r.play();
-    r.finish(status)
-}
-
-/// Rounds of the first connection's handshake and ticket exchange before it is given up.
-const PRIMING_ROUNDS: usize = 64;
-
-/// The first connection of an early-data run, over a roomy transport of its own: both sides
-/// with the run's configuration, a full handshake, the client reads the server's tickets, both
-/// send close_notify (an OpenSSL session is dropped from the server's cache if its connection
-/// ends without one). Returns the client's session; on failure, who failed and why.
-fn prime(
-    imp: &dyn Implementation,
-    reference: &dyn Implementation,
-    cfg: &ConnConfig,
-) -> Result<Session, (SetupError, &'static str)> {
-    const IMPL: &str = "implementation (first connection, for a session to resume)";
-    const PEER: &str = "reference peer (first connection, for a session to resume)";
-    let pipe = Pipe::new(&PipeConfig {
-        capacity_to_peer: 1 << 20,
-        capacity_to_impl: 1 << 20,
-        blocking: false,
-    });
-    let mut ours = imp
-        .connect(cfg, pipe.endpoint(Side::Impl))
-        .map_err(|e| (e, IMPL))?;
-    let mut theirs = reference
-        .connect(&Peer::config(cfg), pipe.endpoint(Side::Peer))
-        .map_err(|e| (e, PEER))?;
-    let failed = |who, what: &str, call: &Call| {
-        (
-            SetupError::Failed(format!("{what}: {} {:?}", call.outcome, call.errors)),
-            who,
-        )
+    let resumed = if (r.cfg.early_data || r.cfg.resume) && r.conn.handshake_done() {
+        r.conn.resumed()
+    } else {
+        None
     };
-    let mut rounds = 0;
-    while !(ours.handshake_done() && theirs.handshake_done()) {
-        rounds += 1;
-        if rounds > PRIMING_ROUNDS {
-            return Err((
-                SetupError::Failed("the handshake did not finish".into()),
-                IMPL,
-            ));
-        }
-        for (conn, who) in [(&mut ours, IMPL), (&mut theirs, PEER)] {
-            let call = conn.handshake();
-            if call.outcome.is_fatal() {
-                return Err(failed(who, "handshake", &call));
-            }
-        }
-    }
-    // The client takes in the tickets (and answers nothing: there is no data).
-    let (client, server) = match cfg.role {
-        Role::Client => ((&mut ours, IMPL), (&mut theirs, PEER)),
-        Role::Server => ((&mut theirs, PEER), (&mut ours, IMPL)),
-    };
-    let mut byte = [0u8; 1];
-    for _ in 0..2 {
-        let call = client.0.read(&mut byte);
-        if !call.outcome.is_retry() {
-            return Err(failed(client.1, "reading the session tickets", &call));
-        }
-        let call = server.0.handshake();
-        if call.outcome.is_fatal() {
-            return Err(failed(server.1, "after the handshake", &call));
-        }
-    }
-    for (conn, who) in [(&mut *client.0, client.1), (&mut *server.0, server.1)] {
-        let call = conn.shutdown();
-        if !call.outcome.is_ok() {
-            return Err(failed(who, "close_notify", &call));
-        }
-    }
-    client.0.session().map_err(|e| (e, client.1))
+    let mut trace = r.finish(status);
+    trace.resumed = resumed;
+    trace
 }
 
 /// The text of a panic payload (`&str` or `String`; anything else is named as such).
@@ -1253,6 +1214,7 @@ impl Runner<'_> {
             checked: self.checked.into_iter().collect(),
             peer_end,
             broke_w6_at: self.broke_w6_at,
+            resumed: None,
         }
     }
 }

@@ -570,6 +570,10 @@ pub struct ConnectionSpec {
     /// ticket that allows early data; the run's connections resume it.
     #[serde(default)]
     pub early_data: bool,
+    /// The run's client resumes a session that a first connection of the same configuration
+    /// got (an abbreviated handshake: no certificates, TLS 1.2 without a key exchange).
+    #[serde(default)]
+    pub resume: bool,
 }
 
 fn default_tls() -> Vec<Tls> {

@@ -93,6 +93,7 @@ pub fn play_with(
                 let opts = RunOptions {
                     transport,
                     observer: None,
+                    sessions: None,
                 };
                 if crate::sys::stop_requested().is_some() {
                     break;

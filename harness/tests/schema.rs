@@ -24,8 +24,8 @@ use sslwrite::suite::{self, Selection};
 /// peer's end (sd-own-shutdown), a deadlock and error strings (io-blocking-deadlock), a skip
 /// with no step (hs-no-state), a violation at a step (rt-other-buffer-fixed), a run-level
 /// difference (rn-peer-requests-mid-write), `written` (hs-zero-length-first), loops
-/// (pw-large-into-small-transport).
-const SCENARIOS: [&str; 7] = [
+/// (pw-large-into-small-transport), `resumed` (hs-resumed-implicit-write).
+const SCENARIOS: [&str; 8] = [
     "sd-own-shutdown",
     "io-blocking-deadlock",
     "hs-no-state",
@@ -33,6 +33,7 @@ const SCENARIOS: [&str; 7] = [
     "rn-peer-requests-mid-write",
     "hs-zero-length-first",
     "pw-large-into-small-transport",
+    "hs-resumed-implicit-write",
 ];
 
 fn schema() -> Value {

@@ -17,8 +17,9 @@ use crate::contract::{ImplInfo, Implementation};
 use crate::diff;
 use crate::impls;
 use crate::known::Known;
-use crate::runner::{self, Trace};
+use crate::runner::{self, RunOptions, Trace};
 use crate::scenario::Scenario;
+use crate::sessions::SessionPool;
 
 use super::Generated;
 
@@ -45,6 +46,8 @@ pub struct Oracles {
     pub impls: Vec<Box<dyn Implementation>>,
     pub reference: Box<dyn Implementation>,
     pub known: Known,
+    /// TLS 1.2 sessions reused across executions by inputs that resume one.
+    pub sessions: SessionPool,
 }
 
 impl Oracles {
@@ -65,6 +68,7 @@ impl Oracles {
                 .collect(),
             reference: Box::new(impls::openssl::OpensslImpl::new()),
             known,
+            sessions: SessionPool::new(),
         }
     }
 }
@@ -107,13 +111,30 @@ fn unexplained_invariant(
     })
 }
 
+/// One run of `g` on `imp`; a resuming input takes its session from the pool. If the pooled
+/// session was not resumed after all (the server no longer had it), the pool forgets it and
+/// the run is played again with a freshly primed session, as a replay would play it: a stale
+/// cache entry never decides a verdict.
+pub fn play(o: &Oracles, imp: &dyn Implementation, g: &Generated) -> Trace {
+    let opts = RunOptions {
+        sessions: Some(&o.sessions),
+        ..RunOptions::default()
+    };
+    let trace = runner::run_with(imp, o.reference.as_ref(), &g.scenario, &g.key, &opts);
+    if !g.scenario.connection.resume {
+        return trace;
+    }
+    if trace.resumed == Some(false) {
+        o.sessions
+            .forget(&imp.info().name, &runner::conn_config(&g.scenario, &g.key));
+        return runner::run(imp, o.reference.as_ref(), &g.scenario, &g.key);
+    }
+    trace
+}
+
 /// Every implementation plays `g`; invariants, then the diff against the reference.
 pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
-    let traces: Vec<Trace> = o
-        .impls
-        .iter()
-        .map(|i| runner::run(i.as_ref(), o.reference.as_ref(), &g.scenario, &g.key))
-        .collect();
+    let traces: Vec<Trace> = o.impls.iter().map(|i| play(o, i.as_ref(), g)).collect();
     for (imp, trace) in o.impls.iter().zip(&traces) {
         let info = imp.info();
         if let Some(mut f) = unexplained_invariant(o, &info, g, trace) {
@@ -172,7 +193,7 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
 
 /// One implementation plays `g`; only the invariants count.
 pub fn invariants(o: &Oracles, imp: &dyn Implementation, g: &Generated) -> Result<(), Finding> {
-    let trace = runner::run(imp, o.reference.as_ref(), &g.scenario, &g.key);
+    let trace = play(o, imp, g);
     match unexplained_invariant(o, &imp.info(), g, &trace) {
         Some(mut f) => {
             f.detail.push_str(&format!("\n{}", g.scenario.to_json()));

@@ -114,6 +114,7 @@ struct CtxKey {
     no_renegotiation: bool,
     allow_client_renegotiation: bool,
     no_encrypt_then_mac: bool,
+    resume: bool,
 }
 
 /// A libssl-compatible library as an implementation of the write contract.
@@ -626,8 +627,9 @@ impl LibsslImpl {
                 }
             }
         }
-        // Stateful tickets, as in openssl.rs (fixed record lengths).
-        let mut opts = SSL_OP_NO_TICKET;
+        // As in openssl.rs: stateful tickets (fixed record lengths), stateless ones for
+        // resuming runs.
+        let mut opts = if key.resume { 0 } else { SSL_OP_NO_TICKET };
         if key.no_renegotiation {
             opts |= SSL_OP_NO_RENEGOTIATION;
         }
@@ -699,8 +701,11 @@ struct LibsslSession {
 }
 
 // SAFETY: an SSL_SESSION is reference-counted with the library's own locking; this handle owns
-// one reference and only hands it to SSL_set_session or SSL_SESSION_free, from any thread.
+// one reference and only hands it to SSL_set_session (which takes a reference of its own and
+// reads the session under the session's lock) or SSL_SESSION_free, from any thread.
 unsafe impl Send for LibsslSession {}
+// SAFETY: as above: shared use is SSL_set_session only, which the library makes thread-safe.
+unsafe impl Sync for LibsslSession {}
 
 impl Drop for LibsslSession {
     fn drop(&mut self) {
@@ -726,6 +731,7 @@ impl LibsslImpl {
             no_renegotiation: cfg.no_renegotiation,
             allow_client_renegotiation: cfg.allow_client_renegotiation,
             no_encrypt_then_mac: cfg.no_encrypt_then_mac,
+            resume: cfg.resume,
         })?;
         lib.clear_errors();
         // SAFETY: `ctx` is a live, configured context (cached, never freed before the impl).
@@ -817,6 +823,15 @@ impl LibsslImpl {
             // own reference to it.
             if unsafe { f(ssl, sess.ptr) } != 1 {
                 return Err(lib.failed("SSL_set_session"));
+            }
+        }
+        if let (Some(n), Role::Server) = (cfg.tls13_tickets, cfg.role) {
+            let Some(f) = s.SSL_set_num_tickets else {
+                return Err(SetupError::Unsupported(lib.missing("SSL_set_num_tickets")));
+            };
+            // SAFETY: `ssl` is live; the call sets a count.
+            if unsafe { f(ssl, usize::from(n)) } != 1 {
+                return Err(lib.failed("SSL_set_num_tickets"));
             }
         }
         if cfg.early_data && cfg.role == Role::Server {
@@ -1084,6 +1099,12 @@ struct LibsslConn {
 
 impl Drop for LibsslConn {
     fn drop(&mut self) {
+        // As the linked driver: disposal counts as shut down, so SSL_free keeps the session
+        // in the context's cache (SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN = 3).
+        if let Some(set) = self.lib.sym.SSL_set_shutdown {
+            // SAFETY: `ssl` is live; the call only sets flags.
+            unsafe { set(self.ssl, 3) };
+        }
         // SAFETY: `ssl` is ours (it frees the internal half with itself); then the network
         // half, unpaired by then, is ours to free.
         unsafe {
@@ -1177,6 +1198,12 @@ impl Connection for LibsslConn {
             )));
         }
         Ok(Session::new(session))
+    }
+
+    fn resumed(&self) -> Option<bool> {
+        let f = self.lib.sym.SSL_session_reused?;
+        // SAFETY: `ssl` is live; the call only reads it.
+        Some(unsafe { f(self.ssl) } == 1)
     }
 
     fn write_early_data(&mut self, buf: &[u8]) -> Call {

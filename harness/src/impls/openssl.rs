@@ -17,7 +17,7 @@ use std::ffi::c_int;
 use std::ffi::c_long;
 use std::sync::Mutex;
 
-use foreign_types::ForeignTypeRef;
+use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::ssl::{
@@ -43,6 +43,7 @@ extern "C" {
     fn SSL_set_tlsext_max_fragment_length(s: *mut ffi::SSL, mode: u8) -> c_int;
     fn SSL_set_block_padding(s: *mut ffi::SSL, block_size: usize) -> c_int;
     fn SSL_SESSION_is_resumable(s: *const ffi::SSL_SESSION) -> c_int;
+    fn SSL_SESSION_dup(s: *const ffi::SSL_SESSION) -> *mut ffi::SSL_SESSION;
 }
 
 const SSL_CTRL_CLEAR_MODE: c_int = 78;
@@ -65,6 +66,8 @@ struct CtxKey {
     no_renegotiation: bool,
     allow_client_renegotiation: bool,
     no_encrypt_then_mac: bool,
+    /// Runs that resume sessions (`ConnConfig::resume`): stateless tickets.
+    resume: bool,
 }
 
 impl OpensslImpl {
@@ -116,10 +119,17 @@ fn build_context(key: CtxKey) -> Result<SslContext, ErrorStack> {
         }
     }
     // Stateful session tickets (the session id): the stateless ones encrypt the session's
-    // ASN.1 encoding, whose length varies with random fields (ticket_age_add), so record
-    // lengths on the wire would differ from run to run. Early-data runs resume a session
-    // from the server's cache (SSL_free after a clean shutdown keeps it there).
-    let mut opts = SslOptions::NO_TICKET;
+    // ASN.1 encoding, whose length can vary with random fields (ticket_age_add), so record
+    // lengths on the wire could differ from run to run. Early-data runs resume a session
+    // from the server's cache (SSL_free after a clean shutdown keeps it there), once: a TLS 1.3
+    // stateful ticket is single-use. Resuming runs (`resume`) get stateless tickets, which any
+    // number of connections may resume and no fatal alert evicts: the fuzzer's session pool
+    // reuses one across executions.
+    let mut opts = if key.resume {
+        SslOptions::empty()
+    } else {
+        SslOptions::NO_TICKET
+    };
     if key.no_renegotiation {
         opts |= SslOptions::NO_RENEGOTIATION;
     }
@@ -177,6 +187,7 @@ impl OpensslImpl {
                 no_renegotiation: cfg.no_renegotiation,
                 allow_client_renegotiation: cfg.allow_client_renegotiation,
                 no_encrypt_then_mac: cfg.no_encrypt_then_mac,
+                resume: cfg.resume,
             })
             .map_err(|e| setup_failed("context", e))?;
         let mut ssl = Ssl::new(&ctx).map_err(|e| setup_failed("SSL_new", e))?;
@@ -194,9 +205,22 @@ impl OpensslImpl {
             }
         }
         if let Some(s) = session {
+            // A copy per connection: a fatal alert marks the connection's session not
+            // resumable, which must not spoil the one a pool hands to later runs.
+            // SAFETY: `s` is a valid session; SSL_SESSION_dup returns a new one we own, or null.
+            let copy = unsafe { SSL_SESSION_dup(s.as_ptr()) };
+            if copy.is_null() {
+                return Err(setup_failed("SSL_SESSION_dup", ErrorStack::get()));
+            }
+            // SAFETY: `copy` is a valid SSL_SESSION we own; SslSession takes that ownership.
+            let copy = unsafe { SslSession::from_ptr(copy) };
             // SAFETY: the session comes from a connection of this driver, so from this
             // OpenSSL, and it was negotiated with a context of the same configuration.
-            unsafe { ssl.set_session(s) }.map_err(|e| setup_failed("SSL_set_session", e))?;
+            unsafe { ssl.set_session(&copy) }.map_err(|e| setup_failed("SSL_set_session", e))?;
+        }
+        if let (Some(n), Role::Server) = (cfg.tls13_tickets, cfg.role) {
+            ssl.set_num_tickets(usize::from(n))
+                .map_err(|e| setup_failed("SSL_set_num_tickets", e))?;
         }
         if cfg.early_data && cfg.role == Role::Server {
             ssl.set_max_early_data(MAX_EARLY_DATA)
@@ -273,6 +297,22 @@ struct OpensslConn {
     last_ret: c_int,
     /// Do not clear the error queue before the next call (RV-2).
     keep_queue: bool,
+}
+
+impl Drop for OpensslConn {
+    fn drop(&mut self) {
+        // SSL_free evicts the session from the context's cache when the connection did not
+        // send close_notify (ssl_clear_bad_session). A run that ends mid-write must not take
+        // away a session that later runs resume (the fuzzer's session pool), so disposal
+        // counts as shut down. Nothing is sent; the run is over.
+        // SAFETY: the SSL* is valid until `stream` drops, after this; the call sets flags only.
+        unsafe {
+            ffi::SSL_set_shutdown(
+                self.ptr(),
+                ffi::SSL_SENT_SHUTDOWN | ffi::SSL_RECEIVED_SHUTDOWN,
+            )
+        };
+    }
 }
 
 fn clear_error_queue() {
@@ -468,6 +508,10 @@ impl Connection for OpensslConn {
                 "OpenSSL holds no resumable session after the handshake".into(),
             )),
         }
+    }
+
+    fn resumed(&self) -> Option<bool> {
+        Some(self.stream.ssl().session_reused())
     }
 
     fn write_early_data(&mut self, buf: &[u8]) -> Call {

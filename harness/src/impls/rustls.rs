@@ -15,7 +15,7 @@
 //! | `renegotiate`, `new_session_ticket`, negative length | `skip`: rustls never renegotiates, has no on-demand ticket API, and takes slices. |
 //! | errors | a `rustls::Error` → `ssl(<its Display>)`; a transport error → `syscall`. |
 //! | return values | `ret` is what an OpenSSL caller would read for the same outcome: `n` / `-1` (`write`), `1` / `0` (`write_ex`). |
-//! | `session`, `resume` | an early-data client has a config of its own whose session store keeps the tickets it receives; resuming opens a client from that config (`enable_early_data` on). An early-data server announces `max_early_data_size` = 16384. |
+//! | `session`, `resume` | an early-data or resuming client has a config of its own whose session store keeps the tickets it receives; resuming opens a client from that config (`enable_early_data` on). An early-data server announces `max_early_data_size` = 16384. |
 //! | `write_early_data` | `ClientConnection::early_data().write`, then a flush; `ok(n)` with what rustls took (it may take less than asked: the rest of the early data limit). No early data possible → `ssl(early data not possible)`. |
 //! | `read_early_data` | `ServerConnection::early_data().read`; nothing buffered: `read_tls` + `process_new_packets`, again; `ok(0)` (FINISH) once the handshake is done and nothing is left; `want_read` if nothing arrives. rustls does not send 0.5-RTT data (`send_half_rtt_data` off): a server write before the handshake ends is held until it does. |
 //! | modes | recorded; `auto_retry` and `release_buffers` have no rustls counterpart and change nothing. |
@@ -44,10 +44,14 @@ const MAX_FRAGMENT: usize = 16384;
 
 pub struct RustlsImpl {
     configs: Mutex<HashMap<CfgKey, Cfg>>,
+    /// One ticket key for every server config of this implementation: a session primed with
+    /// one config (8 tickets) is resumed under another (none), as with OpenSSL's one context.
+    ticketer: Mutex<Option<Arc<dyn rustls::server::ProducesTickets>>>,
 }
 
-/// Role, version, max fragment and early data: what a rustls config depends on.
-type CfgKey = (Role, Tls, Option<u16>, bool);
+/// Role, version, max fragment, early data, resumption and TLS 1.3 tickets: what a rustls
+/// config depends on.
+type CfgKey = (Role, Tls, Option<u16>, bool, bool, Option<u8>);
 
 #[derive(Clone)]
 enum Cfg {
@@ -61,16 +65,36 @@ impl RustlsImpl {
     pub fn new() -> RustlsImpl {
         RustlsImpl {
             configs: Mutex::new(HashMap::new()),
+            ticketer: Mutex::new(None),
         }
     }
 
+    fn ticketer(&self) -> Result<Arc<dyn rustls::server::ProducesTickets>, rustls::Error> {
+        let mut t = self.ticketer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = t.as_ref() {
+            return Ok(t.clone());
+        }
+        let made = ring::Ticketer::new()?;
+        *t = Some(made.clone());
+        Ok(made)
+    }
+
     fn config(&self, cfg: &ConnConfig) -> Result<Cfg, SetupError> {
-        let key = (cfg.role, cfg.tls, cfg.max_send_fragment, cfg.early_data);
+        let key = (
+            cfg.role,
+            cfg.tls,
+            cfg.max_send_fragment,
+            cfg.early_data,
+            cfg.resume,
+            cfg.tls13_tickets,
+        );
         let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
         }
-        let c = build_config(key.0, key.1, key.2, key.3)
+        let c = self
+            .ticketer()
+            .and_then(|t| build_config(key, t))
             .map_err(|e| SetupError::Failed(format!("rustls config: {e}")))?;
         cache.insert(key, c.clone());
         Ok(c)
@@ -84,10 +108,8 @@ impl Default for RustlsImpl {
 }
 
 fn build_config(
-    role: Role,
-    tls: Tls,
-    frag: Option<u16>,
-    early_data: bool,
+    (role, tls, frag, early_data, resume, tickets): CfgKey,
+    ticketer: Arc<dyn rustls::server::ProducesTickets>,
 ) -> Result<Cfg, rustls::Error> {
     let pki = certs::pki();
     let provider = Arc::new(ring::default_provider());
@@ -122,6 +144,14 @@ fn build_config(
                 // Announced in the tickets; the default stateful session cache gives each
                 // ticket out once, as 0-RTT anti-replay asks.
                 c.max_early_data_size = MAX_EARLY_DATA;
+            }
+            if resume {
+                // Stateless tickets, as the OpenSSL driver's resuming contexts: any number of
+                // connections may resume one (the stateful cache gives a TLS 1.3 ticket once).
+                c.ticketer = ticketer;
+            }
+            if let Some(n) = tickets {
+                c.send_tls13_tickets = usize::from(n);
             }
             Cfg::Server(Arc::new(c))
         }
@@ -191,15 +221,15 @@ impl RustlsImpl {
                 // another run's.
                 let c = match resume {
                     Some(c) => c,
-                    None if cfg.early_data => {
+                    None if cfg.early_data || cfg.resume => {
                         let mut c = (*shared).clone();
                         c.resumption = rustls::client::Resumption::in_memory_sessions(8);
-                        c.enable_early_data = true;
+                        c.enable_early_data = cfg.early_data;
                         Arc::new(c)
                     }
                     None => shared,
                 };
-                if cfg.early_data {
+                if cfg.early_data || cfg.resume {
                     own_config = Some(c.clone());
                 }
                 let name = ServerName::try_from(certs::SERVER_NAME)
@@ -528,9 +558,16 @@ impl Connection for RustlsConn {
         // from the same config takes one out.
         self.own_config.clone().map(Session::new).ok_or_else(|| {
             SetupError::Failed(
-                "this rustls connection has no session store (early_data is off)".into(),
+                "this rustls connection keeps no session (neither early_data nor resume is set)"
+                    .into(),
             )
         })
+    }
+
+    fn resumed(&self) -> Option<bool> {
+        self.conn
+            .handshake_kind()
+            .map(|k| k == rustls::HandshakeKind::Resumed)
     }
 
     fn write_early_data(&mut self, buf: &[u8]) -> Call {

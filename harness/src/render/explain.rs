@@ -65,7 +65,7 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
             .map(|n| run.results.get(*n).map_or("-".to_string(), f))
             .collect()
     };
-    let endings: [(&str, &str, Vec<String>); 5] = [
+    let mut endings: Vec<(&str, &str, Vec<String>)> = vec![
         (
             "status",
             "status",
@@ -92,6 +92,16 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
             per_impl(&|t| t.delivery.unconfirmed.to_string()),
         ),
     ];
+    if names
+        .iter()
+        .any(|n| run.results.get(*n).is_some_and(|t| t.resumed.is_some()))
+    {
+        endings.push((
+            "resumed",
+            "session resumed",
+            per_impl(&|t| t.resumed.map_or("-".to_string(), |r| r.to_string())),
+        ));
+    }
     for (field, label, cells) in endings {
         let marked = run_level(field);
         let trailer = if marked {

@@ -244,6 +244,9 @@ symbol_table! {
         SSL_set_session: unsafe extern "C" fn(*mut Ssl, *mut SslSession) -> c_int,
         SSL_SESSION_is_resumable: unsafe extern "C" fn(*const SslSession) -> c_int,
         SSL_SESSION_free: unsafe extern "C" fn(*mut SslSession),
+        SSL_session_reused: unsafe extern "C" fn(*const Ssl) -> c_int,
+        SSL_set_shutdown: unsafe extern "C" fn(*mut Ssl, c_int),
+        SSL_set_num_tickets: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
         // Host name check: SSL_set1_host (1.1.0+), else the verify parameter's.
         SSL_set1_host: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
         SSL_get0_param: unsafe extern "C" fn(*mut Ssl) -> *mut VerifyParam,
