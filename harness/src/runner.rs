@@ -136,7 +136,8 @@ pub struct Trace {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broke_w6_at: Option<usize>,
     /// For a run that resumes a session and got through its handshake: whether the
-    /// implementation's handshake did resume it (`SSL_session_reused`), where it can tell.
+    /// implementation's first handshake did resume it (`SSL_session_reused` right after it),
+    /// where it can tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed: Option<bool>,
 }
@@ -301,14 +302,11 @@ pub fn run_with(
         modes_now: key.modes,
         step_now: 0,
         fatal_at: None,
+        resumed: None,
         observer: opts.observer,
     };
     let status = r.play();
-    let resumed = if (r.cfg.early_data || r.cfg.resume) && r.conn.handshake_done() {
-        r.conn.resumed()
-    } else {
-        None
-    };
+    let resumed = r.resumed;
     let mut trace = r.finish(status);
     trace.resumed = resumed;
     trace
@@ -407,6 +405,9 @@ struct Runner<'a> {
     step_now: usize,
     /// The step of the first fatal (ssl/syscall) outcome of the implementation.
     fatal_at: Option<usize>,
+    /// Whether the first handshake resumed the session (a resuming run, once it is done;
+    /// a later renegotiation is a full handshake and does not change it).
+    resumed: Option<bool>,
     observer: Option<&'a dyn Fn(StepEvent<'_>)>,
 }
 
@@ -507,6 +508,12 @@ impl Runner<'_> {
                 o(StepEvent::End(&rec));
             }
             self.steps.push(rec);
+            if self.resumed.is_none()
+                && (self.cfg.resume || self.cfg.early_data)
+                && self.conn.handshake_done()
+            {
+                self.resumed = self.conn.resumed();
+            }
             match outcome {
                 Some(Outcome::Skip(reason)) => {
                     return RunStatus::Skipped {
