@@ -54,6 +54,22 @@ pub struct SuiteBench {
     pub handshake_floor_seconds: f64,
     /// seconds_1_thread / handshake_floor_seconds: what the harness adds.
     pub overhead_vs_floor: f64,
+    /// Handshakes per suite pass: one per run, two for a run that primes a session first.
+    #[serde(default)]
+    pub handshakes: usize,
+    /// Plaintext the implementations wrote and the peer read in one pass, all runs.
+    #[serde(default)]
+    pub bytes_moved: u64,
+    /// Cost of moving one MiB with a bare write/read loop, per implementation (microseconds).
+    #[serde(default)]
+    pub bare_us_per_mib: Vec<(String, f64)>,
+    /// The physical floor: the handshake floor plus the bare cost of the bytes the suite
+    /// moves, per implementation (seconds).
+    #[serde(default)]
+    pub physical_floor_seconds: f64,
+    /// seconds_1_thread / physical_floor_seconds.
+    #[serde(default)]
+    pub overhead_vs_physical_floor: f64,
     /// A whole `sslwrite conformance --jobs 2` (start-up, suite, report) with worker
     /// isolation, and the same in-process (filled by the caller, which runs them as children).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,7 +190,12 @@ pub fn suite_bench(
     let runs = suite::Selection::all().runs(scenarios);
     let n = runs.len() * impls.len();
     let pass = |jobs| timed(|| drop(suite::play(&runs, impls, &reference, jobs, &|| {})));
-    pass(2); // warm-up: certificates, contexts, configs
+    // Warm-up (certificates, contexts, configs), and what one pass moves, per implementation.
+    let traces = suite::play(&runs, impls, &reference, 2, &|| {});
+    let moved: Vec<u64> = (0..impls.len())
+        .map(|i| traces.iter().map(|t| t[i].delivery.received).sum())
+        .collect();
+    drop(traces);
     let one = median((0..reps).map(|_| pass(1)).collect());
     let two = median((0..reps).map(|_| pass(2)).collect());
     let costs = handshake_costs(impls, reps * 20);
@@ -184,11 +205,37 @@ pub fn suite_bench(
             .find(|c| c.implementation == name && c.tls == tls)
             .map_or(0.0, |c| c.microseconds / 1e6)
     };
+    // A run that resumes a session primes one first: two full handshakes (an upper bound:
+    // the resumed one is abbreviated).
+    let primes = |s: &Scenario| 1 + usize::from(s.connection.resume || s.connection.early_data);
     let floor: f64 = runs
         .iter()
-        .flat_map(|(_, key)| impls.iter().map(move |i| (i.info().name, key.tls)))
-        .map(|(name, tls)| cost_of(&name, tls))
+        .flat_map(|(s, key)| {
+            impls
+                .iter()
+                .map(move |i| (i.info().name, key.tls, primes(s)))
+        })
+        .map(|(name, tls, n)| n as f64 * cost_of(&name, tls))
         .sum();
+    let handshakes = runs.iter().map(|(s, _)| primes(s)).sum::<usize>() * impls.len();
+    let bare_us_per_mib: Vec<(String, f64)> = impls
+        .iter()
+        .map(|imp| {
+            const MIB: u64 = 64;
+            let secs = median(
+                (0..reps)
+                    .map(|_| bulk_bare(imp.as_ref(), MIB << 20))
+                    .collect(),
+            );
+            (imp.info().name, secs / MIB as f64 * 1e6)
+        })
+        .collect();
+    let data_floor: f64 = bare_us_per_mib
+        .iter()
+        .zip(&moved)
+        .map(|((_, us), bytes)| us * 1e-6 * (*bytes as f64) / f64::from(1u32 << 20))
+        .sum();
+    let physical = floor + data_floor;
     SuiteBench {
         runs: n,
         seconds_1_thread: one,
@@ -199,6 +246,11 @@ pub fn suite_bench(
         handshake_us: costs,
         handshake_floor_seconds: floor,
         overhead_vs_floor: one / floor,
+        handshakes,
+        bytes_moved: moved.iter().sum(),
+        bare_us_per_mib,
+        physical_floor_seconds: physical,
+        overhead_vs_physical_floor: one / physical,
         isolated_seconds_2_threads: None,
         whole_run_in_process_seconds_2_threads: None,
     }

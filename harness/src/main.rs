@@ -937,8 +937,20 @@ fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
         ));
     }
     out.push_str(&format!(
-        "  handshake floor for the suite {:.3} s; overhead (1 thread) {:.2}x the floor\n",
-        s.handshake_floor_seconds, s.overhead_vs_floor
+        "  handshake floor for the suite ({} handshakes) {:.3} s; overhead (1 thread) {:.2}x the floor\n",
+        s.handshakes, s.handshake_floor_seconds, s.overhead_vs_floor
+    ));
+    let per_mib: Vec<String> = s
+        .bare_us_per_mib
+        .iter()
+        .map(|(n, us)| format!("{n} {us:.0} us/MiB"))
+        .collect();
+    out.push_str(&format!(
+        "  physical floor (handshakes + {} MiB moved at the bare loop's cost: {}) {:.3} s; overhead {:.2}x\n",
+        s.bytes_moved >> 20,
+        per_mib.join(", "),
+        s.physical_floor_seconds,
+        s.overhead_vs_physical_floor
     ));
     if let (Some(p), Some(n)) = (
         s.isolated_seconds_2_threads,
