@@ -88,7 +88,8 @@ pub struct Policy {
     /// that test the break on purpose compare it in full).
     pub stop_at_w6_break: bool,
     /// After the reference's first fatal outcome (ssl/syscall), compare only success against
-    /// failure: the contract (W12) says no later write succeeds, not which error class follows.
+    /// failure: the contract (W12) says no later write succeeds, not which error class follows
+    /// nor, for a success that breaks it, how many bytes it reports (I1 still checks each).
     pub lenient_after_fatal: bool,
 }
 
@@ -168,11 +169,12 @@ pub fn compare_with(
             // SSL_read may return less than asked (OpenSSL: one record at a time; rustls: all
             // it holds), so reads are compared by class too.
             let by_count = a.actor == crate::runner::Actor::Impl && !a.op.starts_with("read ");
+            let lenient = fatal_seen && policy.lenient_after_fatal;
             let same = match (oa, ob) {
+                _ if lenient => oa.is_ok() == ob.is_ok(),
                 (crate::contract::Outcome::Ok(x), crate::contract::Outcome::Ok(y)) if by_count => {
                     x == y
                 }
-                _ if fatal_seen && policy.lenient_after_fatal => oa.is_ok() == ob.is_ok(),
                 _ => oa.class() == ob.class(),
             };
             if a.actor == crate::runner::Actor::Impl && oa.is_fatal() && is_io_op(&a.op) {
@@ -196,7 +198,8 @@ pub fn compare_with(
                 ));
             }
         }
-        if a.actor == crate::runner::Actor::Impl && a.bytes != b.bytes {
+        let lenient = fatal_seen && policy.lenient_after_fatal;
+        if a.actor == crate::runner::Actor::Impl && a.bytes != b.bytes && !lenient {
             let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
             return (
                 Some(diff(Some(a.index), "bytes", show(a.bytes), show(b.bytes))),
@@ -214,6 +217,11 @@ pub fn compare_with(
             Some(diff(None, "status", sa.to_string(), sb.to_string())),
             notes,
         );
+    }
+    // After a fatal error a success is already a W12 break; how many bytes each one then
+    // delivered is not compared (I1 still holds each to what it reported).
+    if fatal_seen && policy.lenient_after_fatal {
+        return (None, notes);
     }
     let (da, db) = (&reference.delivery, &other.delivery);
     for (field, x, y) in [
