@@ -1104,8 +1104,11 @@ impl Runner<'_> {
                         r.stalled = true;
                         break;
                     }
-                    // Transport motion: bytes taken from the writer's direction or sent back.
-                    chance = after[..4] != before[..4];
+                    // A chance for the writer: the drain left room in its direction (a backlog
+                    // above the capacity takes several drains before the first byte fits), or
+                    // the peer sent it something (a handshake message, a KeyUpdate).
+                    chance = after[..4] != before[..4]
+                        && (self.pipe.has_room(Side::Impl) || after[2] != before[2]);
                 }
                 _ => break,
             }

@@ -285,6 +285,17 @@ impl Pipe {
         }
     }
 
+    /// Whether the direction `writer` writes into holds less than its capacity (a write
+    /// could put bytes in it now).
+    pub fn has_room(&self, writer: Side) -> bool {
+        let capacity = self.0.borrow().dirs[writer.outgoing()].capacity;
+        let reader = match writer {
+            Side::Impl => Side::Peer,
+            Side::Peer => Side::Impl,
+        };
+        self.pending(reader) < capacity
+    }
+
     /// Total bytes `writer` put on the wire.
     pub fn total_sent(&self, writer: Side) -> u64 {
         self.0.borrow().dirs[writer.outgoing()].total
