@@ -12,6 +12,7 @@ use crate::contract::{Role, Tls};
 use crate::diff::Difference;
 use crate::runner::{StepRecord, Violation};
 use crate::scenario::{ClauseId, RunKey};
+use crate::transport::TransportKind;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,6 +48,10 @@ pub struct KnownEntry {
     pub tls: Option<Tls>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// Only runs over this transport (`tcp`: a difference the kernel's sockets make, such as
+    /// a reset that arrives before buffered bytes are read). Absent: either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<TransportKind>,
     /// The step of the first difference (or of the violation), when it matters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
@@ -115,6 +120,23 @@ impl<'a> From<&'a crate::contract::ImplInfo> for Subject<'a> {
         Subject {
             name: &info.name,
             version: Some(&info.version),
+        }
+    }
+}
+
+/// Which run an entry is asked about: its key and the transport it went over (a bare
+/// `&RunKey` is a run in memory).
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub key: &'a RunKey,
+    pub transport: TransportKind,
+}
+
+impl<'a> From<&'a RunKey> for Scope<'a> {
+    fn from(key: &'a RunKey) -> Scope<'a> {
+        Scope {
+            key,
+            transport: TransportKind::Memory,
         }
     }
 }
@@ -239,9 +261,11 @@ impl Known {
     }
 
     /// Whether the run `key` is inside the entry's scope (scenario, TLS version, role, modes).
-    pub fn in_scope(&self, i: usize, key: &RunKey) -> bool {
-        let e = &self.entries[i];
-        self.patterns[i].scenario.matches(&key.id)
+    pub fn in_scope<'a>(&self, i: usize, scope: impl Into<Scope<'a>>) -> bool {
+        let scope = scope.into();
+        let (e, key) = (&self.entries[i], scope.key);
+        e.transport.is_none_or(|t| t == scope.transport)
+            && self.patterns[i].scenario.matches(&key.id)
             && e.tls.is_none_or(|t| t == key.tls)
             && e.role.is_none_or(|r| r == key.role)
             && e.modes_on
@@ -253,10 +277,16 @@ impl Known {
                 .any(|m| key.modes.names().contains(&m.as_str()))
     }
 
-    fn common(&self, i: usize, kind: KnownKind, key: &RunKey, implementation: Subject<'_>) -> bool {
+    fn common(
+        &self,
+        i: usize,
+        kind: KnownKind,
+        scope: Scope<'_>,
+        implementation: Subject<'_>,
+    ) -> bool {
         self.entries[i].kind == kind
             && self.subject_matches(i, implementation)
-            && self.in_scope(i, key)
+            && self.in_scope(i, scope)
     }
 
     /// Whether an entry's `after` context holds: some step before `step` (any step when
@@ -276,14 +306,14 @@ impl Known {
     }
 
     /// The first divergence entry that explains `d`; `steps` is the reference's trace.
-    pub fn explain_difference<'a>(
+    pub fn explain_difference<'a, 's>(
         &self,
-        key: &RunKey,
+        scope: impl Into<Scope<'s>>,
         implementation: impl Into<Subject<'a>>,
         d: &Difference,
         steps: &[StepRecord],
     ) -> Option<usize> {
-        self.explain_difference_against(key, implementation, None, d, steps)
+        self.explain_difference_against(scope, implementation, None, d, steps)
     }
 
     /// Whether entry `i` holds for a run whose reference has this version (`None`: unknown,
@@ -294,19 +324,19 @@ impl Known {
     }
 
     /// [`Known::explain_difference`] for a run whose reference has version `reference_version`.
-    pub fn explain_difference_against<'a>(
+    pub fn explain_difference_against<'a, 's>(
         &self,
-        key: &RunKey,
+        scope: impl Into<Scope<'s>>,
         implementation: impl Into<Subject<'a>>,
         reference_version: Option<&str>,
         d: &Difference,
         steps: &[StepRecord],
     ) -> Option<usize> {
-        let implementation = implementation.into();
+        let (scope, implementation) = (scope.into(), implementation.into());
         let op = d.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
-            self.common(i, KnownKind::Divergence, key, implementation)
+            self.common(i, KnownKind::Divergence, scope, implementation)
                 && self.reference_matches(i, reference_version)
                 && (e.step.is_none() || e.step == d.step)
                 && e.field.as_ref().is_none_or(|f| *f == d.field)
@@ -318,18 +348,18 @@ impl Known {
     }
 
     /// The first violation entry that explains `v`; `steps` is the violating trace.
-    pub fn explain_violation<'a>(
+    pub fn explain_violation<'a, 's>(
         &self,
-        key: &RunKey,
+        scope: impl Into<Scope<'s>>,
         implementation: impl Into<Subject<'a>>,
         v: &Violation,
         steps: &[StepRecord],
     ) -> Option<usize> {
-        let implementation = implementation.into();
+        let (scope, implementation) = (scope.into(), implementation.into());
         let op = v.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
             let (e, p) = (&self.entries[i], &self.patterns[i]);
-            self.common(i, KnownKind::Violation, key, implementation)
+            self.common(i, KnownKind::Violation, scope, implementation)
                 && e.clause.0 == v.clause
                 && (e.step.is_none() || e.step == v.step)
                 && opt_matches(&p.op, op)
@@ -339,15 +369,15 @@ impl Known {
 
     /// A divergence entry that expects *this run* to differ wherever it differs (no step, op or
     /// value filter): used to warn when the run now agrees.
-    pub fn expects_difference<'a>(
+    pub fn expects_difference<'a, 's>(
         &self,
-        key: &RunKey,
+        scope: impl Into<Scope<'s>>,
         implementation: impl Into<Subject<'a>>,
     ) -> Option<usize> {
-        let implementation = implementation.into();
+        let (scope, implementation) = (scope.into(), implementation.into());
         (0..self.entries.len()).find(|&i| {
             let e = &self.entries[i];
-            self.common(i, KnownKind::Divergence, key, implementation)
+            self.common(i, KnownKind::Divergence, scope, implementation)
                 && e.step.is_none()
                 && e.after.is_none()
                 && e.field.is_none()
@@ -390,6 +420,27 @@ mod tests {
             reference_value: a.into(),
             value: b.into(),
         }
+    }
+
+    #[test]
+    fn a_transport_scoped_entry_matches_only_runs_over_that_transport() {
+        let k = Known::parse(
+            r#"{"entries":[{"scenario":"sd-*","implementation":"rustls","transport":"tcp",
+                "clause":"W11","reason":"the kernel resets the connection first"}]}"#,
+        )
+        .unwrap();
+        let d = diff(4, "zero_return", "syscall");
+        let none: &[StepRecord] = &[];
+        let run = key("sd-x", Tls::V13);
+        let tcp = Scope {
+            key: &run,
+            transport: TransportKind::Tcp,
+        };
+        assert_eq!(k.explain_difference(tcp, "rustls", &d, none), Some(0));
+        assert!(k.in_scope(0, tcp));
+        // A bare key is a run in memory.
+        assert_eq!(k.explain_difference(&run, "rustls", &d, none), None);
+        assert!(!k.in_scope(0, &run));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::contract::{ImplInfo, Implementation, Tls};
 use crate::diff::{self, Verdict};
-use crate::known::Known;
+use crate::known::{Known, Scope};
 use crate::report::{
     ClauseStanding, ClauseVerdict, ClauseView, KnownMatch, Report, RunReport, Summary,
     TransportDifference, SCHEMA_VERSION,
@@ -173,6 +173,7 @@ pub fn assemble_with(
 
     for (run_index, ((scenario, key), traces)) in runs.iter().zip(traces).enumerate() {
         let transport = transport_of(run_index);
+        let scope = Scope { key, transport };
         let mut differences = Vec::new();
         let mut notes = Vec::new();
         let mut known_matches = Vec::new();
@@ -188,7 +189,7 @@ pub fn assemble_with(
             if let Some(d) = d {
                 let reference_version = Some(infos[0].version.as_str());
                 match known.explain_difference_against(
-                    key,
+                    scope,
                     info,
                     reference_version,
                     &d,
@@ -211,7 +212,7 @@ pub fn assemble_with(
         }
         for (info, trace) in infos.iter().zip(&traces) {
             for v in &trace.violations {
-                match known.explain_violation(key, info, v, &trace.steps) {
+                match known.explain_violation(scope, info, v, &trace.steps) {
                     Some(e) => {
                         used[e] += 1;
                         *known_v.entry(info.name.clone()).or_default() += 1;
@@ -247,7 +248,7 @@ pub fn assemble_with(
         };
         if verdict == Verdict::Agree {
             for info in infos.iter().skip(1) {
-                if let Some(e) = known.expects_difference(key, info) {
+                if let Some(e) = known.expects_difference(scope, info) {
                     warnings.push(format!(
                         "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
                         info.name, known.entries[e].scenario
@@ -281,10 +282,15 @@ pub fn assemble_with(
     // really played it (not skipped).
     for (i, n) in used.iter().enumerate() {
         let concerned = runs.iter().zip(&reports).any(|((_, key), r)| {
-            known.in_scope(i, key)
-                && infos
-                    .first()
-                    .is_some_and(|reference| known.reference_matches(i, Some(&reference.version)))
+            known.in_scope(
+                i,
+                Scope {
+                    key,
+                    transport: r.transport,
+                },
+            ) && infos
+                .first()
+                .is_some_and(|reference| known.reference_matches(i, Some(&reference.version)))
                 && infos.iter().enumerate().any(|(k, info)| {
                     known.concerns_implementation(i, info, k == 0)
                         && r.results
