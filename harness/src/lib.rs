@@ -6,6 +6,7 @@
 //! (everything, in parallel) → [`report`] (JSON and the terminal table).
 
 pub mod bench;
+pub mod blame;
 pub mod certs;
 pub mod contract;
 pub mod diff;

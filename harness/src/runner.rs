@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::blame::{self, Blamed};
 use crate::contract::{Call, ConnConfig, Connection, Implementation, Outcome, Role, SetupError};
 use crate::payload::{fill, Content, Delivery, Ledger};
 use crate::peer::{Peer, GARBAGE_RECORD};
@@ -269,8 +270,8 @@ pub fn run_with(
         Some(s) => imp.resume(&cfg, io, s),
         None => imp.connect(&cfg, io),
     };
-    let conn = match conn {
-        Ok(c) => c,
+    let conn: Box<dyn Connection> = match conn {
+        Ok(c) => Box::new(Blamed(c)),
         Err(e) => return empty(setup(e, "implementation")),
     };
     let peer = match Peer::new(reference, &cfg, &pipe, ledger.clone(), peer_session) {
@@ -470,7 +471,8 @@ impl Runner<'_> {
                 self.modes_now = *modes;
             }
             // A panic inside an implementation (a Rust library's assertion) is caught here and
-            // becomes this run's `crash`; the other runs go on (I4). Crashes of C code (signals)
+            // becomes this run's `crash`; the other runs go on (I4). One outside its calls
+            // (`blame`) is the harness's: the run is an `error`. Crashes of C code (signals)
             // need a worker process.
             let played = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 self.step(i, step, &mut rec)
@@ -479,6 +481,16 @@ impl Runner<'_> {
                 Ok(len) => len,
                 Err(payload) => {
                     let message = panic_message(payload.as_ref());
+                    if !blame::take_in_implementation() {
+                        // The harness's own code (or the reference peer) panicked: a harness
+                        // failure, not the implementation's crash.
+                        self.steps.push(rec);
+                        return RunStatus::Error {
+                            message: format!(
+                                "the harness panicked at step {i} (outside the implementation's calls): {message}; this is a harness bug, please report it with the scenario"
+                            ),
+                        };
+                    }
                     rec.call = Some(Call::new(Outcome::Crash(format!("panic: {message}")), 0));
                     self.steps.push(rec);
                     self.violation("I4", "invariant", Some(i), format!("panicked: {message}"));
