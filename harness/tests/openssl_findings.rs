@@ -1,0 +1,112 @@
+//! Findings about OpenSSL itself, each named after what it shows, so they are kept and a fix
+//! upstream shows (the test then fails and says so).
+//!
+//! Found by the differential fuzzer (an ASan run of `cargo xtask fuzz differential`): a TLS 1.2
+//! client that is asked to renegotiate before its first handshake. `SSL_renegotiate` accepts;
+//! the next write fails (`ssl(internal error)`); after a second `SSL_renegotiate`, a write
+//! *succeeds* and its bytes leave as a plaintext application-data record (its length is the
+//! payload's: no MAC, no tag), after a fatal error (W12). A large write then crashes OpenSSL
+//! 3.0.19 (SIGSEGV, a null `EVP_CIPHER` in `EVP_CIPHER_get_flags` under `SSL_write_ex`);
+//! OpenSSL 3.6.3 sends two more plaintext records and answers want_write.
+//! Not in the default suite: a crash in the linked library would take the in-process runs
+//! (tests, `--isolation none`, the benchmark) down with it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sslwrite::contract::{Modes, Outcome, Role, Tls};
+use sslwrite::impls::openssl::OpensslImpl;
+use sslwrite::runner;
+use sslwrite::scenario::{RunKey, Scenario};
+
+const BEFORE_HANDSHAKE: &str = r#"{"id": "renegotiate-before-handshake", "title": "SSL_renegotiate before the first handshake, then writes",
+    "clauses": ["W12", "I4"], "tls": ["1.2"], "steps": [
+    {"op": "renegotiate"}, {"op": "write_ex", "len": 1000},
+    {"op": "renegotiate"}, {"op": "write_ex", "len": 500}, STEP]}"#;
+
+fn key() -> RunKey {
+    RunKey {
+        id: "renegotiate-before-handshake".into(),
+        tls: Tls::V12,
+        role: Role::Client,
+        modes: Modes::from_names(["auto_retry"]).unwrap(),
+    }
+}
+
+#[test]
+fn a_write_after_renegotiate_before_the_handshake_goes_out_in_plaintext() {
+    let text = BEFORE_HANDSHAKE.replace("STEP", r#"{"op": "peer_read"}"#);
+    let s = Scenario::parse(Path::new("inline.json"), text.as_bytes()).unwrap();
+    let t = runner::run(&OpensslImpl::new(), &OpensslImpl::new(), &s, &key());
+    let outcome = |i: usize| t.steps[i].call.as_ref().unwrap().outcome.clone();
+    assert_eq!(outcome(0), Outcome::Ok(1), "SSL_renegotiate accepted");
+    assert_eq!(outcome(1), Outcome::Ssl("internal error".into()));
+    assert_eq!(outcome(2), Outcome::Ok(1));
+    // A success after a fatal error (W12) ...
+    assert_eq!(outcome(3), Outcome::Ok(500));
+    // The peer, still waiting for a ClientHello, rejects the record.
+    assert!(outcome(4).is_fatal(), "{:?}", outcome(4));
+    // ... whose bytes are one application-data record of exactly 500 bytes: no encryption.
+    let first = t.wire.to_peer.first().copied();
+    assert_eq!(
+        first.map(|r| (r.0, r.1)),
+        Some((23, 500)),
+        "the 500 bytes should leave as a plaintext record; wire: {:?}",
+        t.wire.to_peer
+    );
+}
+
+#[test]
+fn a_large_write_after_it_crashes_openssl_3_0() {
+    let dir = std::env::temp_dir().join(format!("sslwrite-openssl-finding-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = BEFORE_HANDSHAKE.replace("STEP", r#"{"op": "write_ex", "len": 100000}"#);
+    std::fs::write(dir.join("finding.json"), text).unwrap();
+    let json: PathBuf = dir.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
+        .args([
+            "conformance",
+            "--quiet",
+            "--impl",
+            "openssl",
+            "--isolation",
+            "process",
+        ])
+        .arg("--scenarios")
+        .arg(&dir)
+        .arg("--known")
+        .arg(dir.join("none.json"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }))
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let version = report["implementations"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let trace = &report["scenarios"][0]["results"]["openssl"];
+    let status = trace["status"].as_str().unwrap();
+    if version.starts_with("OpenSSL 3.0.") {
+        assert_eq!(status, "crash", "{version}: {trace}");
+        assert_eq!(trace["signal"], "SIGSEGV", "{trace}");
+        assert_eq!(trace["step"], 4, "{trace}");
+    } else if version.starts_with("OpenSSL 3.6.") {
+        assert_eq!(status, "completed", "{version}: {trace}");
+        assert_eq!(
+            trace["steps"][4]["call"]["outcome"], "want_write",
+            "{trace}"
+        );
+    } else {
+        eprintln!("{version}: {status} (not checked: only 3.0 and 3.6 were seen)");
+    }
+}
