@@ -104,6 +104,9 @@ struct Direction {
     reset_reader: bool,
     /// After a reset was reported: writes fail with EPIPE.
     broken: bool,
+    /// The writer itself half-closed, closed or reset its end: its own writes fail (EPIPE),
+    /// as on a socket after shutdown(SHUT_WR) or close.
+    writer_gone: bool,
     /// Trickle mode: at most this many bytes per attempt, every other attempt blocks.
     trickle: Option<usize>,
     trickle_blocked_last: bool,
@@ -232,6 +235,7 @@ impl Pipe {
             t.fin(side);
         }
         st.dirs[side.outgoing()].eof = true;
+        st.dirs[side.outgoing()].writer_gone = true;
     }
 
     /// `side` closes its socket: FIN outwards, and what is sent to it from now on is lost.
@@ -241,6 +245,7 @@ impl Pipe {
             t.close(side, false);
         }
         st.dirs[side.outgoing()].eof = true;
+        st.dirs[side.outgoing()].writer_gone = true;
         let inc = &mut st.dirs[side.incoming()];
         inc.reader_gone = true;
         inc.buf.clear();
@@ -261,6 +266,7 @@ impl Pipe {
         st.dirs[side.incoming()].reader_gone = true;
         st.dirs[side.incoming()].swallowed_one = true;
         st.dirs[side.outgoing()].reset_reader = true;
+        st.dirs[side.outgoing()].writer_gone = true;
     }
 
     /// Puts raw bytes on the wire towards `reader`, ignoring capacity.
@@ -371,6 +377,12 @@ impl Pipe {
                 let mut st = self.0.borrow_mut();
                 let blocking = st.blocking && side == Side::Impl;
                 let d = &mut st.dirs[side.outgoing()];
+                if d.writer_gone {
+                    return Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "this end was closed (FIN, close or reset): it cannot write",
+                    ));
+                }
                 if d.reset_writer {
                     d.reset_writer = false;
                     d.broken = true;
