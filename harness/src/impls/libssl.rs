@@ -1216,12 +1216,8 @@ impl Connection for LibsslConn {
         // valid out-pointer.
         let ret =
             self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
-        let mut call = self.classify(ret);
-        if ret == 1 {
-            call.outcome = Outcome::Ok(written as u64);
-        }
-        call.written = Some(written as u64);
-        call
+        let call = self.classify(ret);
+        super::ssl_abi::counted(call, ret == 1, ret, written)
     }
 
     fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
@@ -1234,18 +1230,14 @@ impl Connection for LibsslConn {
         // SAFETY: `buf` is valid for writes of its length during the call; `read` is a valid
         // out-pointer.
         let ret = self.call(|_, ssl| unsafe { f(ssl, ptr.cast(), len, &mut read) });
-        let mut call = match ret {
-            SSL_READ_EARLY_DATA_SUCCESS | SSL_READ_EARLY_DATA_FINISH => {
-                self.last_ret = ret;
-                let mut c = self.simple(1);
-                c.outcome = Outcome::Ok(read as u64);
-                c
-            }
-            _ => self.classify(0),
+        let done = super::ssl_abi::read_early_data_done(ret);
+        let call = if done {
+            self.last_ret = ret;
+            self.simple(1)
+        } else {
+            self.classify(0)
         };
-        call.ret = i64::from(ret);
-        call.written = Some(read as u64);
-        call
+        super::ssl_abi::counted(call, done, ret, read)
     }
 
     fn handshake(&mut self) -> Call {
@@ -1274,12 +1266,8 @@ impl Connection for LibsslConn {
         // SAFETY: as for SSL_write; `written` is a valid out-pointer for the call.
         let ret =
             self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
-        let mut call = self.classify(ret);
-        if ret == 1 {
-            call.outcome = Outcome::Ok(written as u64);
-        }
-        call.written = Some(written as u64);
-        call
+        let call = self.classify(ret);
+        super::ssl_abi::counted(call, ret == 1, ret, written)
     }
 
     fn write_negative(&mut self, num: i32) -> Call {

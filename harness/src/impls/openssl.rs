@@ -398,12 +398,8 @@ impl Connection for OpensslConn {
         // SAFETY: as for SSL_write; `written` is a valid out-pointer for the call.
         let ret =
             unsafe { ffi::SSL_write_ex(self.ptr(), buf.as_ptr().cast(), buf.len(), &mut written) };
-        let mut call = self.classify(ret);
-        if ret == 1 {
-            call.outcome = Outcome::Ok(written as u64);
-        }
-        call.written = Some(written as u64);
-        call
+        let call = self.classify(ret);
+        super::ssl_abi::counted(call, ret == 1, ret, written)
     }
 
     fn write_negative(&mut self, num: i32) -> Call {
@@ -522,12 +518,8 @@ impl Connection for OpensslConn {
         let ret = unsafe {
             ffi::SSL_write_early_data(self.ptr(), buf.as_ptr().cast(), buf.len(), &mut written)
         };
-        let mut call = self.classify(ret);
-        if ret == 1 {
-            call.outcome = Outcome::Ok(written as u64);
-        }
-        call.written = Some(written as u64);
-        call
+        let call = self.classify(ret);
+        super::ssl_abi::counted(call, ret == 1, ret, written)
     }
 
     fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
@@ -538,19 +530,14 @@ impl Connection for OpensslConn {
         let ret = unsafe {
             ffi::SSL_read_early_data(self.ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut read)
         };
-        let mut call = match ret {
-            ffi::SSL_READ_EARLY_DATA_SUCCESS | ffi::SSL_READ_EARLY_DATA_FINISH => {
-                let mut c = self.simple(1);
-                self.last_ret = ret;
-                c.outcome = Outcome::Ok(read as u64);
-                c.ret = i64::from(ret);
-                c
-            }
-            _ => self.classify(0),
+        let done = super::ssl_abi::read_early_data_done(ret);
+        let call = if done {
+            self.last_ret = ret;
+            self.simple(1)
+        } else {
+            self.classify(0)
         };
-        call.ret = i64::from(ret);
-        call.written = Some(read as u64);
-        call
+        super::ssl_abi::counted(call, done, ret, read)
     }
 
     fn error_again(&mut self) -> Call {

@@ -37,6 +37,24 @@ pub fn simple_call(ret: c_int, errors: Vec<String>) -> Call {
     call
 }
 
+/// A call that reports a count through an out-parameter (`SSL_write_ex`,
+/// `SSL_write_early_data`, `SSL_read_early_data`): on success (`ok`) the outcome is that count;
+/// the count and the raw return value are kept either way.
+pub fn counted(mut call: Call, ok: bool, ret: c_int, count: usize) -> Call {
+    if ok {
+        call.outcome = Outcome::Ok(count as u64);
+    }
+    call.ret = i64::from(ret);
+    call.written = Some(count as u64);
+    call
+}
+
+/// Whether `SSL_read_early_data` returned a success: SSL_READ_EARLY_DATA_SUCCESS (1) or
+/// SSL_READ_EARLY_DATA_FINISH (2, no more early data); 0 is an error for `SSL_get_error`.
+pub fn read_early_data_done(ret: c_int) -> bool {
+    ret == ffi::SSL_READ_EARLY_DATA_SUCCESS || ret == ffi::SSL_READ_EARLY_DATA_FINISH
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +78,22 @@ mod tests {
         assert_eq!(c.errors.len(), 2);
         assert_eq!(simple_call(0, vec![]).outcome, Outcome::Ssl(String::new()));
         assert_eq!(simple_call(1, vec![]).outcome, Outcome::Ok(1));
+    }
+
+    #[test]
+    fn counted_calls_report_the_out_parameter() {
+        let ok = counted(io_call(1, ffi::SSL_ERROR_NONE, vec![]), true, 1, 500);
+        assert_eq!(
+            (ok.outcome, ok.ret, ok.written),
+            (Outcome::Ok(500), 1, Some(500))
+        );
+        let finish = counted(simple_call(1, vec![]), read_early_data_done(2), 2, 0);
+        assert_eq!((finish.outcome, finish.ret), (Outcome::Ok(0), 2));
+        let blocked = counted(io_call(0, ffi::SSL_ERROR_WANT_WRITE, vec![]), false, 0, 0);
+        assert_eq!(
+            (blocked.outcome, blocked.written),
+            (Outcome::WantWrite, Some(0))
+        );
+        assert!(!read_early_data_done(0));
     }
 }

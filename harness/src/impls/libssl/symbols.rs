@@ -97,9 +97,6 @@ pub const BIO_FLAGS_READ: c_int = 0x01;
 pub const BIO_FLAGS_WRITE: c_int = 0x02;
 pub const BIO_FLAGS_RWS: c_int = 0x07;
 pub const BIO_FLAGS_SHOULD_RETRY: c_int = 0x08;
-// SSL_read_early_data's answers
-pub const SSL_READ_EARLY_DATA_SUCCESS: c_int = 1;
-pub const SSL_READ_EARLY_DATA_FINISH: c_int = 2;
 
 macro_rules! symbol_table {
     (
