@@ -675,15 +675,12 @@ impl Runner<'_> {
             }
             Step::WriteEarly { len, buf, .. } => {
                 let (slot, len) = (usize::from(*buf), len.get());
-                let offset = self.ledger.borrow().confirmed_total();
-                fill(&mut self.slots[slot][..len], offset, Content::Stream);
-                self.slot_content[slot] = Content::Stream;
+                self.fill_slot(slot, len, Content::Stream);
                 self.ledger.borrow_mut().expect(Content::Stream);
+                // Not an SSL_write (no W6 retry is due), but it confirms bytes like one, and a
+                // want_* leaves them in flight like one.
                 let call = self.conn.write_early_data(&self.slots[slot][..len]);
-                // Not an SSL_write: a success confirms its bytes, a retry is not pending W6.
-                let pending = self.write_pending;
                 self.confirm(i, slot, len, &call);
-                self.write_pending = pending;
                 rec.call = Some(call);
                 Some(len as u64)
             }
@@ -920,6 +917,14 @@ impl Runner<'_> {
         call
     }
 
+    /// Puts the stream's next `len` bytes (from the confirmed offset), or other bytes, into
+    /// buffer slot `slot`, and notes what it holds.
+    fn fill_slot(&mut self, slot: usize, len: usize, content: Content) {
+        let offset = self.ledger.borrow().confirmed_total();
+        fill(&mut self.slots[slot][..len], offset, content);
+        self.slot_content[slot] = content;
+    }
+
     fn write_once(
         &mut self,
         i: usize,
@@ -929,9 +934,7 @@ impl Runner<'_> {
         content: Content,
         api: Api,
     ) -> u64 {
-        let offset = self.ledger.borrow().confirmed_total();
-        fill(&mut self.slots[slot][..len], offset, content);
-        self.slot_content[slot] = content;
+        self.fill_slot(slot, len, content);
         let call = self.call_write(api, slot, 0..len);
         self.confirm(i, slot, len, &call);
         rec.call = Some(call);
@@ -955,9 +958,7 @@ impl Runner<'_> {
         };
         let (slot, len) = (usize::from(*buf), len.get());
         self.checked.insert("I3".into());
-        let offset = self.ledger.borrow().confirmed_total();
-        fill(&mut self.slots[slot][..len], offset, Content::Stream);
-        self.slot_content[slot] = Content::Stream;
+        self.fill_slot(slot, len, Content::Stream);
         let r = self.write_loop(i, slot, len, *api, drain.map(|d| d.get()), *max_calls, true);
         let mut summary = r.last.clone();
         if r.done == len && r.last.outcome.is_ok() {
@@ -996,9 +997,7 @@ impl Runner<'_> {
         let mut last = Call::skip("no call");
         while done < total {
             let len = chunk.min((total - done) as usize);
-            let offset = self.ledger.borrow().confirmed_total();
-            fill(&mut self.slots[slot][..len], offset, Content::Stream);
-            self.slot_content[slot] = Content::Stream;
+            self.fill_slot(slot, len, Content::Stream);
             let r = self.write_loop(i, slot, len, *api, drain.map(|d| d.get()), u32::MAX, false);
             calls += r.ncalls;
             done += r.done as u64;
