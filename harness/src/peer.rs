@@ -107,9 +107,7 @@ impl Peer {
         if self.early_written {
             let call = self.conn.handshake();
             if !call.outcome.is_ok() {
-                if self.ended.is_none() && call.outcome.is_fatal() {
-                    self.ended = Some(call.outcome.clone());
-                }
+                self.note_end(&call.outcome);
                 return (call, 0);
             }
             self.early_written = false;
@@ -126,40 +124,33 @@ impl Peer {
                 Some(l) => (l - total).min(READ_CHUNK),
                 None => READ_CHUNK,
             };
-            if self.early_reading {
-                let call = self.conn.read_early_data(&mut self.scratch[..want]);
-                match call.outcome {
-                    Outcome::Ok(0) => self.early_reading = false,
-                    Outcome::Ok(n) => {
-                        let n = n as usize;
-                        self.ledger.borrow_mut().receive(&self.scratch[..n]);
-                        total += n;
-                    }
-                    _ => {
-                        if self.ended.is_none() && call.outcome.is_fatal() {
-                            self.ended = Some(call.outcome.clone());
-                        }
-                        return (call, total as u64);
-                    }
-                }
-                continue;
-            }
-            let call = self.conn.read(&mut self.scratch[..want]);
+            let early = self.early_reading;
+            let call = if early {
+                self.conn.read_early_data(&mut self.scratch[..want])
+            } else {
+                self.conn.read(&mut self.scratch[..want])
+            };
             match call.outcome {
+                // SSL_READ_EARLY_DATA_FINISH: the normal reads take over.
+                Outcome::Ok(0) if early => self.early_reading = false,
                 Outcome::Ok(n) if n > 0 => {
                     let n = n as usize;
                     self.ledger.borrow_mut().receive(&self.scratch[..n]);
                     total += n;
                 }
                 _ => {
-                    if self.ended.is_none()
-                        && (call.outcome.is_fatal() || call.outcome == Outcome::ZeroReturn)
-                    {
-                        self.ended = Some(call.outcome.clone());
-                    }
+                    self.note_end(&call.outcome);
                     return (call, total as u64);
                 }
             }
+        }
+    }
+
+    /// Notes how the peer's connection ended, the first time a call says so (a fatal error,
+    /// or `zero_return`: close_notify received).
+    fn note_end(&mut self, outcome: &Outcome) {
+        if self.ended.is_none() && (outcome.is_fatal() || *outcome == Outcome::ZeroReturn) {
+            self.ended = Some(outcome.clone());
         }
     }
 
