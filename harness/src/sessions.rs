@@ -99,7 +99,15 @@ pub fn prime(
     client.0.session().map_err(|e| (e, client.1))
 }
 
-/// Reused TLS 1.2 sessions, per implementation under test and configuration.
+/// The pool's key: the implementation and the configuration without its modes (set per
+/// connection; the session does not depend on them).
+fn pool_key(imp_name: &str, cfg: &ConnConfig) -> (String, ConnConfig) {
+    let mut cfg = cfg.clone();
+    cfg.modes = Modes::default();
+    (imp_name.to_string(), cfg)
+}
+
+/// Reused sessions, per implementation under test and configuration.
 #[derive(Default)]
 pub struct SessionPool {
     entries: Mutex<HashMap<(String, ConnConfig), Entry>>,
@@ -138,10 +146,7 @@ impl SessionPool {
             Tls::V12 => Self::MAX_USES,
             Tls::V13 => Self::TLS13_TICKETS,
         };
-        // Modes are set per connection; the session does not depend on them.
-        let mut key_cfg = cfg.clone();
-        key_cfg.modes = Modes::default();
-        let key = (imp.info().name, key_cfg);
+        let key = pool_key(&imp.info().name, cfg);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = entries.get_mut(&key) {
             if e.uses < uses && e.born.elapsed() < Self::MAX_AGE {
@@ -163,9 +168,7 @@ impl SessionPool {
 
     /// Forgets the session of `imp` with `cfg` (a run did not resume it).
     pub fn forget(&self, imp_name: &str, cfg: &ConnConfig) {
-        let mut key_cfg = cfg.clone();
-        key_cfg.modes = Modes::default();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.remove(&(imp_name.to_string(), key_cfg));
+        entries.remove(&pool_key(imp_name, cfg));
     }
 }
