@@ -281,6 +281,15 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(k) = a.known.as_ref().filter(|k| !k.exists()) {
+        // The default file may be absent (a folder of scenarios without one); a file named
+        // on the command line must exist, or its entries would silently not apply.
+        eprintln!(
+            "error: --known {}: no such file; give the known-divergences file to use, or leave --known out",
+            k.display()
+        );
+        return ExitCode::from(2);
+    }
     let known_path = a.known.unwrap_or_else(|| dir.join(KNOWN_DIVERGENCES_FILE));
     let known = match Known::load(&known_path) {
         Ok(k) => k,

@@ -239,3 +239,20 @@ fn a_baseline_gates_only_on_regressions() {
     assert_eq!(code(&o), 2);
     assert!(text(&o.stderr).contains("/nonexistent/b.json"));
 }
+
+#[test]
+fn a_known_file_named_on_the_command_line_must_exist() {
+    let d = Dir::new("known-missing");
+    let json = d.path("r.json");
+    let missing = d.path("no-such-known.json");
+    let o = conformance(&json, &["--known", missing.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("--known")
+            && err.contains("no-such-known.json")
+            && err.contains("no such file"),
+        "{err}"
+    );
+    assert!(!json.exists(), "no report is written");
+}
