@@ -3,27 +3,14 @@
 //! a regression; fixed runs fail only with `--strict`). Runs the real binary on the four runs of
 //! z-write-zero, whose difference is explained by a known entry.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-struct Dir(PathBuf);
+mod common;
 
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("sslwrite-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A temporary folder for one test.
+fn dir(name: &str) -> common::TempDir {
+    common::TempDir::new("cli", name, &[])
 }
 
 fn sslwrite(args: &[&str]) -> Output {
@@ -59,7 +46,7 @@ fn conformance(json: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn conformance_writes_every_output_and_report_re_renders_and_explains() {
-    let d = Dir::new("outputs");
+    let d = dir("outputs");
     let (json, junit, md, html) = (
         d.path("r.json"),
         d.path("out/j.xml"),
@@ -131,7 +118,7 @@ fn conformance_writes_every_output_and_report_re_renders_and_explains() {
 
 #[test]
 fn report_refuses_what_it_cannot_read_naming_the_file() {
-    let d = Dir::new("refuse");
+    let d = dir("refuse");
     let bad = d.path("bad.json");
     std::fs::write(&bad, "{").unwrap();
     let o = sslwrite(&["report", bad.to_str().unwrap()]);
@@ -155,7 +142,7 @@ fn report_refuses_what_it_cannot_read_naming_the_file() {
 
 #[test]
 fn an_unwritable_output_exits_2_naming_the_path() {
-    let d = Dir::new("unwritable");
+    let d = dir("unwritable");
     let file = d.path("a-file");
     std::fs::write(&file, "").unwrap();
     let target = file.join("c.html");
@@ -170,7 +157,7 @@ fn an_unwritable_output_exits_2_naming_the_path() {
 
 #[test]
 fn a_baseline_gates_only_on_regressions() {
-    let d = Dir::new("baseline");
+    let d = dir("baseline");
     let empty_known = d.path("known.json");
     std::fs::write(&empty_known, r#"{"entries": []}"#).unwrap();
     let known = ["--known", empty_known.to_str().unwrap()];
@@ -242,7 +229,7 @@ fn a_baseline_gates_only_on_regressions() {
 
 #[test]
 fn a_known_file_named_on_the_command_line_must_exist() {
-    let d = Dir::new("known-missing");
+    let d = dir("known-missing");
     let json = d.path("r.json");
     let missing = d.path("no-such-known.json");
     let o = conformance(&json, &["--known", missing.to_str().unwrap()]);

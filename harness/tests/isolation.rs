@@ -3,30 +3,17 @@
 //! suite finishes, those runs say what happened, every other run is intact. And a stop signal
 //! (SIGTERM, SIGINT) mid-suite writes what there is, marked incomplete, with exit 143/130.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-struct Dir(PathBuf);
+mod common;
 
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("sslwrite-iso-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("scenarios")).unwrap();
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A temporary folder for one test, with a `scenarios/` folder in it.
+fn dir(name: &str) -> common::TempDir {
+    common::TempDir::new("iso", name, &["scenarios"])
 }
 
 /// A TLS 1.3 client scenario: handshake, a 100-byte write, then a write of `len` bytes (where
@@ -48,7 +35,7 @@ fn sslwrite() -> Command {
     c
 }
 
-fn conformance(d: &Dir, extra: &[&str]) -> Command {
+fn conformance(d: &common::TempDir, extra: &[&str]) -> Command {
     let mut c = sslwrite();
     c.args([
         "conformance",
@@ -74,7 +61,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn report(d: &Dir) -> Value {
+fn report(d: &common::TempDir) -> Value {
     serde_json::from_slice(&std::fs::read(d.path("r.json")).unwrap()).unwrap()
 }
 
@@ -89,7 +76,7 @@ fn run<'a>(r: &'a Value, id: &str) -> &'a Value {
 
 #[test]
 fn crashes_and_hangs_cost_their_run_only() {
-    let d = Dir::new("faults");
+    let d = dir("faults");
     for (id, len) in [
         ("a-fine", 50),
         ("b-abort", 7),
@@ -159,7 +146,7 @@ fn crashes_and_hangs_cost_their_run_only() {
 
 #[test]
 fn the_faulty_implementation_is_never_run_by_default() {
-    let d = Dir::new("default");
+    let d = dir("default");
     scenario(&d.0, "a-fine", 7);
     let o = sslwrite()
         .args(["conformance", "--quiet", "--scenarios"])
@@ -181,7 +168,7 @@ fn the_faulty_implementation_is_never_run_by_default() {
 
 #[test]
 fn in_process_runs_give_the_same_report_as_workers() {
-    let d = Dir::new("same");
+    let d = dir("same");
     for (id, len) in [("a-fine", 50), ("e-panic", 13)] {
         scenario(&d.0, id, len);
     }
@@ -231,7 +218,7 @@ fn wait_for_the_hang(pid: u32) {
 }
 
 fn stopped_by(signal: &str, code: i32) {
-    let d = Dir::new(signal);
+    let d = dir(signal);
     for (id, len) in [("a-fine", 50), ("b-fine", 60), ("z-hang", 11)] {
         scenario(&d.0, id, len);
     }

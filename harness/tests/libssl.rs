@@ -10,31 +10,18 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-struct Dir(PathBuf);
+mod common;
 
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("sslwrite-libssl-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn json(&self) -> PathBuf {
-        self.0.join("r.json")
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A temporary folder for one test; its report goes to `r.json`.
+fn dir(name: &str) -> common::TempDir {
+    common::TempDir::new("libssl", name, &[])
 }
 
 /// `sslwrite conformance --quiet --json DIR/r.json ARGS`.
-fn conformance(d: &Dir, args: &[&str], env: &[(&str, &str)]) -> Output {
+fn conformance(d: &common::TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sslwrite"))
         .args(["conformance", "--quiet", "--jobs", "2", "--json"])
-        .arg(d.json())
+        .arg(d.path("r.json"))
         .args(args)
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
@@ -50,8 +37,8 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn report(d: &Dir) -> Value {
-    serde_json::from_slice(&std::fs::read(d.json()).unwrap()).unwrap()
+fn report(d: &common::TempDir) -> Value {
+    serde_json::from_slice(&std::fs::read(d.path("r.json")).unwrap()).unwrap()
 }
 
 fn implementation<'a>(r: &'a Value, name: &str) -> &'a Value {
@@ -69,7 +56,7 @@ fn implementation<'a>(r: &'a Value, name: &str) -> &'a Value {
 /// records on the wire, the violations) must be identical.
 #[test]
 fn the_system_libssl_loaded_at_run_time_matches_the_linked_openssl_on_every_run() {
-    let d = Dir::new("self-check");
+    let d = dir("self-check");
     let o = conformance(
         &d,
         &["--impl", "openssl", "--impl", "libssl:libssl.so.3@system"],
@@ -143,7 +130,7 @@ fn the_system_libssl_loaded_at_run_time_matches_the_linked_openssl_on_every_run(
 /// and a library appears as a column named by its label, with its version under it.
 #[test]
 fn two_loaded_libraries_run_side_by_side_in_workers_of_their_own() {
-    let d = Dir::new("two");
+    let d = dir("two");
     let o = conformance(
         &d,
         &[
@@ -187,7 +174,7 @@ fn two_loaded_libraries_run_side_by_side_in_workers_of_their_own() {
     }
     let table = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
         .arg("report")
-        .arg(d.json())
+        .arg(d.path("r.json"))
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&table.stdout).into_owned();
@@ -209,7 +196,7 @@ fn two_loaded_libraries_run_side_by_side_in_workers_of_their_own() {
 
 #[test]
 fn a_library_without_the_libssl_abi_is_refused_naming_the_missing_symbols() {
-    let d = Dir::new("refused");
+    let d = dir("refused");
     let o = conformance(
         &d,
         &[
@@ -232,7 +219,10 @@ fn a_library_without_the_libssl_abi_is_refused_naming_the_missing_symbols() {
     ] {
         assert!(out.contains(symbol), "{symbol} not named: {out}");
     }
-    assert!(!d.json().exists(), "no report for a refused implementation");
+    assert!(
+        !d.path("r.json").exists(),
+        "no report for a refused implementation"
+    );
 
     // A real libssl that lacks one essential symbol (hidden for the test): only that one.
     let o = conformance(
@@ -261,7 +251,7 @@ fn a_missing_optional_symbol_makes_its_steps_skip_and_the_report_lists_it() {
         ("z-write-ex-zero", "SSL_write_ex"),
         ("ku-update-while-pending", "SSL_key_update"),
     ] {
-        let d = Dir::new("optional");
+        let d = dir("optional");
         let o = conformance(
             &d,
             &[
@@ -308,7 +298,7 @@ fn skipped_for(run: &Value, symbol: &str) {
 
 #[test]
 fn a_loaded_library_never_runs_in_the_harness_process() {
-    let d = Dir::new("in-process");
+    let d = dir("in-process");
     let o = conformance(
         &d,
         &[
@@ -328,7 +318,7 @@ fn a_loaded_library_never_runs_in_the_harness_process() {
 
 #[test]
 fn the_reference_is_the_linked_openssl_by_default_and_can_be_chosen() {
-    let d = Dir::new("reference");
+    let d = dir("reference");
     let base = [
         "--impl",
         "rustls",
@@ -405,7 +395,7 @@ fn a_built_openssl_joins_the_matrix_when_there_is_one() {
         );
         return;
     }
-    let d = Dir::new("matrix");
+    let d = dir("matrix");
     let mut args = vec!["--impl".to_string(), "openssl".to_string()];
     for (version, lib) in &built {
         args.push("--impl".into());

@@ -11,7 +11,7 @@
 //! Not in the default suite: a crash in the linked library would take the in-process runs
 //! (tests, `--isolation none`, the benchmark) down with it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -19,6 +19,8 @@ use sslwrite::contract::{Modes, Outcome, Role, Tls};
 use sslwrite::impls::openssl::OpensslImpl;
 use sslwrite::runner;
 use sslwrite::scenario::{RunKey, Scenario};
+
+mod common;
 
 const BEFORE_HANDSHAKE: &str = r#"{"id": "renegotiate-before-handshake", "title": "SSL_renegotiate before the first handshake, then writes",
     "clauses": ["W12", "I4"], "tls": ["1.2"], "steps": [
@@ -59,17 +61,12 @@ fn a_write_after_renegotiate_before_the_handshake_goes_out_in_plaintext() {
 
 #[test]
 fn a_large_write_after_it_crashes_openssl_3_0() {
-    let dir = std::env::temp_dir().join(format!("sslwrite-openssl-finding-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let d = common::TempDir::new("openssl-finding", "crash", &["scenarios"]);
     let text = BEFORE_HANDSHAKE.replace("STEP", r#"{"op": "write_ex", "len": 100000}"#);
-    std::fs::write(dir.join("finding.json"), text).unwrap();
-    let known = std::env::temp_dir().join(format!(
-        "sslwrite-openssl-finding-known-{}.json",
-        std::process::id()
-    ));
+    std::fs::write(d.path("scenarios/finding.json"), text).unwrap();
+    let known = d.path("known.json");
     std::fs::write(&known, r#"{"entries": []}"#).unwrap();
-    let json: PathBuf = dir.join("report.json");
+    let json = d.path("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
         .args([
             "conformance",
@@ -80,7 +77,7 @@ fn a_large_write_after_it_crashes_openssl_3_0() {
             "process",
         ])
         .arg("--scenarios")
-        .arg(&dir)
+        .arg(d.path("scenarios"))
         .arg("--known")
         .arg(&known)
         .arg("--json")
@@ -94,8 +91,6 @@ fn a_large_write_after_it_crashes_openssl_3_0() {
         )
     }))
     .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_file(&known);
     let version = report["implementations"][0]["version"]
         .as_str()
         .unwrap()

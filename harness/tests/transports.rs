@@ -3,19 +3,12 @@
 //! deadlock), memory-only scenarios skipped over TCP with their reason, and the report's list of
 //! where the two transports differ.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 use sslwrite::project_root;
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
 
 const SCENARIOS: [&str; 6] = [
     "sd-transport-closed",
@@ -27,9 +20,7 @@ const SCENARIOS: [&str; 6] = [
 ];
 
 fn both() -> Value {
-    let d = Dir(std::env::temp_dir().join(format!("sslwrite-transports-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&d.0);
-    std::fs::create_dir_all(d.0.join("scenarios")).unwrap();
+    let d = common::TempDir::new("transports", "both", &["scenarios"]);
     for id in SCENARIOS {
         let from = project_root().join("scenarios").join(format!("{id}.json"));
         std::fs::copy(from, d.0.join("scenarios").join(format!("{id}.json"))).unwrap();
