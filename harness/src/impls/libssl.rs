@@ -508,9 +508,15 @@ impl Loaded {
         }
     }
 
+    /// Empties this thread's error queue (peeking first: it is nearly always empty, and
+    /// ERR_clear_error walks every slot).
     fn clear_errors(&self) {
-        // SAFETY: only touches this thread's error queue.
-        unsafe { (self.sym.ERR_clear_error)() }
+        // SAFETY: both only touch this thread's error queue.
+        unsafe {
+            if (self.sym.ERR_peek_last_error)() != 0 {
+                (self.sym.ERR_clear_error)()
+            }
+        }
     }
 
     fn missing(&self, symbol: &str) -> String {

@@ -315,9 +315,15 @@ impl Drop for OpensslConn {
     }
 }
 
+/// Empties the thread's error queue, as the contract asks before an I/O call. The queue is
+/// nearly always empty already, and ERR_clear_error walks all its slots: peek first.
 fn clear_error_queue() {
-    // SAFETY: ERR_clear_error only touches this thread's error queue.
-    unsafe { ffi::ERR_clear_error() }
+    // SAFETY: ERR_peek_last_error and ERR_clear_error only touch this thread's error queue.
+    unsafe {
+        if ffi::ERR_peek_last_error() != 0 {
+            ffi::ERR_clear_error()
+        }
+    }
 }
 
 /// Drains the thread's error queue into reason strings (never packed codes: those differ

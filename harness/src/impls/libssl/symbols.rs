@@ -212,6 +212,7 @@ symbol_table! {
         BIO_clear_flags: unsafe extern "C" fn(*mut Bio, c_int),
         ERR_get_error: unsafe extern "C" fn() -> c_ulong,
         ERR_clear_error: unsafe extern "C" fn(),
+        ERR_peek_last_error: unsafe extern "C" fn() -> c_ulong,
         ERR_reason_error_string: unsafe extern "C" fn(c_ulong) -> *const c_char,
         d2i_X509: unsafe extern "C" fn(*mut *mut X509, *mut *const c_uchar, c_long) -> *mut X509,
         X509_free: unsafe extern "C" fn(*mut X509),
