@@ -22,6 +22,9 @@ use crate::scenario::{RunKey, Scenario};
 use crate::suite;
 use crate::transport::{Pipe, PipeConfig, Side};
 
+/// The write size of the bulk path when none is named: one MiB per call.
+pub const BULK_CHUNK: usize = 1 << 20;
+
 /// Bumped when a field changes.
 pub const BENCH_SCHEMA: u32 = 1;
 
@@ -76,6 +79,18 @@ pub struct SuiteBench {
     pub isolated_seconds_2_threads: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whole_run_in_process_seconds_2_threads: Option<f64>,
+    /// The scenarios furthest above their own physical floor (all their runs, each timed
+    /// alone on one thread), heaviest first.
+    #[serde(default)]
+    pub above_floor: Vec<ScenarioCost>,
+}
+
+/// One scenario's runs, all implementations: time taken and physical floor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScenarioCost {
+    pub scenario: String,
+    pub seconds: f64,
+    pub floor_seconds: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -224,7 +239,7 @@ pub fn suite_bench(
             const MIB: u64 = 64;
             let secs = median(
                 (0..reps)
-                    .map(|_| bulk_bare(imp.as_ref(), MIB << 20))
+                    .map(|_| bulk_bare(imp.as_ref(), MIB << 20, BULK_CHUNK))
                     .collect(),
             );
             (imp.info().name, secs / MIB as f64 * 1e6)
@@ -236,6 +251,51 @@ pub fn suite_bench(
         .map(|((_, us), bytes)| us * 1e-6 * (*bytes as f64) / f64::from(1u32 << 20))
         .sum();
     let physical = floor + data_floor;
+    // Where the time above the physical floor goes: each run timed alone (one thread), less
+    // its own floor, summed per scenario.
+    let us_per_mib = |name: &str| {
+        bare_us_per_mib
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, us)| *us)
+    };
+    let mut excess: Vec<(String, f64, f64)> = Vec::new();
+    for (s, key) in &runs {
+        for imp in impls {
+            let name = imp.info().name;
+            let mut moved = 0;
+            let secs = median(
+                (0..reps.max(3))
+                    .map(|_| {
+                        let t = Instant::now();
+                        let trace = crate::runner::run(imp.as_ref(), &reference, s, key);
+                        let secs = t.elapsed().as_secs_f64();
+                        moved = trace.delivery.received;
+                        secs
+                    })
+                    .collect(),
+            );
+            let own_floor = primes(s) as f64 * cost_of(&name, key.tls)
+                + us_per_mib(&name) * 1e-6 * moved as f64 / f64::from(1u32 << 20);
+            match excess.iter_mut().find(|(id, _, _)| *id == s.id) {
+                Some(e) => {
+                    e.1 += secs;
+                    e.2 += own_floor;
+                }
+                None => excess.push((s.id.clone(), secs, own_floor)),
+            }
+        }
+    }
+    excess.sort_by(|a, b| (b.1 - b.2).total_cmp(&(a.1 - a.2)));
+    let heaviest = excess
+        .into_iter()
+        .take(12)
+        .map(|(scenario, seconds, floor_seconds)| ScenarioCost {
+            scenario,
+            seconds,
+            floor_seconds,
+        })
+        .collect();
     SuiteBench {
         runs: n,
         seconds_1_thread: one,
@@ -253,23 +313,24 @@ pub fn suite_bench(
         overhead_vs_physical_floor: one / physical,
         isolated_seconds_2_threads: None,
         whole_run_in_process_seconds_2_threads: None,
+        above_floor: heaviest,
     }
 }
 
-/// The bulk scenario: `total` bytes in 1 MiB writes through a 1 MiB transport.
-pub fn bulk_scenario(total: u64) -> Scenario {
+/// The bulk scenario: `total` bytes in writes of `chunk` bytes through a 1 MiB transport.
+pub fn bulk_scenario(total: u64, chunk: usize) -> Scenario {
     let text = format!(
         r#"{{"id": "bench-bulk", "title": "bulk", "clauses": ["W1"], "tls": ["1.3"],
             "modes": [["auto_retry"]], "transport": {{"capacity": 1048576}},
             "steps": [{{"op": "handshake"}},
-                      {{"op": "write_stream", "total": {total}, "chunk": 1048576}}]}}"#
+                      {{"op": "write_stream", "total": {total}, "chunk": {chunk}}}]}}"#
     );
     Scenario::parse(Path::new("bench-bulk.json"), text.as_bytes()).expect("bench scenario")
 }
 
 /// The bulk path through the runner; returns seconds, and checks every byte arrived.
-pub fn bulk_through_harness(imp: &dyn Implementation, total: u64) -> f64 {
-    let s = bulk_scenario(total);
+pub fn bulk_through_harness(imp: &dyn Implementation, total: u64, chunk: usize) -> f64 {
+    let s = bulk_scenario(total, chunk);
     let key = RunKey {
         id: s.id.clone(),
         tls: Tls::V13,
@@ -286,7 +347,7 @@ pub fn bulk_through_harness(imp: &dyn Implementation, total: u64) -> f64 {
 }
 
 /// The same bytes with a bare write/read loop over the same transport: no runner, no ledger.
-pub fn bulk_bare(imp: &dyn Implementation, total: u64) -> f64 {
+pub fn bulk_bare(imp: &dyn Implementation, total: u64, chunk: usize) -> f64 {
     let pipe = Pipe::new(&PipeConfig {
         capacity_to_peer: 1 << 20,
         capacity_to_impl: 1 << 20,
@@ -317,7 +378,7 @@ pub fn bulk_bare(imp: &dyn Implementation, total: u64) -> f64 {
             break;
         }
     }
-    let chunk = vec![0x5au8; 1 << 20];
+    let chunk = vec![0x5au8; chunk];
     let mut sink = vec![0u8; 1 << 14];
     let (mut sent, mut got) = (0u64, 0u64);
     while got < total {

@@ -70,6 +70,9 @@ struct BenchBulkArgs {
     /// `harness` (through the runner) or `bare` (a plain write/read loop).
     which: String,
     bytes: u64,
+    /// Bytes per write call.
+    #[arg(long, default_value_t = sslwrite::bench::BULK_CHUNK)]
+    chunk: usize,
 }
 
 #[derive(clap::Args)]
@@ -761,8 +764,8 @@ fn all_impls() -> Vec<Box<dyn Implementation>> {
 fn bench_bulk(a: BenchBulkArgs) -> ExitCode {
     let imp = impls::openssl::OpensslImpl::new();
     let seconds = match a.which.as_str() {
-        "harness" => sslwrite::bench::bulk_through_harness(&imp, a.bytes),
-        "bare" => sslwrite::bench::bulk_bare(&imp, a.bytes),
+        "harness" => sslwrite::bench::bulk_through_harness(&imp, a.bytes, a.chunk),
+        "bare" => sslwrite::bench::bulk_bare(&imp, a.bytes, a.chunk),
         other => {
             eprintln!("error: bench-bulk takes harness or bare, not {other:?}");
             return ExitCode::from(2);
@@ -961,6 +964,20 @@ fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
         s.physical_floor_seconds,
         s.overhead_vs_physical_floor
     ));
+    if !s.above_floor.is_empty() {
+        out.push_str(
+            "  furthest above their own floor (seconds taken / floor, all runs of the scenario):\n",
+        );
+        for c in &s.above_floor {
+            out.push_str(&format!(
+                "    {:<40} {:.4} s / {:.4} s (+{:.1} ms)\n",
+                c.scenario,
+                c.seconds,
+                c.floor_seconds,
+                (c.seconds - c.floor_seconds) * 1e3
+            ));
+        }
+    }
     if let (Some(p), Some(n)) = (
         s.isolated_seconds_2_threads,
         s.whole_run_in_process_seconds_2_threads,
