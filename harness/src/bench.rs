@@ -25,8 +25,12 @@ use crate::transport::{Pipe, PipeConfig, Side};
 /// The write size of the bulk path when none is named: one MiB per call.
 pub const BULK_CHUNK: usize = 1 << 20;
 
+/// The write sizes the bulk path is measured at: one full record per call (what applications
+/// write) and one MiB per call (64 records per call).
+pub const BULK_CHUNKS: [usize; 2] = [1 << 14, BULK_CHUNK];
+
 /// Bumped when a field changes.
-pub const BENCH_SCHEMA: u32 = 1;
+pub const BENCH_SCHEMA: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BenchReport {
@@ -36,7 +40,8 @@ pub struct BenchReport {
     pub cores: usize,
     pub repetitions: usize,
     pub suite: SuiteBench,
-    pub bulk: Option<BulkBench>,
+    /// The bulk path, one entry per write size.
+    pub bulk: Vec<BulkBench>,
     pub fuzz: FuzzBench,
     pub scaling: ScalingBench,
 }
@@ -103,10 +108,16 @@ pub struct HandshakeCost {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BulkBench {
     pub bytes: u64,
+    /// Bytes per write call (the same in both loops).
+    pub chunk: usize,
+    /// Median over the pairs.
     pub harness_seconds: f64,
     pub bare_seconds: f64,
-    /// harness_seconds / bare_seconds.
+    /// The median of harness / bare over pairs run back to back (each pair sees the same
+    /// machine state, so the noise between pairs cancels).
     pub ratio: f64,
+    /// Every pair's ratio, sorted.
+    pub pair_ratios: Vec<f64>,
     pub harness_peak_rss_mib: f64,
     pub bare_peak_rss_mib: f64,
 }
@@ -131,7 +142,8 @@ pub struct ScalingBench {
     pub startup_seconds: Option<f64>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median (upper median for an even count) of `v`.
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

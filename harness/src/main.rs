@@ -876,40 +876,25 @@ fn bench(a: BenchArgs) -> ExitCode {
     }
     eprintln!("bench: fuzz oracles...");
     let fuzz = b::fuzz_bench(200);
-    let bulk = if a.bulk_mib > 0 {
-        eprintln!(
-            "bench: bulk path, {} MiB (harness and bare, each in its own process)...",
-            a.bulk_mib
-        );
+    let mut bulk = Vec::new();
+    if a.bulk_mib > 0 {
         let bytes = a.bulk_mib << 20;
-        let run = |which: &str| -> Result<(f64, f64), String> {
-            let mut times = Vec::new();
-            let mut rss: f64 = 0.0;
-            for _ in 0..reps.min(3) {
-                let v = child_json(&["bench-bulk".into(), which.into(), bytes.to_string()])?;
-                times.push(v["seconds"].as_f64().unwrap_or(f64::NAN));
-                rss = rss.max(v["peak_rss_mib"].as_f64().unwrap_or(0.0));
-            }
-            times.sort_by(f64::total_cmp);
-            Ok((times[times.len() / 2], rss))
-        };
-        match (run("harness"), run("bare")) {
-            (Ok((h, hr)), Ok((bare, br))) => Some(b::BulkBench {
-                bytes,
-                harness_seconds: h,
-                bare_seconds: bare,
-                ratio: h / bare,
-                harness_peak_rss_mib: hr,
-                bare_peak_rss_mib: br,
-            }),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+        let pairs = reps.max(5);
+        for chunk in b::BULK_CHUNKS {
+            eprintln!(
+                "bench: bulk path, {} MiB in {} KiB writes ({pairs} pairs of harness and bare runs, each in its own process)...",
+                a.bulk_mib,
+                chunk >> 10
+            );
+            match bulk_pairs(bytes, chunk, pairs) {
+                Ok(r) => bulk.push(r),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
             }
         }
-    } else {
-        None
-    };
+    }
     let report = b::BenchReport {
         schema_version: b::BENCH_SCHEMA,
         harness_version: env!("CARGO_PKG_VERSION").into(),
@@ -934,6 +919,51 @@ fn bench(a: BenchArgs) -> ExitCode {
     }
     println!("figures: {}", path.display());
     ExitCode::SUCCESS
+}
+
+/// The bulk path at one write size: `pairs` harness runs and bare runs back to back, each in a
+/// process of its own (for its peak RSS).
+fn bulk_pairs(
+    bytes: u64,
+    chunk: usize,
+    pairs: usize,
+) -> Result<sslwrite::bench::BulkBench, String> {
+    let one = |which: &str| -> Result<(f64, f64), String> {
+        let v = child_json(&[
+            "bench-bulk".into(),
+            which.into(),
+            bytes.to_string(),
+            "--chunk".into(),
+            chunk.to_string(),
+        ])?;
+        Ok((
+            v["seconds"].as_f64().unwrap_or(f64::NAN),
+            v["peak_rss_mib"].as_f64().unwrap_or(0.0),
+        ))
+    };
+    let (mut h, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut h_rss, mut b_rss) = (0.0f64, 0.0f64);
+    for _ in 0..pairs {
+        let (hs, hr) = one("harness")?;
+        let (bs, br) = one("bare")?;
+        h.push(hs);
+        b.push(bs);
+        ratios.push(hs / bs);
+        h_rss = h_rss.max(hr);
+        b_rss = b_rss.max(br);
+    }
+    let median = sslwrite::bench::median;
+    ratios.sort_by(f64::total_cmp);
+    Ok(sslwrite::bench::BulkBench {
+        bytes,
+        chunk,
+        harness_seconds: median(h),
+        bare_seconds: median(b),
+        ratio: median(ratios.clone()),
+        pair_ratios: ratios,
+        harness_peak_rss_mib: h_rss,
+        bare_peak_rss_mib: b_rss,
+    })
 }
 
 fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
@@ -987,10 +1017,14 @@ fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
             p / n
         ));
     }
-    if let Some(b) = &r.bulk {
+    for b in &r.bulk {
+        let (lo, hi) = (
+            b.pair_ratios.first().copied().unwrap_or(f64::NAN),
+            b.pair_ratios.last().copied().unwrap_or(f64::NAN),
+        );
         out.push_str(&format!(
-            "bulk {} MiB: harness {:.3} s, bare {:.3} s, ratio {:.2}x; peak RSS harness {:.0} MiB, bare {:.0} MiB\n",
-            b.bytes >> 20, b.harness_seconds, b.bare_seconds, b.ratio, b.harness_peak_rss_mib, b.bare_peak_rss_mib
+            "bulk {} MiB in {} KiB writes: harness {:.3} s, bare {:.3} s, ratio {:.3}x (median of {} pairs, {lo:.3}..{hi:.3}); peak RSS harness {:.0} MiB, bare {:.0} MiB\n",
+            b.bytes >> 20, b.chunk >> 10, b.harness_seconds, b.bare_seconds, b.ratio, b.pair_ratios.len(), b.harness_peak_rss_mib, b.bare_peak_rss_mib
         ));
     }
     out.push_str(&format!(
