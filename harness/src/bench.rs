@@ -2,16 +2,18 @@
 //! floor, as ratios taken in one run so that machine noise cancels.
 //!
 //! 1. Suite throughput, 1 and 2 threads, against the handshake floor: a bare loop of the same
-//!    handshakes (same libraries, same transport, no runner).
+//!    handshakes (same libraries, same transport, same version and role, no runner); and
+//!    against the physical floor, which adds the suite's bytes at the bare loop's cost.
 //! 2. Bulk path: a 1 GiB `write_stream` through the runner against a bare write/read loop over
-//!    the same transport; peak RSS of each, in a process of its own.
+//!    the same transport, in 16 KiB and in 1 MiB writes; peak RSS of each, in a process of its
+//!    own.
 //! 3. Fuzz oracle executions per second over a fixed set of generated inputs.
 //! 4. Scaling: N and 2N runs; the start-up cost of a run with nothing to do.
 //!
 //! Every figure is the median of several repetitions.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arbitrary::Unstructured;
 use serde::{Deserialize, Serialize};
@@ -55,8 +57,8 @@ pub struct SuiteBench {
     pub runs_per_second_1_thread: f64,
     pub runs_per_second_2_threads: f64,
     pub speedup_2_threads: f64,
-    /// Median cost of one bare handshake (implementation + reference peer), per
-    /// implementation and version, in microseconds.
+    /// Cost of one bare handshake (implementation + reference peer), per implementation,
+    /// version and role, in microseconds: the median of batch means.
     pub handshake_us: Vec<HandshakeCost>,
     /// Σ over the suite's runs of that run's bare handshake cost, in seconds.
     pub handshake_floor_seconds: f64,
@@ -102,6 +104,8 @@ pub struct ScenarioCost {
 pub struct HandshakeCost {
     pub implementation: String,
     pub tls: Tls,
+    /// The implementation's role (the OpenSSL peer plays the other).
+    pub role: Role,
     pub microseconds: f64,
 }
 
@@ -154,54 +158,76 @@ fn timed(f: impl FnOnce()) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-/// One bare handshake: implementation and OpenSSL peer over a roomy pipe, nothing else.
-fn bare_handshake(imp: &dyn Implementation, peer: &dyn Implementation, tls: Tls) -> Duration {
+/// One bare handshake: the implementation in `role`, the OpenSSL peer in the other, over a
+/// roomy pipe, nothing else.
+fn bare_handshake(imp: &dyn Implementation, peer: &dyn Implementation, tls: Tls, role: Role) {
     let pipe = Pipe::new(&PipeConfig {
         capacity_to_peer: 1 << 20,
         capacity_to_impl: 1 << 20,
         blocking: false,
     });
-    let t = Instant::now();
     let modes = Modes {
         auto_retry: true,
         ..Modes::default()
     };
-    let cfg = ConnConfig::new(Role::Client, tls, modes);
     let mut c = imp
-        .connect(&cfg, pipe.endpoint(Side::Impl))
+        .connect(
+            &ConnConfig::new(role, tls, modes),
+            pipe.endpoint(Side::Impl),
+        )
         .expect("bench connection");
     let mut s = peer
         .connect(
-            &ConnConfig::new(Role::Server, tls, modes),
+            &ConnConfig::new(role.other(), tls, modes),
             pipe.endpoint(Side::Peer),
         )
         .expect("bench peer");
     for _ in 0..16 {
-        let a = c.handshake();
-        let b = s.handshake();
+        // The client speaks first.
+        let (a, b) = match role {
+            Role::Client => (c.handshake(), s.handshake()),
+            Role::Server => {
+                let b = s.handshake();
+                (c.handshake(), b)
+            }
+        };
         if a.outcome.is_ok() && b.outcome.is_ok() {
-            return t.elapsed();
+            return;
         }
     }
     panic!("bench handshake did not finish");
 }
 
-/// Median bare handshake cost per implementation and version.
-pub fn handshake_costs(impls: &[Box<dyn Implementation>], reps: usize) -> Vec<HandshakeCost> {
+/// Handshakes per timed batch.
+const HANDSHAKE_BATCH: usize = 20;
+
+/// The cost of one bare handshake per implementation, version and role: the median, over
+/// `batches` batches, of a batch's mean. The suite's time is a sum over runs, so its floor is
+/// a sum of means (a median of single handshakes would leave out their slow tail).
+pub fn handshake_costs(impls: &[Box<dyn Implementation>], batches: usize) -> Vec<HandshakeCost> {
     let peer = crate::impls::openssl::OpensslImpl::new();
     let mut out = Vec::new();
     for imp in impls {
         for tls in [Tls::V12, Tls::V13] {
-            // Warm the caches (contexts, configs) once.
-            bare_handshake(imp.as_ref(), &peer, tls);
-            let samples: Vec<f64> = (0..reps.max(50))
-                .map(|_| bare_handshake(imp.as_ref(), &peer, tls).as_secs_f64())
-                .collect();
-            out.push(HandshakeCost {
-                implementation: imp.info().name,
-                tls,
-                microseconds: median(samples) * 1e6,
-            });
+            for role in [Role::Client, Role::Server] {
+                // Warm the caches (contexts, configs) once.
+                bare_handshake(imp.as_ref(), &peer, tls, role);
+                let means: Vec<f64> = (0..batches.max(5))
+                    .map(|_| {
+                        timed(|| {
+                            for _ in 0..HANDSHAKE_BATCH {
+                                bare_handshake(imp.as_ref(), &peer, tls, role);
+                            }
+                        }) / HANDSHAKE_BATCH as f64
+                    })
+                    .collect();
+                out.push(HandshakeCost {
+                    implementation: imp.info().name,
+                    tls,
+                    role,
+                    microseconds: median(means) * 1e6,
+                });
+            }
         }
     }
     out
@@ -225,11 +251,11 @@ pub fn suite_bench(
     drop(traces);
     let one = median((0..reps).map(|_| pass(1)).collect());
     let two = median((0..reps).map(|_| pass(2)).collect());
-    let costs = handshake_costs(impls, reps * 20);
-    let cost_of = |name: &str, tls: Tls| {
+    let costs = handshake_costs(impls, reps * 2);
+    let cost_of = |name: &str, tls: Tls, role: Role| {
         costs
             .iter()
-            .find(|c| c.implementation == name && c.tls == tls)
+            .find(|c| c.implementation == name && c.tls == tls && c.role == role)
             .map_or(0.0, |c| c.microseconds / 1e6)
     };
     // A run that resumes a session primes one first: two full handshakes (an upper bound:
@@ -240,9 +266,9 @@ pub fn suite_bench(
         .flat_map(|(s, key)| {
             impls
                 .iter()
-                .map(move |i| (i.info().name, key.tls, primes(s)))
+                .map(move |i| (i.info().name, key.tls, key.role, primes(s)))
         })
-        .map(|(name, tls, n)| n as f64 * cost_of(&name, tls))
+        .map(|(name, tls, role, n)| n as f64 * cost_of(&name, tls, role))
         .sum();
     let handshakes = runs.iter().map(|(s, _)| primes(s)).sum::<usize>() * impls.len();
     let bare_us_per_mib: Vec<(String, f64)> = impls
@@ -287,7 +313,7 @@ pub fn suite_bench(
                     })
                     .collect(),
             );
-            let own_floor = primes(s) as f64 * cost_of(&name, key.tls)
+            let own_floor = primes(s) as f64 * cost_of(&name, key.tls, key.role)
                 + us_per_mib(&name) * 1e-6 * moved as f64 / f64::from(1u32 << 20);
             match excess.iter_mut().find(|(id, _, _)| *id == s.id) {
                 Some(e) => {

@@ -974,8 +974,8 @@ fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
     );
     for h in &s.handshake_us {
         out.push_str(&format!(
-            "  bare handshake {} TLS {}: {:.0} us\n",
-            h.implementation, h.tls, h.microseconds
+            "  bare handshake {} TLS {} as {}: {:.0} us\n",
+            h.implementation, h.tls, h.role, h.microseconds
         ));
     }
     out.push_str(&format!(
