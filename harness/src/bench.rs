@@ -86,6 +86,11 @@ pub struct SuiteBench {
     pub isolated_seconds_2_threads: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whole_run_in_process_seconds_2_threads: Option<f64>,
+    /// The same two with one thread (`--jobs 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolated_seconds_1_thread: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_run_in_process_seconds_1_thread: Option<f64>,
     /// The scenarios furthest above their own physical floor (all their runs, each timed
     /// alone on one thread), heaviest first.
     #[serde(default)]
@@ -351,6 +356,8 @@ pub fn suite_bench(
         overhead_vs_physical_floor: one / physical,
         isolated_seconds_2_threads: None,
         whole_run_in_process_seconds_2_threads: None,
+        isolated_seconds_1_thread: None,
+        whole_run_in_process_seconds_1_thread: None,
         above_floor: heaviest,
     }
 }

@@ -817,7 +817,7 @@ fn bench(a: BenchArgs) -> ExitCode {
     let suite = b::suite_bench(&scenarios, &list, reps);
     eprintln!("bench: worker isolation (the whole suite as a child, process vs none)...");
     let mut suite = suite;
-    let whole = |isolation: &str| -> Option<f64> {
+    let whole = |isolation: &str, jobs: &str| -> Option<f64> {
         let exe = std::env::current_exe().ok()?;
         let out = std::env::temp_dir().join(format!("sslwrite-bench-{}.json", std::process::id()));
         let mut times = Vec::new();
@@ -828,7 +828,7 @@ fn bench(a: BenchArgs) -> ExitCode {
                     "conformance",
                     "--quiet",
                     "--jobs",
-                    "2",
+                    jobs,
                     "--isolation",
                     isolation,
                 ])
@@ -847,9 +847,10 @@ fn bench(a: BenchArgs) -> ExitCode {
         times.sort_by(f64::total_cmp);
         times.get(times.len() / 2).copied()
     };
-    let (process, none) = (whole("process"), whole("none"));
-    suite.isolated_seconds_2_threads = process;
-    suite.whole_run_in_process_seconds_2_threads = none;
+    suite.isolated_seconds_2_threads = whole("process", "2");
+    suite.whole_run_in_process_seconds_2_threads = whole("none", "2");
+    suite.isolated_seconds_1_thread = whole("process", "1");
+    suite.whole_run_in_process_seconds_1_thread = whole("none", "1");
     eprintln!("bench: scaling...");
     let mut scaling = b::scaling_bench(&scenarios, &list, reps.min(3));
     let exe = std::env::current_exe();
@@ -1008,14 +1009,24 @@ fn bench_text(r: &sslwrite::bench::BenchReport) -> String {
             ));
         }
     }
-    if let (Some(p), Some(n)) = (
-        s.isolated_seconds_2_threads,
-        s.whole_run_in_process_seconds_2_threads,
-    ) {
-        out.push_str(&format!(
-            "  whole `conformance` run, 2 threads: isolated {p:.3} s, in-process {n:.3} s, ratio {:.2}x\n",
-            p / n
-        ));
+    for (threads, isolated, in_process) in [
+        (
+            1,
+            s.isolated_seconds_1_thread,
+            s.whole_run_in_process_seconds_1_thread,
+        ),
+        (
+            2,
+            s.isolated_seconds_2_threads,
+            s.whole_run_in_process_seconds_2_threads,
+        ),
+    ] {
+        if let (Some(p), Some(n)) = (isolated, in_process) {
+            out.push_str(&format!(
+                "  whole `conformance` run, {threads} thread(s): isolated {p:.3} s, in-process {n:.3} s, ratio {:.2}x\n",
+                p / n
+            ));
+        }
     }
     for b in &r.bulk {
         let (lo, hi) = (
