@@ -56,13 +56,15 @@ pub struct SuiteBench {
     pub seconds_2_threads: f64,
     pub runs_per_second_1_thread: f64,
     pub runs_per_second_2_threads: f64,
+    /// seconds_1_thread / seconds_2_threads (median of per-repetition ratios).
     pub speedup_2_threads: f64,
     /// Cost of one bare handshake (implementation + reference peer), per implementation,
     /// version and role, in microseconds: the median of batch means.
     pub handshake_us: Vec<HandshakeCost>,
     /// Σ over the suite's runs of that run's bare handshake cost, in seconds.
     pub handshake_floor_seconds: f64,
-    /// seconds_1_thread / handshake_floor_seconds: what the harness adds.
+    /// seconds_1_thread / handshake_floor_seconds, the median of that ratio over repetitions
+    /// (each measures the suite and the floor back to back).
     pub overhead_vs_floor: f64,
     /// Handshakes per suite pass: one per run, two for a run that primes a session first.
     #[serde(default)]
@@ -77,7 +79,7 @@ pub struct SuiteBench {
     /// moves, per implementation (seconds).
     #[serde(default)]
     pub physical_floor_seconds: f64,
-    /// seconds_1_thread / physical_floor_seconds.
+    /// seconds_1_thread / physical_floor_seconds (median of per-repetition ratios).
     #[serde(default)]
     pub overhead_vs_physical_floor: f64,
     /// A whole `sslwrite conformance --jobs 2` (start-up, suite, report) with worker
@@ -217,7 +219,7 @@ pub fn handshake_costs(impls: &[Box<dyn Implementation>], batches: usize) -> Vec
             for role in [Role::Client, Role::Server] {
                 // Warm the caches (contexts, configs) once.
                 bare_handshake(imp.as_ref(), &peer, tls, role);
-                let means: Vec<f64> = (0..batches.max(5))
+                let means: Vec<f64> = (0..batches.max(1))
                     .map(|_| {
                         timed(|| {
                             for _ in 0..HANDSHAKE_BATCH {
@@ -238,6 +240,16 @@ pub fn handshake_costs(impls: &[Box<dyn Implementation>], batches: usize) -> Vec
     out
 }
 
+/// One repetition of the suite measurement: the suite's times and, right after, its floors.
+struct Rep {
+    one: f64,
+    two: f64,
+    costs: Vec<HandshakeCost>,
+    bare_us_per_mib: Vec<(String, f64)>,
+    floor: f64,
+    physical: f64,
+}
+
 /// Suite throughput and the handshake floor.
 pub fn suite_bench(
     scenarios: &[Scenario],
@@ -254,46 +266,84 @@ pub fn suite_bench(
         .map(|i| traces.iter().map(|t| t[i].delivery.received).sum())
         .collect();
     drop(traces);
-    let one = median((0..reps).map(|_| pass(1)).collect());
-    let two = median((0..reps).map(|_| pass(2)).collect());
-    let costs = handshake_costs(impls, reps * 2);
+    // A run that resumes a session primes one first: two full handshakes (an upper bound:
+    // the resumed one is abbreviated).
+    let primes = |s: &Scenario| 1 + usize::from(s.connection.resume || s.connection.early_data);
+    let handshakes = runs.iter().map(|(s, _)| primes(s)).sum::<usize>() * impls.len();
+    // Each repetition measures the suite and its floors back to back, and the overheads are
+    // the medians of the per-repetition ratios: the machine's speed drifts over seconds, and
+    // a ratio of two figures taken far apart would measure the drift.
+    let mut reps_out = Vec::new();
+    for _ in 0..reps {
+        let one = pass(1);
+        let two = pass(2);
+        let costs = handshake_costs(impls, 2);
+        let bare_us_per_mib: Vec<(String, f64)> = impls
+            .iter()
+            .map(|imp| {
+                const MIB: u64 = 64;
+                let secs = bulk_bare(imp.as_ref(), MIB << 20, BULK_CHUNK);
+                (imp.info().name, secs / MIB as f64 * 1e6)
+            })
+            .collect();
+        let cost_of = |name: &str, tls: Tls, role: Role| {
+            costs
+                .iter()
+                .find(|c| c.implementation == name && c.tls == tls && c.role == role)
+                .map_or(0.0, |c| c.microseconds / 1e6)
+        };
+        let floor: f64 = runs
+            .iter()
+            .flat_map(|(s, key)| {
+                impls
+                    .iter()
+                    .map(move |i| (i.info().name, key.tls, key.role, primes(s)))
+            })
+            .map(|(name, tls, role, n)| n as f64 * cost_of(&name, tls, role))
+            .sum();
+        let data_floor: f64 = bare_us_per_mib
+            .iter()
+            .zip(&moved)
+            .map(|((_, us), bytes)| us * 1e-6 * (*bytes as f64) / f64::from(1u32 << 20))
+            .sum();
+        reps_out.push(Rep {
+            one,
+            two,
+            costs,
+            bare_us_per_mib,
+            floor,
+            physical: floor + data_floor,
+        });
+    }
+    let med = |f: &dyn Fn(&Rep) -> f64| median(reps_out.iter().map(f).collect());
+    let one = med(&|r| r.one);
+    let two = med(&|r| r.two);
+    let floor = med(&|r| r.floor);
+    let physical = med(&|r| r.physical);
+    let overhead = med(&|r| r.one / r.floor);
+    let physical_overhead = med(&|r| r.one / r.physical);
+    let speedup = med(&|r| r.one / r.two);
+    let costs: Vec<HandshakeCost> = reps_out[0]
+        .costs
+        .iter()
+        .enumerate()
+        .map(|(k, c)| HandshakeCost {
+            microseconds: med(&|r| r.costs[k].microseconds),
+            ..c.clone()
+        })
+        .collect();
+    let bare_us_per_mib: Vec<(String, f64)> = reps_out[0]
+        .bare_us_per_mib
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| (name.clone(), med(&|r| r.bare_us_per_mib[k].1)))
+        .collect();
     let cost_of = |name: &str, tls: Tls, role: Role| {
         costs
             .iter()
             .find(|c| c.implementation == name && c.tls == tls && c.role == role)
             .map_or(0.0, |c| c.microseconds / 1e6)
     };
-    // A run that resumes a session primes one first: two full handshakes (an upper bound:
-    // the resumed one is abbreviated).
-    let primes = |s: &Scenario| 1 + usize::from(s.connection.resume || s.connection.early_data);
-    let floor: f64 = runs
-        .iter()
-        .flat_map(|(s, key)| {
-            impls
-                .iter()
-                .map(move |i| (i.info().name, key.tls, key.role, primes(s)))
-        })
-        .map(|(name, tls, role, n)| n as f64 * cost_of(&name, tls, role))
-        .sum();
-    let handshakes = runs.iter().map(|(s, _)| primes(s)).sum::<usize>() * impls.len();
-    let bare_us_per_mib: Vec<(String, f64)> = impls
-        .iter()
-        .map(|imp| {
-            const MIB: u64 = 64;
-            let secs = median(
-                (0..reps)
-                    .map(|_| bulk_bare(imp.as_ref(), MIB << 20, BULK_CHUNK))
-                    .collect(),
-            );
-            (imp.info().name, secs / MIB as f64 * 1e6)
-        })
-        .collect();
-    let data_floor: f64 = bare_us_per_mib
-        .iter()
-        .zip(&moved)
-        .map(|((_, us), bytes)| us * 1e-6 * (*bytes as f64) / f64::from(1u32 << 20))
-        .sum();
-    let physical = floor + data_floor;
     // Where the time above the physical floor goes: each run timed alone (one thread), less
     // its own floor, summed per scenario.
     let us_per_mib = |name: &str| {
@@ -345,15 +395,15 @@ pub fn suite_bench(
         seconds_2_threads: two,
         runs_per_second_1_thread: n as f64 / one,
         runs_per_second_2_threads: n as f64 / two,
-        speedup_2_threads: one / two,
+        speedup_2_threads: speedup,
         handshake_us: costs,
         handshake_floor_seconds: floor,
-        overhead_vs_floor: one / floor,
+        overhead_vs_floor: overhead,
         handshakes,
         bytes_moved: moved.iter().sum(),
         bare_us_per_mib,
         physical_floor_seconds: physical,
-        overhead_vs_physical_floor: one / physical,
+        overhead_vs_physical_floor: physical_overhead,
         isolated_seconds_2_threads: None,
         whole_run_in_process_seconds_2_threads: None,
         isolated_seconds_1_thread: None,
