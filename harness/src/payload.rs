@@ -296,6 +296,55 @@ mod tests {
         assert_ne!(a, b, "a loss or duplication of exactly one block must show");
     }
 
+    #[test]
+    fn first_difference_finds_any_changed_byte() {
+        let starts = [
+            0,
+            3,
+            BLOCK as u64 - 2,
+            BLOCK as u64 + 5,
+            5 * BLOCK as u64 + 7,
+        ];
+        for offset in starts {
+            for content in [Content::Stream, Content::Other] {
+                let mut buf = vec![0u8; 3 * BLOCK];
+                fill(&mut buf, offset, content);
+                assert_eq!(first_difference(&buf, offset, content), None);
+                // Both ends, and bytes either side of every block boundary and of every
+                // 64-byte group boundary near it.
+                let to_boundary = (BLOCK - (offset % BLOCK as u64) as usize) % BLOCK;
+                let mut spots = vec![0, 1, 63, 64, buf.len() - 1];
+                for b in (to_boundary..buf.len()).step_by(BLOCK) {
+                    spots.extend(b.saturating_sub(65)..(b + 66).min(buf.len()));
+                }
+                for at in spots {
+                    let mut bad = buf.clone();
+                    bad[at] ^= 0x10;
+                    assert_eq!(
+                        first_difference(&bad, offset, content),
+                        Some(at),
+                        "offset {offset}, byte {at}, {content:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_shift_by_a_whole_block_changes_every_word() {
+        let mut late = vec![0u8; BLOCK];
+        fill(&mut late, BLOCK as u64, Content::Stream);
+        // The peer received the stream one block late (a block lost): every 8-byte word
+        // differs, so even a short read after such a loss shows it.
+        let mut expected = vec![0u8; BLOCK];
+        fill(&mut expected, 0, Content::Stream);
+        assert!(late.chunks(8).zip(expected.chunks(8)).all(|(a, b)| a != b));
+        assert_eq!(
+            first_difference(&late[100..200], 100, Content::Stream),
+            Some(0)
+        );
+    }
+
     fn stream(n: usize) -> Vec<u8> {
         let mut s = vec![0u8; n];
         fill(&mut s, 0, Content::Stream);
