@@ -50,6 +50,20 @@ enum Command {
     /// (bench helper) start up, load everything, run nothing.
     #[command(hide = true)]
     BenchStartup,
+    /// (profiling helper) play the selected runs in this process on one thread, PASSES times,
+    /// nothing else: a target for perf or valgrind --tool=callgrind.
+    #[command(hide = true)]
+    BenchLoop(BenchLoopArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchLoopArgs {
+    /// Glob over scenario ids (all when absent).
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// How many times to play the selection.
+    #[arg(long, default_value_t = 1)]
+    passes: usize,
 }
 
 #[derive(clap::Args)]
@@ -240,6 +254,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench(a),
         Command::BenchBulk(a) => bench_bulk(a),
         Command::BenchStartup => bench_startup(),
+        Command::BenchLoop(a) => bench_loop(a),
         Command::Report(a) => report(a),
     }
 }
@@ -774,6 +789,38 @@ fn bench_bulk(a: BenchBulkArgs) -> ExitCode {
     println!(
         "{{\"seconds\": {seconds}, \"peak_rss_mib\": {}}}",
         sslwrite::bench::peak_rss_mib()
+    );
+    ExitCode::SUCCESS
+}
+
+fn bench_loop(a: BenchLoopArgs) -> ExitCode {
+    let scenarios = match load(&project_root().join("scenarios")) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let filter = match a.filter.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --filter is not a glob: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runs = sslwrite::suite::Selection { filter, tls: None }.runs(&scenarios);
+    if runs.is_empty() {
+        eprintln!("error: --filter selects no run");
+        return ExitCode::from(2);
+    }
+    let list = all_impls();
+    let reference = impls::openssl::OpensslImpl::new();
+    let t = std::time::Instant::now();
+    for _ in 0..a.passes {
+        drop(sslwrite::suite::play(&runs, &list, &reference, 1, &|| {}));
+    }
+    let n = runs.len() * list.len() * a.passes;
+    println!(
+        "{n} runs in {:.3} s ({:.0} us per run)",
+        t.elapsed().as_secs_f64(),
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
     );
     ExitCode::SUCCESS
 }

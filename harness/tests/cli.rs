@@ -243,3 +243,20 @@ fn a_known_file_named_on_the_command_line_must_exist() {
     );
     assert!(!json.exists(), "no report is written");
 }
+
+#[test]
+fn bench_loop_plays_the_selection_and_refuses_an_empty_one() {
+    let o = sslwrite(&["bench-loop", "--filter", "z-write-zero", "--passes", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    // z-write-zero: its four runs on both built-in implementations, twice.
+    let out = text(&o.stdout);
+    let n: usize = out
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no run count in {out:?}"));
+    assert_eq!(n, 4 * 2 * 2, "{out}");
+    let o = sslwrite(&["bench-loop", "--filter", "no-such-scenario"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o.stderr).contains("selects no run"), "{}", text(&o.stderr));
+}
