@@ -10,6 +10,9 @@
 //! OpenSSL 3.6.3 sends all of it, in plaintext records.
 //! Not in the default suite: a crash in the linked library would take the in-process runs
 //! (tests, `--isolation none`, the benchmark) down with it.
+//!
+//! Also: `SSL_shutdown` with a write pending answers with the retry reason of the last
+//! transport operation (`want_read` after a read), not with what it waits for.
 
 use std::path::Path;
 use std::process::Command;
@@ -118,4 +121,53 @@ fn a_large_write_after_it_crashes_openssl_3_0() {
     } else {
         eprintln!("{version}: {status} (not checked: only 3.0 and 3.6 were seen)");
     }
+}
+
+/// Found by the differential fuzzer: `SSL_shutdown` while a write is pending returns -1 and
+/// `SSL_get_error` answers with the retry reason of the last transport operation, not its own.
+/// With a record pending, `ssl3_send_alert` only marks the close_notify for dispatch and
+/// touches no BIO, so after a read that would have blocked the answer is `want_read`, although
+/// what the connection waits for is room to write. A caller that waits for readability, as
+/// told, waits for the wrong thing.
+#[test]
+fn shutdown_with_a_write_pending_answers_with_the_last_reads_retry_reason() {
+    let play = |read_first: bool| {
+        let read = if read_first {
+            r#"{"op": "read", "len": 100},"#
+        } else {
+            ""
+        };
+        let text = format!(
+            r#"{{"id": "shutdown-pending", "title": "shutdown while a write is pending",
+                "clauses": ["W11"], "tls": ["1.3"], "transport": {{"capacity": 16384}}, "steps": [
+                {{"op": "handshake"}}, {{"op": "write_ex", "len": 16384}}, {read}
+                {{"op": "shutdown"}}]}}"#
+        );
+        let s = Scenario::parse(Path::new("inline.json"), text.as_bytes()).unwrap();
+        let key = RunKey {
+            id: "shutdown-pending".into(),
+            tls: Tls::V13,
+            role: Role::Client,
+            modes: Modes::default(),
+        };
+        let t = runner::run(&OpensslImpl::new(), &OpensslImpl::new(), &s, &key);
+        let outcomes: Vec<Outcome> = t
+            .steps
+            .iter()
+            .map(|s| s.call.as_ref().unwrap().outcome.clone())
+            .collect();
+        outcomes
+    };
+    // The 16384-byte record (plus its header and tag) does not fit: the write is pending.
+    let direct = play(false);
+    assert_eq!(direct[1], Outcome::WantWrite);
+    assert_eq!(direct[2], Outcome::WantWrite, "{direct:?}");
+    let after_read = play(true);
+    assert_eq!(after_read[1], Outcome::WantWrite);
+    assert_eq!(after_read[2], Outcome::WantRead);
+    assert_eq!(
+        after_read[3],
+        Outcome::WantRead,
+        "SSL_shutdown's answer should be the read's stale retry reason; {after_read:?}"
+    );
 }
