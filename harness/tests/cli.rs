@@ -258,5 +258,9 @@ fn bench_loop_plays_the_selection_and_refuses_an_empty_one() {
     assert_eq!(n, 4 * 2 * 2, "{out}");
     let o = sslwrite(&["bench-loop", "--filter", "no-such-scenario"]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o.stderr).contains("selects no run"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("selects no run"),
+        "{}",
+        text(&o.stderr)
+    );
 }
