@@ -1,0 +1,65 @@
+//! The `"scenario": "fuzz"` known-divergence entries explain generated runs, which no
+//! conformance run plays, so nothing else tells when one goes stale or stops explaining what it
+//! was written for. A witness is the generated scenario that led to an entry, kept under
+//! `fuzz/witnesses/`: each one must still diverge, and every difference must still be
+//! explained by the known-divergence file (the verdict `known`, not `agree`, not `diverge`).
+//! When a library upgrade changes a witness's behaviour, this test names the witness; look at it
+//! with `sslwrite conformance --scenarios DIR --explain fuzz` (the witness alone in DIR).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+mod common;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+#[test]
+fn every_fuzz_witness_still_diverges_and_is_explained() {
+    let dir = root().join("fuzz/witnesses");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no witness in {}", dir.display());
+    let known = root().join("scenarios/known-divergences.json");
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let d = common::TempDir::new("witness", &name, &["scenarios"]);
+        std::fs::copy(file, d.path("scenarios/fuzz.json")).unwrap();
+        let json = d.path("report.json");
+        let out = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
+            .args(["conformance", "--quiet", "--scenarios"])
+            .arg(d.path("scenarios"))
+            .arg("--known")
+            .arg(&known)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .expect("the sslwrite binary runs");
+        let report: Value = match std::fs::read(&json) {
+            Ok(b) => serde_json::from_slice(&b).unwrap(),
+            Err(e) => {
+                failures.push(format!(
+                    "{name}: no report ({e}); stderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                continue;
+            }
+        };
+        let s = &report["summary"];
+        let verdicts = &s["verdicts"];
+        if s["passed"] != Value::Bool(true) || verdicts["known"] != s["runs"] {
+            failures.push(format!(
+                "{name}: expected every run known and the report passed, got {s}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
