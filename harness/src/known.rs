@@ -68,8 +68,9 @@ pub struct KnownEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Context: a glob that some earlier step must match, written `OP => OUTCOME`
-    /// (`shutdown => ok(*)`, `* => ssl(bad length)`). Earlier steps of the reference for a
-    /// divergence; of the implementation itself for a violation.
+    /// (`shutdown => ok(*)`, `* => ssl(bad length)`); several joined by ` & ` must all hold,
+    /// each for some earlier step (`shutdown => ok(*) & renegotiate => ok(1)`). Earlier steps
+    /// of the reference for a divergence; of the implementation itself for a violation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Modes that must be on in the run (`["partial_write"]`).
@@ -156,7 +157,8 @@ struct Patterns {
     versions: Vec<glob::Pattern>,
     /// Alternatives (`|`) over the reference's version; empty: any reference.
     reference_versions: Vec<glob::Pattern>,
-    after: Option<glob::Pattern>,
+    /// All must hold; empty: no context asked.
+    after: Vec<glob::Pattern>,
     op: Option<glob::Pattern>,
     reference_value: Option<glob::Pattern>,
     value: Option<glob::Pattern>,
@@ -222,7 +224,9 @@ impl Known {
                             .collect()
                     },
                 )?,
-                after: opt("after", &e.after)?,
+                after: e.after.as_deref().map_or(Ok(Vec::new()), |v| {
+                    v.split(" & ").map(|p| compile("after", p.trim())).collect()
+                })?,
                 op: opt("op", &e.op)?,
                 reference_value: opt("reference_value", &e.reference_value)?,
                 value: opt("value", &e.value)?,
@@ -292,17 +296,22 @@ impl Known {
     /// Whether an entry's `after` context holds: some step before `step` (any step when
     /// `None`) matches it.
     fn after_holds(&self, i: usize, steps: &[StepRecord], step: Option<usize>) -> bool {
-        let Some(p) = &self.patterns[i].after else {
+        let patterns = &self.patterns[i].after;
+        if patterns.is_empty() {
             return true;
-        };
+        }
         let end = step.unwrap_or(steps.len()).min(steps.len());
-        steps[..end].iter().any(|s| {
-            let outcome = s
-                .call
-                .as_ref()
-                .map_or(String::new(), |c| c.outcome.to_string());
-            p.matches(&format!("{} => {outcome}", s.op))
-        })
+        let seen: Vec<String> = steps[..end]
+            .iter()
+            .map(|s| {
+                let outcome = s
+                    .call
+                    .as_ref()
+                    .map_or(String::new(), |c| c.outcome.to_string());
+                format!("{} => {outcome}", s.op)
+            })
+            .collect();
+        patterns.iter().all(|p| seen.iter().any(|s| p.matches(s)))
     }
 
     /// The first divergence entry that explains `d`; `steps` is the reference's trace.
@@ -623,5 +632,30 @@ mod tests {
             None,
             "context must come first"
         );
+    }
+
+    #[test]
+    fn after_joined_by_ampersands_needs_every_context() {
+        let k = Known::parse(
+            r#"{"entries":[{"scenario":"*","implementation":"rustls",
+                "after":"shutdown => ok(*) & renegotiate => ok(1)",
+                "reference_value":"ok(*)","clause":"W11",
+                "reason":"both a shutdown and a renegotiation came before"}]}"#,
+        )
+        .unwrap();
+        let k0 = key("fuzz", Tls::V12);
+        let d = diff(2, "ok(100)", "ssl(protocol is shutdown)");
+        let both = [
+            step(0, "shutdown", Outcome::Ok(0)),
+            step(1, "renegotiate", Outcome::Ok(1)),
+            step(2, "write len=100", Outcome::Ok(100)),
+        ];
+        assert_eq!(k.explain_difference(&k0, "rustls", &d, &both), Some(0));
+        let one = [
+            step(0, "shutdown", Outcome::Ok(0)),
+            step(1, "read len=5", Outcome::WantRead),
+            step(2, "write len=100", Outcome::Ok(100)),
+        ];
+        assert_eq!(k.explain_difference(&k0, "rustls", &d, &one), None);
     }
 }
