@@ -1,8 +1,9 @@
 //! The `"scenario": "fuzz"` known-divergence entries explain generated runs, which no
 //! conformance run plays, so nothing else tells when one goes stale or stops explaining what it
 //! was written for. A witness is the generated scenario that led to an entry, kept under
-//! `fuzz/witnesses/`: each one must still diverge, and every difference must still be
-//! explained by the known-divergence file (the verdict `known`, not `agree`, not `diverge`).
+//! `fuzz/witnesses/`: each one must still diverge (or still break an invariant), and all of it
+//! must still be explained by the known-divergence file (the verdict `known`, or a known
+//! violation; not `agree` with nothing known, not `diverge`, no unexpected violation).
 //! When a library upgrade changes a witness's behaviour, this test names the witness; look at it
 //! with `sslwrite conformance --scenarios DIR --explain fuzz` (the witness alone in DIR).
 
@@ -54,10 +55,13 @@ fn every_fuzz_witness_still_diverges_and_is_explained() {
             }
         };
         let s = &report["summary"];
-        let verdicts = &s["verdicts"];
-        if s["passed"] != Value::Bool(true) || verdicts["known"] != s["runs"] {
+        let known_violations: u64 = s["known_violations"]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+        let explained = s["verdicts"]["known"] == s["runs"] || known_violations > 0;
+        if s["passed"] != Value::Bool(true) || !explained {
             failures.push(format!(
-                "{name}: expected every run known and the report passed, got {s}"
+                "{name}: expected the report to pass with every run known (or a known violation), got {s}"
             ));
         }
     }

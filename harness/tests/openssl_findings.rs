@@ -171,3 +171,70 @@ fn shutdown_with_a_write_pending_answers_with_the_last_reads_retry_reason() {
         "SSL_shutdown's answer should be the read's stale retry reason; {after_read:?}"
     );
 }
+
+/// Found by the differential fuzzer, kept as scenario `sd-renegotiate-after-shutdown`: after its
+/// own close_notify, OpenSSL accepts `SSL_renegotiate`, and the next `SSL_read` starts the
+/// renegotiation, sending a handshake record after the close_notify (RFC 5246 7.2.1: nothing
+/// may follow it). As a server, the `SSL_write` after that succeeds, although writes after
+/// `SSL_shutdown` fail with "protocol is shutdown", and its record follows the close_notify:
+/// the peer, which has read the close_notify, never hands it to its application (I1).
+#[test]
+fn renegotiate_after_shutdown_sends_records_after_the_close_notify() {
+    let text = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/sd-renegotiate-after-shutdown.json"),
+    )
+    .unwrap();
+    let s = Scenario::parse(Path::new("sd-renegotiate-after-shutdown.json"), &text).unwrap();
+    for role in [Role::Client, Role::Server] {
+        let key = RunKey {
+            id: s.id.clone(),
+            tls: Tls::V12,
+            role,
+            modes: Modes::from_names(["auto_retry"]).unwrap(),
+        };
+        let t = runner::run(&OpensslImpl::new(), &OpensslImpl::new(), &s, &key);
+        let outcome = |i: usize| t.steps[i].call.as_ref().unwrap().outcome.clone();
+        assert_eq!(
+            outcome(1),
+            Outcome::Ok(0),
+            "{role}: the close_notify is sent"
+        );
+        assert_eq!(
+            outcome(2),
+            Outcome::Ok(1),
+            "{role}: SSL_renegotiate accepted"
+        );
+        let types: Vec<u8> = t.wire.to_peer.iter().map(|r| r.0).collect();
+        let alert = types
+            .iter()
+            .position(|&c| c == 21)
+            .unwrap_or_else(|| panic!("{role}: no close_notify on the wire: {types:?}"));
+        let after = &types[alert + 1..];
+        assert_eq!(
+            after.first(),
+            Some(&22),
+            "{role}: a handshake record follows the close_notify; wire: {types:?}"
+        );
+        match role {
+            Role::Server => {
+                assert_eq!(
+                    outcome(4),
+                    Outcome::Ok(100),
+                    "the write after shutdown succeeds"
+                );
+                assert_eq!(after, [22, 23], "HelloRequest, then the application data");
+                assert_eq!(
+                    t.delivery.received, 0,
+                    "the peer's application gets none of it"
+                );
+            }
+            Role::Client => {
+                // The client's ClientHello went out; the write waits for the server's answer
+                // instead of failing with "protocol is shutdown".
+                assert_eq!(outcome(4), Outcome::WantRead);
+                assert_eq!(after, [22]);
+            }
+        }
+    }
+}
