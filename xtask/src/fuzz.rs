@@ -1,6 +1,9 @@
-//! `cargo xtask fuzz TARGET [--time SECONDS] [--jobs N] [--runs N --seed S]`: cargo fuzz on one
-//! target, with a seeded corpus (`--runs`/`--seed`: a deterministic smoke, as CI runs it). AddressSanitizer when a nightly toolchain is installed; otherwise stable with
-//! `-s none`. Installs cargo-fuzz when it is missing. Exits non-zero on any finding.
+//! `cargo xtask fuzz TARGET [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S]`:
+//! cargo fuzz on one target, with a seeded corpus (`--runs`/`--seed`: a deterministic smoke, as
+//! CI runs it). AddressSanitizer when a nightly toolchain is installed; otherwise stable with
+//! `-s none`. Installs cargo-fuzz when it is missing. Exits non-zero on any finding; stops at the
+//! first one unless `--keep-going` (fork mode, every finding kept as an artifact until the time
+//! is up, for a triage session).
 
 use std::process::{Command, ExitCode};
 
@@ -28,6 +31,7 @@ pub fn run(args: &[String]) -> ExitCode {
     let mut jobs: u32 = 1;
     let mut runs: Option<u64> = None;
     let mut seed: Option<u64> = None;
+    let mut keep_going = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -43,6 +47,7 @@ pub fn run(args: &[String]) -> ExitCode {
                 Some(v) => seed = Some(v),
                 None => return usage("--seed needs a number"),
             },
+            "--keep-going" => keep_going = true,
             "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
                 Some(j) if j >= 1 => jobs = j,
                 _ => return usage("--jobs needs a number >= 1"),
@@ -105,23 +110,42 @@ pub fn run(args: &[String]) -> ExitCode {
         cmd.arg(format!("-seed={v}"));
     }
     cmd.arg("-print_final_stats=1");
-    if jobs > 1 {
-        // libFuzzer's fork mode: N worker processes, crashes collected, merged corpus.
+    if jobs > 1 || keep_going {
+        // libFuzzer's fork mode: N worker processes, crashes collected, merged corpus. With
+        // --keep-going a finding (or a library crash) does not end the session.
         cmd.arg(format!("-fork={jobs}"));
-        cmd.arg("-ignore_crashes=0");
+        cmd.arg(format!("-ignore_crashes={}", u8::from(keep_going)));
     }
+    let artifacts = project_root().join("fuzz").join("artifacts").join(&target);
+    let before = artifact_names(&artifacts);
     let code = status(cmd);
-    if code != ExitCode::SUCCESS {
+    let new: Vec<String> = artifact_names(&artifacts)
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    if code != ExitCode::SUCCESS || !new.is_empty() {
         eprintln!(
-            "xtask: {target} found something. Turn it into a scenario with: cargo xtask replay fuzz/artifacts/{target}/<file>"
+            "xtask: {target} found something ({} new artifact(s) in fuzz/artifacts/{target}/: {}). Turn one into a scenario with: cargo xtask replay fuzz/artifacts/{target}/<file>",
+            new.len(),
+            new.join(" ")
         );
+        return ExitCode::from(1);
     }
     code
 }
 
+/// The files in an artifacts folder (none if it does not exist yet).
+fn artifact_names(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir).map_or(Vec::new(), |d| {
+        d.filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    })
+}
+
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--time SECONDS] [--jobs N] [--runs N --seed S]",
+        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S]",
         TARGETS.join("|")
     );
     ExitCode::from(2)
