@@ -238,3 +238,39 @@ fn renegotiate_after_shutdown_sends_records_after_the_close_notify() {
         }
     }
 }
+
+/// Found by the differential fuzzer, kept as scenario `ku-read-while-pending`: a write is
+/// pending (want_write) when two KeyUpdates with update_requested arrive; the `SSL_read` before
+/// the retry has to answer them and fails with a fatal "bad length", and the retry then fails
+/// with syscall: the connection is lost. With partial-write mode (no pending write) the same
+/// read answers want_read and the write completes.
+#[test]
+fn a_read_answering_two_key_update_requests_while_a_write_is_pending_kills_the_connection() {
+    let text = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/ku-read-while-pending.json"),
+    )
+    .unwrap();
+    let s = Scenario::parse(Path::new("ku-read-while-pending.json"), &text).unwrap();
+    for (modes, pending) in [
+        (["auto_retry"].as_slice(), true),
+        (&["partial_write", "auto_retry"], false),
+    ] {
+        let key = RunKey {
+            id: s.id.clone(),
+            tls: Tls::V13,
+            role: Role::Client,
+            modes: Modes::from_names(modes.iter().copied()).unwrap(),
+        };
+        let t = runner::run(&OpensslImpl::new(), &OpensslImpl::new(), &s, &key);
+        let outcome = |i: usize| t.steps[i].call.as_ref().unwrap().outcome.clone();
+        if pending {
+            assert_eq!(outcome(1), Outcome::WantWrite);
+            assert_eq!(outcome(4), Outcome::Ssl("bad length".into()), "the read");
+            assert_eq!(outcome(5), Outcome::Syscall, "the retry after it");
+        } else {
+            assert_eq!(outcome(1), Outcome::Ok(16384));
+            assert_eq!(outcome(4), Outcome::WantRead);
+            assert_eq!(outcome(5), Outcome::Ok(100000));
+        }
+    }
+}
