@@ -240,6 +240,19 @@ pub fn handshake_costs(impls: &[Box<dyn Implementation>], batches: usize) -> Vec
     out
 }
 
+/// Seconds of one bare handshake of `name` in this version and role (0 when not measured).
+fn cost_of(costs: &[HandshakeCost], name: &str, tls: Tls, role: Role) -> f64 {
+    costs
+        .iter()
+        .find(|c| c.implementation == name && c.tls == tls && c.role == role)
+        .map_or(0.0, |c| c.microseconds / 1e6)
+}
+
+/// Seconds the bare loop takes to move `bytes` at `us_per_mib` microseconds per MiB.
+fn data_cost(us_per_mib: f64, bytes: u64) -> f64 {
+    us_per_mib * 1e-6 * bytes as f64 / f64::from(1u32 << 20)
+}
+
 /// One repetition of the suite measurement: the suite's times and, right after, its floors.
 struct Rep {
     one: f64,
@@ -286,12 +299,6 @@ pub fn suite_bench(
                 (imp.info().name, secs / MIB as f64 * 1e6)
             })
             .collect();
-        let cost_of = |name: &str, tls: Tls, role: Role| {
-            costs
-                .iter()
-                .find(|c| c.implementation == name && c.tls == tls && c.role == role)
-                .map_or(0.0, |c| c.microseconds / 1e6)
-        };
         let floor: f64 = runs
             .iter()
             .flat_map(|(s, key)| {
@@ -299,12 +306,12 @@ pub fn suite_bench(
                     .iter()
                     .map(move |i| (i.info().name, key.tls, key.role, primes(s)))
             })
-            .map(|(name, tls, role, n)| n as f64 * cost_of(&name, tls, role))
+            .map(|(name, tls, role, n)| n as f64 * cost_of(&costs, &name, tls, role))
             .sum();
         let data_floor: f64 = bare_us_per_mib
             .iter()
             .zip(&moved)
-            .map(|((_, us), bytes)| us * 1e-6 * (*bytes as f64) / f64::from(1u32 << 20))
+            .map(|((_, us), bytes)| data_cost(*us, *bytes))
             .sum();
         reps_out.push(Rep {
             one,
@@ -338,12 +345,6 @@ pub fn suite_bench(
         .enumerate()
         .map(|(k, (name, _))| (name.clone(), med(&|r| r.bare_us_per_mib[k].1)))
         .collect();
-    let cost_of = |name: &str, tls: Tls, role: Role| {
-        costs
-            .iter()
-            .find(|c| c.implementation == name && c.tls == tls && c.role == role)
-            .map_or(0.0, |c| c.microseconds / 1e6)
-    };
     // Where the time above the physical floor goes: each run timed alone (one thread), less
     // its own floor, summed per scenario.
     let us_per_mib = |name: &str| {
@@ -368,8 +369,8 @@ pub fn suite_bench(
                     })
                     .collect(),
             );
-            let own_floor = primes(s) as f64 * cost_of(&name, key.tls, key.role)
-                + us_per_mib(&name) * 1e-6 * moved as f64 / f64::from(1u32 << 20);
+            let own_floor = primes(s) as f64 * cost_of(&costs, &name, key.tls, key.role)
+                + data_cost(us_per_mib(&name), moved);
             match excess.iter_mut().find(|(id, _, _)| *id == s.id) {
                 Some(e) => {
                     e.1 += secs;
