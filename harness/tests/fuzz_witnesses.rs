@@ -8,7 +8,6 @@
 //! with `sslwrite conformance --scenarios DIR --explain fuzz` (the witness alone in DIR).
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -35,15 +34,7 @@ fn every_fuzz_witness_still_diverges_and_is_explained() {
         let d = common::TempDir::new("witness", &name, &["scenarios"]);
         std::fs::copy(file, d.path("scenarios/fuzz.json")).unwrap();
         let json = d.path("report.json");
-        let out = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
-            .args(["conformance", "--quiet", "--scenarios"])
-            .arg(d.path("scenarios"))
-            .arg("--known")
-            .arg(&known)
-            .arg("--json")
-            .arg(&json)
-            .output()
-            .expect("the sslwrite binary runs");
+        let out = common::conformance(&d.path("scenarios"), &known, &json, &[]);
         let report: Value = match std::fs::read(&json) {
             Ok(b) => serde_json::from_slice(&b).unwrap(),
             Err(e) => {

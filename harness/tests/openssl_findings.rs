@@ -15,7 +15,6 @@
 //! transport operation (`want_read` after a read), not with what it waits for.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use sslwrite::contract::{Modes, Outcome, Role, Tls};
@@ -70,23 +69,12 @@ fn a_large_write_after_it_crashes_openssl_3_0() {
     let known = d.path("known.json");
     std::fs::write(&known, r#"{"entries": []}"#).unwrap();
     let json = d.path("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
-        .args([
-            "conformance",
-            "--quiet",
-            "--impl",
-            "openssl",
-            "--isolation",
-            "process",
-        ])
-        .arg("--scenarios")
-        .arg(d.path("scenarios"))
-        .arg("--known")
-        .arg(&known)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
+    let out = common::conformance(
+        &d.path("scenarios"),
+        &known,
+        &json,
+        &["--impl", "openssl", "--isolation", "process"],
+    );
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_else(|e| {
         panic!(
             "no report ({e}); stderr: {}",

@@ -1,6 +1,7 @@
 //! What the integration tests share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// A fresh temporary folder, removed when dropped: `sslwrite-<tag>-<pid>-<name>`, with the
 /// `subdirs` created inside.
@@ -28,4 +29,22 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// `sslwrite conformance --quiet` on the scenarios in `scenarios` with the known file `known`,
+/// the report written to `json`, and `extra` arguments.
+// Not every test file plays a whole folder.
+#[allow(dead_code)]
+pub fn conformance(scenarios: &Path, known: &Path, json: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sslwrite"))
+        .args(["conformance", "--quiet"])
+        .args(extra)
+        .arg("--scenarios")
+        .arg(scenarios)
+        .arg("--known")
+        .arg(known)
+        .arg("--json")
+        .arg(json)
+        .output()
+        .expect("the sslwrite binary runs")
 }
