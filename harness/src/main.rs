@@ -332,12 +332,9 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         .filter
         .clone()
         .or_else(|| a.explain.as_deref().map(glob::Pattern::escape));
-    let filter = match filter.as_deref().map(glob::Pattern::new).transpose() {
+    let filter = match filter_glob(filter.as_deref()) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --filter is not a valid glob: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let selection = Selection { filter, tls: a.tls };
     let runs = selection.runs(&scenarios);
@@ -793,17 +790,22 @@ fn bench_bulk(a: BenchBulkArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--filter` as a glob, or the message and exit status 2.
+fn filter_glob(filter: Option<&str>) -> Result<Option<glob::Pattern>, ExitCode> {
+    filter.map(glob::Pattern::new).transpose().map_err(|e| {
+        eprintln!("error: --filter is not a valid glob: {e}");
+        ExitCode::from(2)
+    })
+}
+
 fn bench_loop(a: BenchLoopArgs) -> ExitCode {
     let scenarios = match load(&project_root().join("scenarios")) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let filter = match a.filter.as_deref().map(glob::Pattern::new).transpose() {
+    let filter = match filter_glob(a.filter.as_deref()) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --filter is not a glob: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let runs = sslwrite::suite::Selection { filter, tls: None }.runs(&scenarios);
     if runs.is_empty() {
@@ -816,11 +818,11 @@ fn bench_loop(a: BenchLoopArgs) -> ExitCode {
     for _ in 0..a.passes {
         drop(sslwrite::suite::play(&runs, &list, &reference, 1, &|| {}));
     }
+    let secs = t.elapsed().as_secs_f64();
     let n = runs.len() * list.len() * a.passes;
     println!(
-        "{n} runs in {:.3} s ({:.0} us per run)",
-        t.elapsed().as_secs_f64(),
-        t.elapsed().as_secs_f64() * 1e6 / n as f64
+        "{n} runs in {secs:.3} s ({:.0} us per run)",
+        secs * 1e6 / n as f64
     );
     ExitCode::SUCCESS
 }
