@@ -301,17 +301,16 @@ impl Known {
             return true;
         }
         let end = step.unwrap_or(steps.len()).min(steps.len());
-        let seen: Vec<String> = steps[..end]
+        let seen = |s: &StepRecord| {
+            let outcome = s
+                .call
+                .as_ref()
+                .map_or(String::new(), |c| c.outcome.to_string());
+            format!("{} => {outcome}", s.op)
+        };
+        patterns
             .iter()
-            .map(|s| {
-                let outcome = s
-                    .call
-                    .as_ref()
-                    .map_or(String::new(), |c| c.outcome.to_string());
-                format!("{} => {outcome}", s.op)
-            })
-            .collect();
-        patterns.iter().all(|p| seen.iter().any(|s| p.matches(s)))
+            .all(|p| steps[..end].iter().any(|s| p.matches(&seen(s))))
     }
 
     /// The first divergence entry that explains `d`; `steps` is the reference's trace.
