@@ -228,6 +228,10 @@ pub enum Outcome {
     Crash(String),
     /// The call did not return in time; set by the runner.
     Timeout,
+    /// A failure (`ret <= 0`) that `SSL_get_error` gave no class for (it said NONE, or a
+    /// value outside the known classes): the caller cannot tell whether to retry. Always a
+    /// W10 violation as well; never `ok(0)`.
+    Unclassified,
 }
 
 impl Outcome {
@@ -244,6 +248,7 @@ impl Outcome {
             Outcome::Deadlock => "deadlock",
             Outcome::Crash(_) => "crash",
             Outcome::Timeout => "timeout",
+            Outcome::Unclassified => "unclassified",
         }
     }
 
@@ -295,6 +300,7 @@ impl FromStr for Outcome {
             ("deadlock", None) => Outcome::Deadlock,
             ("crash", Some(r)) => Outcome::Crash(r.to_string()),
             ("timeout", None) => Outcome::Timeout,
+            ("unclassified", None) => Outcome::Unclassified,
             _ => return Err(format!("not an outcome: {s:?}")),
         })
     }
@@ -323,6 +329,10 @@ pub struct Call {
     /// `SSL_write_ex`'s `*written` (and `SSL_read_ex`-style counts), where the API has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written: Option<u64>,
+    /// What `SSL_get_error(ssl, ret)` answered, raw, where the driver asked (the libssl-ABI
+    /// drivers ask after every I/O call): with `ret`, the pair W10 is judged on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<i64>,
     /// Every reason string the error queue held after the call, oldest first (OpenSSL), or the
     /// native error's text (rustls). Empty when the call left nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -335,6 +345,7 @@ impl Call {
             outcome,
             ret,
             written: None,
+            error_class: None,
             errors: Vec::new(),
         }
     }

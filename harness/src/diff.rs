@@ -265,6 +265,7 @@ mod tests {
                     expect: None,
                     conforms: None,
                     capped: false,
+                    calls_omitted: 0,
                 })
                 .collect(),
             delivery: Delivery::default(),

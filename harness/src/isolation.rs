@@ -482,6 +482,7 @@ fn lost_trace(
                     expect: None,
                     conforms: None,
                     capped: false,
+                    calls_omitted: 0,
                 });
             }
         }

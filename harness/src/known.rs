@@ -579,6 +579,7 @@ mod tests {
             expect: None,
             conforms: None,
             capped: false,
+            calls_omitted: 0,
         }
     }
 

@@ -56,6 +56,34 @@ pub struct StepRecord {
     /// how far it got, not where it would end.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub capped: bool,
+    /// Calls of a looping step left out of `calls` (at most [`MAX_CALLS_KEPT`] are kept: the
+    /// first ones and the last), so that no library can make a report of hundreds of MB.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls_omitted: u64,
+}
+
+/// The calls a looping step keeps in its record: the first `MAX_CALLS_KEPT - 1` and the last.
+pub const MAX_CALLS_KEPT: usize = 256;
+
+/// A looping step's calls, capped at [`MAX_CALLS_KEPT`] (the last one always kept).
+#[derive(Default)]
+struct CallLog {
+    calls: Vec<Call>,
+    omitted: u64,
+}
+
+impl CallLog {
+    fn push(&mut self, call: Call) {
+        if self.calls.len() >= MAX_CALLS_KEPT {
+            // Keep the first ones and the newest: the newest replaces the previous newest.
+            if let Some(last) = self.calls.last_mut() {
+                *last = call;
+            }
+            self.omitted += 1;
+        } else {
+            self.calls.push(call);
+        }
+    }
 }
 
 /// A broken invariant or a broken expectation.
@@ -304,6 +332,7 @@ pub fn run_with(
         step_now: 0,
         fatal_at: None,
         resumed: None,
+        w10_steps: BTreeSet::new(),
         observer: opts.observer,
     };
     let status = r.play();
@@ -409,6 +438,8 @@ struct Runner<'a> {
     /// Whether the first handshake resumed the session (a resuming run, once it is done;
     /// a later renegotiation is a full handshake and does not change it).
     resumed: Option<bool>,
+    /// Steps with a W10 violation already recorded (one per step, the first pair).
+    w10_steps: BTreeSet<usize>,
     observer: Option<&'a dyn Fn(StepEvent<'_>)>,
 }
 
@@ -417,7 +448,7 @@ struct LoopResult {
     done: usize,
     last: Call,
     /// Every call, when asked for (`write_all` reports them; `write_stream` only counts).
-    calls: Vec<Call>,
+    calls: CallLog,
     ncalls: u64,
     stalled: bool,
     capped: bool,
@@ -432,6 +463,22 @@ const HANDSHAKE_ROUNDS: usize = 100_000;
 impl Runner<'_> {
     fn cites(&self, clause: &str) -> bool {
         self.scenario.clauses.iter().any(|c| c.0 == clause)
+    }
+
+    /// W10: the call's raw pair (`ret`, `SSL_get_error`) must agree; the outcome already
+    /// follows the return value. One violation per step (the first disagreeing call).
+    fn check_w10(&mut self, i: usize, call: &Call) {
+        if call.error_class.is_none() {
+            return;
+        }
+        self.checked.insert("W10".into());
+        if self.w10_steps.contains(&i) {
+            return;
+        }
+        if let Some(detail) = crate::impls::ssl_abi::w10_disagreement(call) {
+            self.w10_steps.insert(i);
+            self.violation("W10", "spec", Some(i), detail);
+        }
     }
 
     fn violation(&mut self, clause: &str, kind: &str, step: Option<usize>, detail: String) {
@@ -462,6 +509,7 @@ impl Runner<'_> {
                 expect: None,
                 conforms: None,
                 capped: false,
+                calls_omitted: 0,
             };
             self.step_now = i;
             if let Some(o) = self.observer {
@@ -513,6 +561,9 @@ impl Runner<'_> {
                 }
             }
             if rec.actor == Actor::Impl {
+                for call in rec.call.iter().chain(&rec.calls) {
+                    self.check_w10(i, call);
+                }
                 self.check_expect(i, step, &mut rec, len);
             }
             let outcome = rec.call.as_ref().map(|c| c.outcome.clone());
@@ -620,11 +671,11 @@ impl Runner<'_> {
     fn step(&mut self, i: usize, step: &Step, rec: &mut StepRecord) -> Option<u64> {
         match step {
             Step::Handshake { .. } => {
-                let mut calls = self.handshake();
-                rec.call = calls.pop();
-                if !calls.is_empty() {
-                    calls.push(rec.call.clone().unwrap_or_else(|| Call::skip("no call")));
-                    rec.calls = calls;
+                let log = self.handshake();
+                rec.call = log.calls.last().cloned();
+                if log.calls.len() > 1 {
+                    rec.calls = log.calls;
+                    rec.calls_omitted = log.omitted;
                 }
                 None
             }
@@ -798,9 +849,9 @@ impl Runner<'_> {
     /// Drives the handshake, letting the peer answer between calls; once the implementation
     /// is done, lets the peer finish too (TLS 1.3 server: the client's Finished), so that the
     /// steps after a `handshake` start from an established connection on both sides.
-    fn handshake(&mut self) -> Vec<Call> {
+    fn handshake(&mut self) -> CallLog {
         let calls = self.handshake_impl();
-        if calls.last().is_some_and(|c| c.outcome.is_ok()) {
+        if calls.calls.last().is_some_and(|c| c.outcome.is_ok()) {
             let mut p = self.peer.borrow_mut();
             for _ in 0..4 {
                 if p.handshake_done() || p.transport_gone {
@@ -812,8 +863,8 @@ impl Runner<'_> {
         calls
     }
 
-    fn handshake_impl(&mut self) -> Vec<Call> {
-        let mut calls = Vec::new();
+    fn handshake_impl(&mut self) -> CallLog {
+        let mut calls = CallLog::default();
         let mut stuck = 0;
         for _ in 0..HANDSHAKE_ROUNDS {
             let before = self.motion();
@@ -823,6 +874,7 @@ impl Runner<'_> {
             if deadlocked {
                 call.outcome = Outcome::Deadlock;
             }
+            self.check_w10(self.step_now, &call);
             calls.push(call);
             if !retry || deadlocked {
                 break;
@@ -854,6 +906,7 @@ impl Runner<'_> {
 
     /// Records a write's bytes as confirmed and checks I2.
     fn confirm(&mut self, i: usize, slot: usize, len: usize, call: &Call) {
+        self.check_w10(i, call);
         if let Some(w) = call.written {
             if w > len as u64 {
                 self.violation(
@@ -966,8 +1019,9 @@ impl Runner<'_> {
         }
         rec.call = Some(summary);
         rec.bytes = Some(r.done as u64);
-        if r.calls.len() > 1 {
-            rec.calls = r.calls;
+        if r.calls.calls.len() > 1 {
+            rec.calls = r.calls.calls;
+            rec.calls_omitted = r.calls.omitted;
         }
         if r.stalled {
             rec.op.push_str(" (stopped: the peer reads nothing more)");
@@ -1032,7 +1086,7 @@ impl Runner<'_> {
         let mut r = LoopResult {
             done: 0,
             last: Call::skip("no call"),
-            calls: Vec::new(),
+            calls: CallLog::default(),
             ncalls: 0,
             stalled: false,
             capped: false,

@@ -1223,7 +1223,7 @@ impl Connection for LibsslConn {
         let ret =
             self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
         let call = self.classify(ret);
-        super::ssl_abi::counted(call, ret == 1, ret, written)
+        super::ssl_abi::counted(call, ret > 0, ret, written)
     }
 
     fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
@@ -1273,7 +1273,7 @@ impl Connection for LibsslConn {
         let ret =
             self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
         let call = self.classify(ret);
-        super::ssl_abi::counted(call, ret == 1, ret, written)
+        super::ssl_abi::counted(call, ret > 0, ret, written)
     }
 
     fn write_negative(&mut self, num: i32) -> Call {

@@ -405,7 +405,7 @@ impl Connection for OpensslConn {
         let ret =
             unsafe { ffi::SSL_write_ex(self.ptr(), buf.as_ptr().cast(), buf.len(), &mut written) };
         let call = self.classify(ret);
-        super::ssl_abi::counted(call, ret == 1, ret, written)
+        super::ssl_abi::counted(call, ret > 0, ret, written)
     }
 
     fn write_negative(&mut self, num: i32) -> Call {
@@ -525,7 +525,7 @@ impl Connection for OpensslConn {
             ffi::SSL_write_early_data(self.ptr(), buf.as_ptr().cast(), buf.len(), &mut written)
         };
         let call = self.classify(ret);
-        super::ssl_abi::counted(call, ret == 1, ret, written)
+        super::ssl_abi::counted(call, ret > 0, ret, written)
     }
 
     fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
