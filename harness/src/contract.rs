@@ -360,8 +360,14 @@ impl Call {
 pub struct ImplInfo {
     /// The label used on the command line and in report columns (`openssl`, `rustls`).
     pub name: String,
-    /// The exact library version, e.g. "OpenSSL 3.0.19 27 Jan 2026".
+    /// The exact library version, e.g. "OpenSSL 3.0.19 27 Jan 2026": what the library says
+    /// it is (for AWS-LC its own version function's answer).
     pub version: String,
+    /// Which implementation family: `openssl`, `rustls`, and for a loaded library the member
+    /// of the libssl ABI family told from its exports (`openssl`, `boringssl`, `aws-lc`,
+    /// `libressl`, `other`). Known divergences scoped by version match only their own family.
+    #[serde(default)]
+    pub family: String,
     /// For a library loaded at run time (`libssl:PATH`): where it came from and how it was built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub library: Option<LibraryInfo>,
@@ -386,6 +392,9 @@ pub struct LibraryInfo {
     pub loaded: String,
     /// Optional entry points it does not export: the steps that need them are `skip`.
     pub missing_symbols: Vec<String>,
+    /// The routes taken for entry points the library lacks (`SSL_set_mode` ... for `SSL_ctrl`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
 }
 
 /// Why a connection could not be set up (certificate loading, unsupported configuration...).

@@ -331,6 +331,7 @@ pub fn assemble_with(
         harness: ImplInfo {
             name: "sslwrite".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            family: "sslwrite".into(),
             library: None,
         },
         implementations: infos.to_vec(),

@@ -68,6 +68,7 @@ impl Implementation for FaultyImpl {
     fn info(&self) -> ImplInfo {
         ImplInfo {
             name: Self::NAME.to_string(),
+            family: "openssl".into(),
             version: format!(
                 "{} with faults {} (test only)",
                 self.inner.info().version,

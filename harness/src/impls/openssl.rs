@@ -152,6 +152,7 @@ impl Implementation for OpensslImpl {
         ImplInfo {
             name: Self::NAME.to_string(),
             version: openssl::version::version().to_string(),
+            family: "openssl".into(),
             library: None,
         }
     }

@@ -163,6 +163,7 @@ impl Implementation for RustlsImpl {
         ImplInfo {
             name: Self::NAME.to_string(),
             version: format!("rustls {RUSTLS_VERSION} (ring)"),
+            family: "rustls".into(),
             library: None,
         }
     }

@@ -48,17 +48,15 @@ pub struct VerifyParam {
     _private: [u8; 0],
 }
 
-/// `BIO_callback_fn_ex` (bio.h, 1.1.1+).
-pub type BioCallbackEx = unsafe extern "C" fn(
-    b: *mut Bio,
-    oper: c_int,
-    argp: *const c_char,
-    len: usize,
-    argi: c_int,
-    argl: c_long,
-    ret: c_int,
-    processed: *mut usize,
-) -> c_long;
+#[repr(C)]
+pub struct BioMethod {
+    _private: [u8; 0],
+}
+
+/// A BIO_METHOD's write, read and ctrl (bio.h, every family).
+pub type BioWrite = unsafe extern "C" fn(*mut Bio, *const c_char, c_int) -> c_int;
+pub type BioRead = unsafe extern "C" fn(*mut Bio, *mut c_char, c_int) -> c_int;
+pub type BioCtrl = unsafe extern "C" fn(*mut Bio, c_int, c_long, *mut c_void) -> c_long;
 
 // ssl.h (the SSL_ERROR_* classes are mapped in impls/ssl_abi.rs)
 pub const SSL_CTRL_OPTIONS: c_int = 32;
@@ -90,9 +88,7 @@ pub const OPENSSL_BUILT_ON: c_int = 2;
 pub const OPENSSL_PLATFORM: c_int = 3;
 pub const OPENSSL_DIR: c_int = 4;
 // bio.h
-pub const BIO_CB_READ: c_int = 0x02;
-pub const BIO_CB_WRITE: c_int = 0x03;
-pub const BIO_CB_RETURN: c_int = 0x80;
+pub const BIO_CTRL_FLUSH: c_int = 11;
 pub const BIO_FLAGS_READ: c_int = 0x01;
 pub const BIO_FLAGS_WRITE: c_int = 0x02;
 pub const BIO_FLAGS_RWS: c_int = 0x07;
@@ -183,8 +179,7 @@ symbol_table! {
         TLS_method: unsafe extern "C" fn() -> *const SslMethod,
         SSL_CTX_new: unsafe extern "C" fn(*const SslMethod) -> *mut SslCtx,
         SSL_CTX_free: unsafe extern "C" fn(*mut SslCtx),
-        SSL_CTX_ctrl: unsafe extern "C" fn(*mut SslCtx, c_int, c_long, *mut c_void) -> c_long,
-        SSL_CTX_use_certificate_ASN1: unsafe extern "C" fn(*mut SslCtx, c_int, *const c_uchar) -> c_int,
+        SSL_CTX_use_certificate: unsafe extern "C" fn(*mut SslCtx, *mut X509) -> c_int,
         SSL_CTX_use_PrivateKey: unsafe extern "C" fn(*mut SslCtx, *mut EvpPkey) -> c_int,
         SSL_CTX_check_private_key: unsafe extern "C" fn(*const SslCtx) -> c_int,
         SSL_CTX_get_cert_store: unsafe extern "C" fn(*const SslCtx) -> *mut X509Store,
@@ -195,19 +190,20 @@ symbol_table! {
         SSL_set_connect_state: unsafe extern "C" fn(*mut Ssl),
         SSL_set_accept_state: unsafe extern "C" fn(*mut Ssl),
         SSL_set_cipher_list: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
-        SSL_ctrl: unsafe extern "C" fn(*mut Ssl, c_int, c_long, *mut c_void) -> c_long,
         SSL_do_handshake: unsafe extern "C" fn(*mut Ssl) -> c_int,
         SSL_write: unsafe extern "C" fn(*mut Ssl, *const c_void, c_int) -> c_int,
         SSL_read: unsafe extern "C" fn(*mut Ssl, *mut c_void, c_int) -> c_int,
         SSL_get_error: unsafe extern "C" fn(*const Ssl, c_int) -> c_int,
         SSL_shutdown: unsafe extern "C" fn(*mut Ssl) -> c_int,
         SSL_is_init_finished: unsafe extern "C" fn(*const Ssl) -> c_int,
-        BIO_new_bio_pair: unsafe extern "C" fn(*mut *mut Bio, usize, *mut *mut Bio, usize) -> c_int,
+        // The network side: a BIO_METHOD of the driver's own (bio.rs).
+        BIO_meth_new: unsafe extern "C" fn(c_int, *const c_char) -> *mut BioMethod,
+        BIO_meth_set_write: unsafe extern "C" fn(*mut BioMethod, Option<BioWrite>) -> c_int,
+        BIO_meth_set_read: unsafe extern "C" fn(*mut BioMethod, Option<BioRead>) -> c_int,
+        BIO_meth_set_ctrl: unsafe extern "C" fn(*mut BioMethod, Option<BioCtrl>) -> c_int,
+        BIO_new: unsafe extern "C" fn(*const BioMethod) -> *mut Bio,
+        BIO_set_init: unsafe extern "C" fn(*mut Bio, c_int),
         BIO_free: unsafe extern "C" fn(*mut Bio) -> c_int,
-        BIO_read: unsafe extern "C" fn(*mut Bio, *mut c_void, c_int) -> c_int,
-        BIO_write: unsafe extern "C" fn(*mut Bio, *const c_void, c_int) -> c_int,
-        BIO_ctrl_pending: unsafe extern "C" fn(*mut Bio) -> usize,
-        BIO_set_callback_ex: unsafe extern "C" fn(*mut Bio, Option<BioCallbackEx>),
         BIO_set_flags: unsafe extern "C" fn(*mut Bio, c_int),
         BIO_clear_flags: unsafe extern "C" fn(*mut Bio, c_int),
         ERR_get_error: unsafe extern "C" fn() -> c_ulong,
@@ -226,8 +222,26 @@ symbol_table! {
         SSLeay_version: unsafe extern "C" fn(c_int) -> *const c_char,
         OpenSSL_version_num: unsafe extern "C" fn() -> c_ulong,
         OPENSSL_init_ssl: unsafe extern "C" fn(u64, *const c_void) -> c_int,
-        // 3.0: a function; 1.1.1: a macro over SSL_CTX_ctrl(SSL_CTRL_OPTIONS).
+        // AWS-LC's own version ("1.18.0"); its OpenSSL_version says "OpenSSL 1.1.1 (compatible; AWS-LC ..)".
+        awslc_version_string: unsafe extern "C" fn() -> *const c_char,
+        // The controls: OpenSSL's macros over SSL_ctrl / SSL_CTX_ctrl where those are exported,
+        // else the real functions of the BoringSSL family (family.rs says which one is used).
+        SSL_CTX_ctrl: unsafe extern "C" fn(*mut SslCtx, c_int, c_long, *mut c_void) -> c_long,
+        SSL_ctrl: unsafe extern "C" fn(*mut Ssl, c_int, c_long, *mut c_void) -> c_long,
+        // 1.1.1 / 3.x: unsigned long / uint64_t; BoringSSL, AWS-LC: uint32_t (see family.rs).
         SSL_CTX_set_options: unsafe extern "C" fn(*mut SslCtx, u64) -> u64,
+        SSL_CTX_set_min_proto_version: unsafe extern "C" fn(*mut SslCtx, u16) -> c_int,
+        SSL_CTX_set_max_proto_version: unsafe extern "C" fn(*mut SslCtx, u16) -> c_int,
+        SSL_set_mode: unsafe extern "C" fn(*mut Ssl, u32) -> u32,
+        SSL_clear_mode: unsafe extern "C" fn(*mut Ssl, u32) -> u32,
+        SSL_get_mode: unsafe extern "C" fn(*const Ssl) -> u32,
+        SSL_set_max_send_fragment: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
+        SSL_set_tlsext_host_name: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
+        SSL_CTX_set_num_tickets: unsafe extern "C" fn(*mut SslCtx, usize) -> c_int,
+        // BoringSSL family: renegotiation is a mode (never / freely), and a client's verify
+        // preferences leave Ed25519 out unless set.
+        SSL_set_renegotiate_mode: unsafe extern "C" fn(*mut Ssl, c_int),
+        SSL_CTX_set_verify_algorithm_prefs: unsafe extern "C" fn(*mut SslCtx, *const u16, usize) -> c_int,
         SSL_write_ex: unsafe extern "C" fn(*mut Ssl, *const c_void, usize, *mut usize) -> c_int,
         SSL_key_update: unsafe extern "C" fn(*mut Ssl, c_int) -> c_int,
         SSL_renegotiate: unsafe extern "C" fn(*mut Ssl) -> c_int,

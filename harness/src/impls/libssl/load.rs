@@ -1,0 +1,503 @@
+//! Loading a libssl-family library: `dlmopen` into a link namespace of its own (with the
+//! libcrypto beside it), the thread-specific-data keys the two namespaces share, the symbol
+//! table, the family and identity, and the error queue of the loaded libcrypto.
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::path::{Path, PathBuf};
+
+use libloading::os::unix::Library;
+
+use super::bio::Method;
+use super::family::Family;
+use super::symbols::*;
+use super::{parse_spec, HIDE_ENV};
+use crate::contract::{LibraryInfo, SetupError};
+
+/// A loaded library: its handles (never unloaded) and its entry points.
+pub struct Loaded {
+    pub sym: Symbols,
+    /// `OpenSSL_version_num()`, 0 if not exported.
+    version_num: u64,
+    pub label: String,
+    pub info: LibraryInfo,
+    /// What the library says it is: its own version function where the family has one
+    /// (AWS-LC's `awslc_version_string`), else `OpenSSL_version(OPENSSL_VERSION)`.
+    pub version: String,
+    pub family: Family,
+    /// The network side's method table (bio.rs), shared by every connection.
+    pub method: Method,
+    /// Never closed: function pointers into them live in contexts, connections and BIO
+    /// callbacks until the process ends (and OpenSSL's libraries are NODELETE anyway).
+    _ssl: std::mem::ManuallyDrop<Library>,
+    _crypto: std::mem::ManuallyDrop<Option<Library>>,
+}
+/// `dlerror()`'s message, if there is one.
+fn dl_error() -> String {
+    // SAFETY: dlerror returns null or a NUL-terminated string valid until the next dl* call on
+    // this thread; it is copied at once.
+    let p = unsafe { libc::dlerror() };
+    if p.is_null() {
+        "unknown error".into()
+    } else {
+        // SAFETY: non-null, NUL-terminated (above).
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+/// The file a symbol was loaded from (`dladdr`, made absolute), or "" when the loader does
+/// not say.
+fn file_of(addr: *const c_void) -> String {
+    // SAFETY: Dl_info is plain data; dladdr fills it for any address and returns 0 when the
+    // address is in no loaded object; dli_fname, when set, is a NUL-terminated string owned by
+    // the loader for as long as the object stays loaded (for ever here).
+    unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        if libc::dladdr(addr, &mut info) == 0 || info.dli_fname.is_null() {
+            return String::new();
+        }
+        let name = CStr::from_ptr(info.dli_fname)
+            .to_string_lossy()
+            .into_owned();
+        std::fs::canonicalize(&name).map_or(name, |p| p.display().to_string())
+    }
+}
+
+/// The libcrypto beside `path` (same folder, `libssl` → `libcrypto` in the file name).
+fn crypto_beside(path: &str) -> Option<PathBuf> {
+    let p = Path::new(path);
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let name = p.file_name()?.to_str()?;
+    if !name.contains("libssl") {
+        return None;
+    }
+    let crypto = dir.join(name.replacen("libssl", "libcrypto", 1));
+    crypto.exists().then_some(crypto)
+}
+
+pub fn cstring(s: &str) -> Result<CString, String> {
+    CString::new(s).map_err(|_| format!("{s:?} contains a NUL byte"))
+}
+
+/// Opens `path` (and `crypto` first) in a link namespace of their own.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn open_isolated(
+    path: &str,
+    crypto: Option<&Path>,
+) -> Result<(Library, Option<Library>, String), String> {
+    let flags = libc::RTLD_NOW | libc::RTLD_LOCAL;
+    let mut lmid: libc::Lmid_t = libc::LM_ID_NEWLM;
+    let crypto_lib = match crypto {
+        Some(c) => {
+            let name = cstring(&c.to_string_lossy())?;
+            // SAFETY: a NUL-terminated file name; loading runs the library's initialisers,
+            // which is what loading a libcrypto is for; the new namespace shares nothing with
+            // this one.
+            let h = unsafe { libc::dlmopen(lmid, name.as_ptr(), flags) };
+            if h.is_null() {
+                return Err(format!("cannot load {}: {}", c.display(), dl_error()));
+            }
+            // SAFETY: `h` is a live handle; RTLD_DI_LMID writes one Lmid_t.
+            let got = unsafe {
+                libc::dlinfo(
+                    h,
+                    libc::RTLD_DI_LMID,
+                    (&mut lmid as *mut libc::Lmid_t).cast(),
+                )
+            };
+            if got != 0 {
+                return Err(format!("dlinfo({}): {}", c.display(), dl_error()));
+            }
+            // SAFETY: `h` came from dlmopen and is handed over to the Library (never closed).
+            Some(unsafe { Library::from_raw(h) })
+        }
+        None => None,
+    };
+    let name = cstring(path)?;
+    // SAFETY: as above; in the namespace of the libcrypto just loaded, if any, so that the
+    // libssl's libcrypto dependency is that one.
+    let h = unsafe { libc::dlmopen(lmid, name.as_ptr(), flags) };
+    if h.is_null() {
+        return Err(format!("cannot load {path}: {}", dl_error()));
+    }
+    // SAFETY: as above.
+    let ssl = unsafe { Library::from_raw(h) };
+    Ok((
+        ssl,
+        crypto_lib,
+        "dlmopen: a link namespace of its own".into(),
+    ))
+}
+
+/// Where there is no `dlmopen`: `dlopen(RTLD_LOCAL)` (a library of the same soname as the linked
+/// OpenSSL is then the linked one).
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn open_isolated(
+    path: &str,
+    crypto: Option<&Path>,
+) -> Result<(Library, Option<Library>, String), String> {
+    let flags = libc::RTLD_NOW | libc::RTLD_LOCAL;
+    let open = |p: &str| {
+        // SAFETY: loading runs the library's initialisers, which is what loading is for.
+        unsafe { Library::open(Some(p), flags) }.map_err(|e| format!("cannot load {p}: {e}"))
+    };
+    let crypto_lib = match crypto {
+        Some(c) => Some(open(&c.to_string_lossy())?),
+        None => None,
+    };
+    Ok((
+        open(path)?,
+        crypto_lib,
+        "dlopen: shared with the process".into(),
+    ))
+}
+
+/// A NUL-terminated C string from the library, copied.
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string that stays valid during the call.
+pub unsafe fn c_text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        // SAFETY: the caller's guarantee.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+/// Thread-specific-data keys: the one thing two C libraries share across link namespaces.
+///
+/// A `dlmopen`ed namespace has its own libc, and so its own table of `pthread_key_t`s, but the
+/// values live in the thread descriptor both libcs use: key 3 of the linked OpenSSL and key 3
+/// of the loaded one are the same slot, and each then frees the other's per-thread error state
+/// (a `double free or corruption` within a few runs). So the two are given disjoint ranges:
+/// the linked OpenSSL is initialised first (its keys made), the new namespace's libc burns
+/// indices up to [`KEY_GAP`] past the linked side's next key before the loaded library makes
+/// any, and after the loaded library's first use this namespace's libc burns indices up to
+/// [`KEY_GAP`] past the loaded side's next key. The burnt keys are never set. Either side may
+/// still make up to `KEY_GAP` keys later without meeting the other. With OpenSSL's handful of
+/// keys on each side everything stays below 32, the keys glibc keeps inside the thread
+/// descriptor (no second-level blocks allocated by one libc and freed by the other).
+const KEY_GAP: libc::pthread_key_t = 8;
+
+type KeyCreate = unsafe extern "C" fn(
+    *mut libc::pthread_key_t,
+    Option<unsafe extern "C" fn(*mut c_void)>,
+) -> c_int;
+type KeyDelete = unsafe extern "C" fn(libc::pthread_key_t) -> c_int;
+
+/// A libc's key functions: this namespace's, or those `lib`'s dependencies resolve to.
+fn key_functions(lib: Option<&Library>) -> Result<(KeyCreate, KeyDelete), String> {
+    match lib {
+        None => Ok((libc::pthread_key_create, libc::pthread_key_delete)),
+        Some(lib) => {
+            // SAFETY: these are libc's pthread_key_create/delete, with libc's signatures; the
+            // pointers stay valid while the library is loaded (for ever).
+            unsafe {
+                let create = lib.get::<KeyCreate>(b"pthread_key_create\0");
+                let delete = lib.get::<KeyDelete>(b"pthread_key_delete\0");
+                match (create, delete) {
+                    (Ok(c), Ok(d)) => Ok((*c, *d)),
+                    _ => Err("the loaded library's libc has no pthread_key_create".into()),
+                }
+            }
+        }
+    }
+}
+
+/// The next key index a libc hands out.
+fn next_key((create, delete): (KeyCreate, KeyDelete)) -> Result<libc::pthread_key_t, String> {
+    let mut k: libc::pthread_key_t = 0;
+    // SAFETY: a valid out-pointer and no destructor; the key is deleted at once.
+    unsafe {
+        if create(&mut k, None) != 0 {
+            return Err("no thread-specific-data key left".into());
+        }
+        delete(k);
+    }
+    Ok(k)
+}
+
+/// Makes (and leaks) keys in one libc until its next one is at least `at`.
+fn burn_keys_until(
+    (create, _): (KeyCreate, KeyDelete),
+    at: libc::pthread_key_t,
+) -> Result<(), String> {
+    loop {
+        let mut k: libc::pthread_key_t = 0;
+        // SAFETY: as in `next_key`; the key is kept (never set) so the index stays taken.
+        if unsafe { create(&mut k, None) } != 0 {
+            return Err("no thread-specific-data key left".into());
+        }
+        if k + 1 >= at {
+            return Ok(());
+        }
+    }
+}
+
+/// Before the loaded library makes its keys: the linked OpenSSL makes all of its own (a
+/// context, a connection, the error queue, the random generator), then the new namespace's
+/// libc skips past them.
+fn keys_before_first_use(loaded: &Library) -> Result<(), String> {
+    openssl::init();
+    if let Ok(b) = openssl::ssl::SslContext::builder(openssl::ssl::SslMethod::tls()) {
+        let ctx = b.build();
+        let _ = openssl::ssl::Ssl::new(&ctx);
+    }
+    let mut byte = [0u8; 1];
+    let _ = openssl::rand::rand_bytes(&mut byte);
+    let _ = openssl::error::ErrorStack::get();
+    let here = next_key(key_functions(None)?)?;
+    let there = key_functions(Some(loaded))?;
+    let start = next_key(there)?;
+    burn_keys_until(there, start.max(here + KEY_GAP))
+}
+
+/// After the loaded library's first use: this namespace's libc skips past its keys.
+fn keys_after_first_use(loaded: &Library) -> Result<(), String> {
+    let there = next_key(key_functions(Some(loaded))?)?;
+    let here = key_functions(None)?;
+    burn_keys_until(here, there + KEY_GAP)
+}
+
+/// What makes a library create its per-thread keys: a context, a connection, the error queue.
+fn first_use(s: &Symbols) {
+    // SAFETY: plain constructors and destructors of the loaded library, each result freed.
+    unsafe {
+        let ctx = (s.SSL_CTX_new)((s.TLS_method)());
+        if !ctx.is_null() {
+            let ssl = (s.SSL_new)(ctx);
+            if !ssl.is_null() {
+                (s.SSL_free)(ssl);
+            }
+            (s.SSL_CTX_free)(ctx);
+        }
+        (s.ERR_get_error)();
+        (s.ERR_clear_error)();
+    }
+}
+
+/// The optional entry points `sym` lacks, leaving out those whose alternative it has
+/// (`SSLeay_version` beside `OpenSSL_version`, the verify-parameter pair beside `SSL_set1_host`).
+fn missing_symbols(sym: &Symbols) -> Vec<String> {
+    let served = |name: &str| match name {
+        "SSLeay_version" => sym.OpenSSL_version.is_some(),
+        "OpenSSL_version" => sym.SSLeay_version.is_some(),
+        "SSL_get0_param" | "X509_VERIFY_PARAM_set1_host" => sym.SSL_set1_host.is_some(),
+        // A family's own entry points, not expected elsewhere.
+        "awslc_version_string"
+        | "SSL_set_renegotiate_mode"
+        | "SSL_CTX_set_verify_algorithm_prefs" => true,
+        // The control macros' real functions, where SSL_ctrl / SSL_CTX_ctrl serve them.
+        "SSL_CTX_set_min_proto_version"
+        | "SSL_CTX_set_max_proto_version"
+        | "SSL_CTX_set_options" => sym.SSL_CTX_ctrl.is_some(),
+        "SSL_set_mode"
+        | "SSL_clear_mode"
+        | "SSL_get_mode"
+        | "SSL_set_max_send_fragment"
+        | "SSL_set_tlsext_host_name" => sym.SSL_ctrl.is_some(),
+        "SSL_ctrl" => {
+            sym.SSL_set_mode.is_some()
+                && sym.SSL_clear_mode.is_some()
+                && sym.SSL_get_mode.is_some()
+                && sym.SSL_set_max_send_fragment.is_some()
+                && sym.SSL_set_tlsext_host_name.is_some()
+        }
+        "SSL_CTX_ctrl" => {
+            sym.SSL_CTX_set_min_proto_version.is_some()
+                && sym.SSL_CTX_set_max_proto_version.is_some()
+                && sym.SSL_CTX_set_options.is_some()
+        }
+        "SSL_CTX_set_num_tickets" => sym.SSL_set_num_tickets.is_some(),
+        "SSL_set_num_tickets" => sym.SSL_CTX_set_num_tickets.is_some(),
+        _ => false,
+    };
+    sym.missing_optional()
+        .into_iter()
+        .filter(|n| !served(n))
+        .map(String::from)
+        .collect()
+}
+
+/// The routes taken where the library lacks the usual entry point (for the report).
+fn fallbacks(sym: &Symbols) -> Vec<String> {
+    let mut out = Vec::new();
+    if sym.SSL_CTX_ctrl.is_none() {
+        out.push(
+            "SSL_CTX_set_min/max_proto_version and SSL_CTX_set_options for SSL_CTX_ctrl".into(),
+        );
+    }
+    if sym.SSL_ctrl.is_none() {
+        out.push("SSL_set_mode/SSL_clear_mode/SSL_get_mode, SSL_set_max_send_fragment and SSL_set_tlsext_host_name for SSL_ctrl".into());
+    }
+    if sym.SSL_set_num_tickets.is_none() && sym.SSL_CTX_set_num_tickets.is_some() {
+        out.push(
+            "SSL_CTX_set_num_tickets (a context per ticket count) for SSL_set_num_tickets".into(),
+        );
+    }
+    if sym.SSL_set1_host.is_none() {
+        out.push("SSL_get0_param + X509_VERIFY_PARAM_set1_host for SSL_set1_host".into());
+    }
+    out
+}
+
+impl Loaded {
+    pub fn open(spec: &str) -> Result<Loaded, String> {
+        let (path, label) = parse_spec(spec)?;
+        let crypto_path = crypto_beside(&path);
+        let (ssl, crypto, namespace) = open_isolated(&path, crypto_path.as_deref())?;
+        let mut libs: Vec<&Library> = vec![&ssl];
+        if let Some(c) = &crypto {
+            libs.push(c);
+        }
+        let hidden: Vec<String> = std::env::var(HIDE_ENV)
+            .unwrap_or_default()
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        // SAFETY: the library claims the OpenSSL libssl ABI (that is what --impl libssl: means);
+        // the signatures in symbols.rs are that ABI's.
+        let sym = unsafe { Symbols::load(&libs, &hidden) }.map_err(|missing| {
+            format!(
+                "{path}: not usable as a libssl: it does not export {} (essential for the driver)",
+                missing.join(", ")
+            )
+        })?;
+        let Some(version_fn) = sym.OpenSSL_version.or(sym.SSLeay_version) else {
+            return Err(format!(
+                "{path}: not usable as a libssl: it exports neither OpenSSL_version nor SSLeay_version"
+            ));
+        };
+        let own_namespace = namespace.starts_with("dlmopen");
+        if own_namespace {
+            keys_before_first_use(&ssl)?;
+        }
+        if let Some(init) = sym.OPENSSL_init_ssl {
+            // SAFETY: OPENSSL_init_ssl(opts, NULL) with documented option bits; it is what the
+            // openssl crate calls on the linked library before first use.
+            unsafe {
+                init(
+                    OPENSSL_INIT_LOAD_SSL_STRINGS
+                        | OPENSSL_INIT_LOAD_CRYPTO_STRINGS
+                        | OPENSSL_INIT_NO_ATEXIT,
+                    std::ptr::null(),
+                )
+            };
+        }
+        // SAFETY: OpenSSL_version(t) returns a static NUL-terminated string for any t.
+        let text = |t: c_int| unsafe { c_text(version_fn(t)) };
+        let openssl_version = text(OPENSSL_VERSION);
+        let family = Family::detect(&sym, &openssl_version);
+        let version = match sym.awslc_version_string {
+            // SAFETY: awslc_version_string() returns a static NUL-terminated string.
+            Some(f) => format!("AWS-LC {}", unsafe { c_text(f()) }),
+            None => openssl_version.clone(),
+        };
+        // SAFETY: OpenSSL_version_num() takes nothing and returns a number.
+        #[allow(clippy::unnecessary_cast)] // c_ulong is 32 bits on some targets
+        let version_num = sym.OpenSSL_version_num.map_or(0, |f| unsafe { f() } as u64);
+        let abi = match version_num >> 28 {
+            0 => "unknown (no OpenSSL_version_num)".to_string(),
+            1 => "OpenSSL 1.1 libssl ABI".to_string(),
+            n => format!("OpenSSL {n}.x libssl ABI"),
+        };
+        let mut build: Vec<String> = [
+            OPENSSL_CFLAGS,
+            OPENSSL_BUILT_ON,
+            OPENSSL_PLATFORM,
+            OPENSSL_DIR,
+        ]
+        .into_iter()
+        .map(text)
+        .filter(|s| !s.is_empty() && !s.starts_with("not available"))
+        .collect();
+        if version != openssl_version {
+            build.insert(0, format!("OpenSSL_version: {openssl_version}"));
+        }
+        let method = Method::new(&sym).map_err(|e| format!("{path}: {e}"))?;
+        if own_namespace {
+            first_use(&sym);
+            keys_after_first_use(&ssl)?;
+        }
+        let info = LibraryInfo {
+            path: path.clone(),
+            file: file_of(sym.SSL_new as *const c_void),
+            libcrypto: file_of(sym.ERR_get_error as *const c_void),
+            version_number: format!("{version_num:#010x}"),
+            abi,
+            build,
+            loaded: namespace,
+            missing_symbols: missing_symbols(&sym),
+            fallbacks: fallbacks(&sym)
+                .into_iter()
+                .chain(family.mode_note().map(String::from))
+                .collect(),
+        };
+        Ok(Loaded {
+            sym,
+            version_num,
+            label,
+            info,
+            version,
+            family,
+            method,
+            _ssl: std::mem::ManuallyDrop::new(ssl),
+            _crypto: std::mem::ManuallyDrop::new(crypto),
+        })
+    }
+
+    /// `ERR_GET_REASON` of this library's ABI.
+    fn reason_code(&self, e: u64) -> u64 {
+        if self.version_num >> 28 >= 3 {
+            if e & (1 << 31) != 0 {
+                e & 0x7fff_ffff
+            } else {
+                e & 0x7f_ffff
+            }
+        } else {
+            e & 0xfff
+        }
+    }
+
+    /// Drains this thread's error queue (in the loaded libcrypto) into reason strings.
+    pub fn drain_errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: ERR_get_error pops this thread's queue; no arguments.
+            let e = unsafe { (self.sym.ERR_get_error)() };
+            if e == 0 {
+                return out;
+            }
+            // SAFETY: ERR_reason_error_string returns null or a static string.
+            let reason = unsafe { c_text((self.sym.ERR_reason_error_string)(e)) };
+            if reason.is_empty() {
+                #[allow(clippy::unnecessary_cast)] // c_ulong is 32 bits on some targets
+                let code = self.reason_code(e as u64);
+                out.push(format!("reason {code}"));
+            } else {
+                out.push(reason);
+            }
+        }
+    }
+
+    /// Empties this thread's error queue (peeking first: it is nearly always empty, and
+    /// ERR_clear_error walks every slot).
+    pub fn clear_errors(&self) {
+        // SAFETY: both only touch this thread's error queue.
+        unsafe {
+            if (self.sym.ERR_peek_last_error)() != 0 {
+                (self.sym.ERR_clear_error)()
+            }
+        }
+    }
+
+    pub fn missing(&self, symbol: &str) -> String {
+        format!("{symbol} is not exported by {}", self.info.path)
+    }
+
+    pub fn failed(&self, what: &str) -> SetupError {
+        let errors = self.drain_errors();
+        SetupError::Failed(format!("{} {what}: {}", self.label, errors.join("; ")))
+    }
+}
