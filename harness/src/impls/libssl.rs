@@ -127,13 +127,55 @@ impl LibsslImpl {
     }
 
     fn context(&self, key: CtxKey) -> Result<*mut SslCtx, SetupError> {
+        // A context with its own ticket count (a library without SSL_set_num_tickets) takes
+        // the ticket keys of the one without, so that a session one issued resumes on the
+        // other (the first connection of a resuming run asks for more tickets than the run).
+        let base = match key.tickets {
+            Some(_) => Some(self.context(CtxKey {
+                tickets: None,
+                ..key
+            })?),
+            None => None,
+        };
         let mut cache = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ctx) = cache.get(&key) {
             return Ok(ctx.0);
         }
         let ctx = self.build_context(key)?;
+        if let Some(base) = base {
+            if let Err(e) = self.share_ticket_keys(base, ctx) {
+                // SAFETY: the context is ours and not shared yet.
+                unsafe { (self.lib.sym.SSL_CTX_free)(ctx) };
+                return Err(e);
+            }
+        }
         cache.insert(key, CtxPtr(ctx));
         Ok(ctx)
+    }
+
+    /// Copies `from`'s session ticket keys into `to` (BoringSSL family: 48 bytes).
+    fn share_ticket_keys(&self, from: *mut SslCtx, to: *mut SslCtx) -> Result<(), SetupError> {
+        let s = &self.lib.sym;
+        let (Some(get), Some(set)) = (
+            s.SSL_CTX_get_tlsext_ticket_keys,
+            s.SSL_CTX_set_tlsext_ticket_keys,
+        ) else {
+            return Err(SetupError::Unsupported(self.lib.missing(
+                "SSL_CTX_get/set_tlsext_ticket_keys (to resume across ticket counts)",
+            )));
+        };
+        let mut keys = [0u8; 48];
+        // SAFETY: both contexts are live; the buffer is valid for its 48 bytes, the length
+        // the calls take.
+        let ok = unsafe {
+            get(from, keys.as_mut_ptr().cast(), keys.len()) == 1
+                && set(to, keys.as_ptr().cast(), keys.len()) == 1
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.lib.failed("sharing session ticket keys"))
+        }
     }
 
     /// The same context `openssl.rs` builds, through the C ABI.
@@ -391,8 +433,8 @@ impl LibsslImpl {
             allow_client_renegotiation: cfg.allow_client_renegotiation,
             no_encrypt_then_mac: cfg.no_encrypt_then_mac,
             resume: cfg.resume,
-            tickets: match cfg.role {
-                Role::Server if per_context_tickets => cfg.tls13_tickets,
+            tickets: match (cfg.role, cfg.tls) {
+                (Role::Server, Tls::V13) if per_context_tickets => cfg.tls13_tickets,
                 _ => None,
             },
         })?;
@@ -509,6 +551,9 @@ impl LibsslImpl {
             if unsafe { f(ssl, usize::from(n)) } != 1 {
                 return Err(refused("SSL_set_num_tickets"));
             }
+        }
+        if cfg.early_data && cfg.role == Role::Client && s.SSL_write_early_data.is_none() {
+            return Err(SetupError::Unsupported(lib.missing("SSL_write_early_data")));
         }
         if cfg.early_data && cfg.role == Role::Server {
             let Some(f) = s.SSL_set_max_early_data else {

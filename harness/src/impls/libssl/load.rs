@@ -286,7 +286,9 @@ fn missing_symbols(sym: &Symbols) -> Vec<String> {
         // A family's own entry points, not expected elsewhere.
         "awslc_version_string"
         | "SSL_set_renegotiate_mode"
-        | "SSL_CTX_set_verify_algorithm_prefs" => true,
+        | "SSL_CTX_set_verify_algorithm_prefs"
+        | "SSL_CTX_get_tlsext_ticket_keys"
+        | "SSL_CTX_set_tlsext_ticket_keys" => true,
         // The control macros' real functions, where SSL_ctrl / SSL_CTX_ctrl serve them.
         "SSL_CTX_set_min_proto_version"
         | "SSL_CTX_set_max_proto_version"

@@ -238,6 +238,9 @@ symbol_table! {
         SSL_set_max_send_fragment: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
         SSL_set_tlsext_host_name: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
         SSL_CTX_set_num_tickets: unsafe extern "C" fn(*mut SslCtx, usize) -> c_int,
+        // BoringSSL family: contexts that differ only in their ticket count share ticket keys.
+        SSL_CTX_get_tlsext_ticket_keys: unsafe extern "C" fn(*mut SslCtx, *mut c_void, usize) -> c_int,
+        SSL_CTX_set_tlsext_ticket_keys: unsafe extern "C" fn(*mut SslCtx, *const c_void, usize) -> c_int,
         // BoringSSL family: renegotiation is a mode (never / freely), and a client's verify
         // preferences leave Ed25519 out unless set.
         SSL_set_renegotiate_mode: unsafe extern "C" fn(*mut Ssl, c_int),
