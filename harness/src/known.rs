@@ -33,6 +33,13 @@ pub struct KnownEntry {
     /// The implementation the entry is about: a glob over column names (`rustls`, `openssl*`,
     /// `*`). A plain name matches only itself.
     pub implementation: String,
+    /// The implementation families it was written for, by the identity each column reports
+    /// (`ImplInfo::family`: `openssl`, `rustls`, `boringssl`, `aws-lc`, `libressl`, `other`).
+    /// Absent: `openssl` and `rustls`, the families every entry before families existed was
+    /// written for. A glob over names never reaches another family: a wildcard entry about
+    /// OpenSSL explains nothing of a BoringSSL column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub families: Option<Vec<String>>,
     /// Only implementations whose version string matches this glob (`OpenSSL 3.0.*`), or one
     /// of several separated by `|` (`OpenSSL 3.[2-9].*|OpenSSL [4-9].*`: 3.2 and later). An
     /// entry scoped to versions not in a run is not stale there.
@@ -99,13 +106,29 @@ pub struct KnownFile {
 pub struct Subject<'a> {
     pub name: &'a str,
     pub version: Option<&'a str>,
+    /// The family the implementation reports (`None`: a bare name, tests only).
+    pub family: Option<&'a str>,
 }
+
+/// Every family an entry may name.
+pub const FAMILIES: [&str; 6] = [
+    "openssl",
+    "rustls",
+    "boringssl",
+    "aws-lc",
+    "libressl",
+    "other",
+];
+
+/// The families an entry without `families` was written for.
+pub const DEFAULT_FAMILIES: [&str; 2] = ["openssl", "rustls"];
 
 impl<'a> From<&'a str> for Subject<'a> {
     fn from(name: &'a str) -> Subject<'a> {
         Subject {
             name,
             version: None,
+            family: None,
         }
     }
 }
@@ -121,6 +144,7 @@ impl<'a> From<&'a crate::contract::ImplInfo> for Subject<'a> {
         Subject {
             name: &info.name,
             version: Some(&info.version),
+            family: (!info.family.is_empty()).then_some(info.family.as_str()),
         }
     }
 }
@@ -198,6 +222,17 @@ impl Known {
             if let Err(err) = crate::contract::Modes::from_names(named) {
                 return Err(format!("entry {i}: {err}"));
             }
+            if let Some(f) = e
+                .families
+                .iter()
+                .flatten()
+                .find(|f| !FAMILIES.contains(&f.as_str()))
+            {
+                return Err(format!(
+                    "entry {i}: unknown family {f:?} (known: {})",
+                    FAMILIES.join(", ")
+                ));
+            }
             if e.reason.trim().len() < 10 {
                 return Err(format!(
                     "entry {i} ({}, {}): every entry needs a written reason (at least a sentence)",
@@ -257,7 +292,14 @@ impl Known {
 
     fn subject_matches(&self, i: usize, subject: Subject<'_>) -> bool {
         let p = &self.patterns[i];
-        p.implementation.matches(subject.name)
+        let family_ok = subject
+            .family
+            .is_none_or(|f| match &self.entries[i].families {
+                Some(list) => list.iter().any(|g| g == f),
+                None => DEFAULT_FAMILIES.contains(&f),
+            });
+        family_ok
+            && p.implementation.matches(subject.name)
             && (p.versions.is_empty()
                 || subject
                     .version
@@ -486,11 +528,49 @@ mod tests {
     }
 
     fn info(name: &str, version: &str) -> crate::contract::ImplInfo {
+        let family = if version.starts_with("rustls") {
+            "rustls"
+        } else {
+            "openssl"
+        };
+        info_of(name, version, family)
+    }
+
+    fn info_of(name: &str, version: &str, family: &str) -> crate::contract::ImplInfo {
         crate::contract::ImplInfo {
             name: name.into(),
             version: version.into(),
+            family: family.into(),
             library: None,
         }
+    }
+
+    #[test]
+    fn entries_never_reach_a_family_they_were_not_written_for() {
+        let k = Known::parse(
+            r#"{"entries":[{"scenario":"sd-*","implementation":"*","versions":"OpenSSL 1.1.*",
+                "clause":"W11","reason":"OpenSSL 1.1.1 answers syscall here"},
+               {"scenario":"sd-*","implementation":"*","families":["boringssl"],
+                "clause":"W11","reason":"BoringSSL answers with PROTOCOL_IS_SHUTDOWN"}]}"#,
+        )
+        .unwrap();
+        let key = key("sd-fatal-on-read", Tls::V12);
+        let d = diff(3, "syscall", "ssl(PROTOCOL_IS_SHUTDOWN)");
+        let none: &[StepRecord] = &[];
+        // BoringSSL says it is "OpenSSL 1.1.1 (compatible; BoringSSL)" in some builds: the
+        // version glob matches, the family does not.
+        let boring = info_of("bssl", "OpenSSL 1.1.1 (compatible; BoringSSL)", "boringssl");
+        let openssl111 = info("o111", "OpenSSL 1.1.1w  11 Sep 2023");
+        assert_eq!(k.explain_difference(&key, &boring, &d, none), Some(1));
+        assert_eq!(k.explain_difference(&key, &openssl111, &d, none), Some(0));
+        let awslc = info_of("awslc", "AWS-LC 1.18.0", "aws-lc");
+        assert_eq!(k.explain_difference(&key, &awslc, &d, none), None);
+        assert!(!k.concerns_implementation(1, &openssl111, false));
+        assert!(Known::parse(
+            r#"{"entries":[{"scenario":"x","implementation":"*","families":["boring"],"clause":"W11","reason":"an unknown family is refused"}]}"#
+        )
+        .unwrap_err()
+        .contains("unknown family"));
     }
 
     #[test]

@@ -456,17 +456,20 @@ pub(crate) mod fixture {
             harness: ImplInfo {
                 name: "sslwrite".into(),
                 version: "0.1.0".into(),
+                family: "sslwrite".into(),
                 library: None,
             },
             implementations: vec![
                 ImplInfo {
                     name: "openssl".into(),
                     version: "OpenSSL 3.0.19".into(),
+                    family: "openssl".into(),
                     library: None,
                 },
                 ImplInfo {
                     name: "rustls".into(),
                     version: "rustls 0.23 (ring)".into(),
+                    family: "rustls".into(),
                     library: None,
                 },
             ],
