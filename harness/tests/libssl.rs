@@ -428,3 +428,58 @@ fn a_built_openssl_joins_the_matrix_when_there_is_one() {
         }
     }
 }
+
+/// Debian's BoringSSL (`android-libboringssl`, which `.ci/run` installs with
+/// `cargo xtask libs install boringssl`): no `SSL_ctrl`, other mode and option bits, no
+/// `SSL_write_ex`. Every run gets a verdict, none errs, its differences from OpenSSL are the
+/// ones the known file explains for the boringssl family, and every skip names what is missing.
+#[test]
+fn debians_boringssl_runs_every_scenario_with_a_verdict_and_no_unexplained_difference() {
+    let Some(lib) = std::fs::read_dir("/usr/lib").ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path().join("android").join("libssl.so.0"))
+            .find(|p| p.exists())
+    }) else {
+        eprintln!(
+            "skipped: android-libboringssl is not installed (cargo xtask libs install boringssl)"
+        );
+        return;
+    };
+    let d = dir("boringssl");
+    let spec = format!("libssl:{}@boringssl", lib.display());
+    let o = conformance(&d, &["--impl", "openssl", "--impl", &spec], &[]);
+    let out = text(&o);
+    let r = report(&d);
+    let b = implementation(&r, "boringssl");
+    assert_eq!(b["family"], "boringssl", "{b}");
+    assert_eq!(b["version"], "BoringSSL", "{b}");
+    let fallbacks = b["library"]["fallbacks"].to_string();
+    assert!(fallbacks.contains("for SSL_ctrl"), "{b}");
+    assert!(
+        b["library"]["missing_symbols"]
+            .to_string()
+            .contains("SSL_write_ex"),
+        "{b}"
+    );
+    let v = &r["summary"]["verdicts"];
+    assert_eq!(
+        (v["error"].as_u64(), v["diverge"].as_u64()),
+        (Some(0), Some(0)),
+        "{out}"
+    );
+    assert!(v["known"].as_u64().unwrap() > 10, "{v}");
+    assert!(v["agree"].as_u64().unwrap() > 100, "{v}");
+    for run in r["scenarios"].as_array().unwrap() {
+        let t = &run["results"]["boringssl"];
+        if t["status"] == "skipped" {
+            let reason = t["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("is not exported by"),
+                "{}: a skip names the missing entry point: {reason}",
+                run["run"]
+            );
+        }
+    }
+    assert_eq!(r["summary"]["unexpected_violations"]["boringssl"], 0);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+}

@@ -8,6 +8,7 @@ mod cargo;
 mod conformance;
 mod fuzz;
 mod html_check;
+mod libs;
 mod lint;
 mod openssl;
 mod replay;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&rest),
         Some("replay") => replay::run(&rest),
         Some("openssl") => openssl::run(&rest),
+        Some("libs") => libs::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task> [args]\n\n\
@@ -42,7 +44,9 @@ fn main() -> ExitCode {
                  fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)\n  \
                  replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/\n  \
                  bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)\n  \
-                 openssl build VERSION  build a shared OpenSSL from openssl-src into target/openssl-VERSION/ (for --impl libssl:PATH)"
+                 openssl build VERSION  build a shared OpenSSL from openssl-src into target/openssl-VERSION/ (for --impl libssl:PATH)\n  \
+                 libs [--args]       every built or installed libssl-family library, as --impl arguments\n  \
+                 libs install boringssl  Debian's android-libboringssl (apt-get)"
             );
             ExitCode::from(2)
         }

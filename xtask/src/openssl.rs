@@ -109,13 +109,13 @@ fn build(args: &[String]) -> ExitCode {
     configure
         .current_dir(&build_dir)
         .arg(tree.join("Configure"))
-        .args([
-            "shared",
-            "no-module",
-            "no-legacy",
-            "no-tests",
-            "--libdir=lib64",
-        ])
+        .args(["shared", "no-tests", "--libdir=lib64"])
+        // 3.x: no loadable provider modules (1.1.1 has no providers and refuses these).
+        .args(if exact.starts_with("1.") {
+            &[][..]
+        } else {
+            &["no-module", "no-legacy"][..]
+        })
         .arg(format!("--prefix={}", prefix.display()))
         .arg(format!("--openssldir={}", prefix.join("ssl").display()))
         .arg(format!("-Wl,-rpath,{}", libdir.display()));
@@ -124,7 +124,18 @@ fn build(args: &[String]) -> ExitCode {
     }
     let steps = [
         configure,
-        make(&build_dir, &[&format!("-j{jobs}"), "build_sw"]),
+        // 1.1.1 has no build_sw target: its default target builds the same (no tests).
+        make(
+            &build_dir,
+            &[
+                &format!("-j{jobs}"),
+                if exact.starts_with("1.") {
+                    "all"
+                } else {
+                    "build_sw"
+                },
+            ],
+        ),
         make(&build_dir, &["install_sw"]),
     ];
     for mut step in steps {
@@ -153,7 +164,7 @@ fn build(args: &[String]) -> ExitCode {
 }
 
 /// The installed `libssl.so.N` in `libdir` (with its `libcrypto.so.N`), if there is one.
-fn installed_libssl(libdir: &Path) -> Option<PathBuf> {
+pub fn installed_libssl(libdir: &Path) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(libdir)
         .ok()?
         .flatten()
@@ -273,19 +284,35 @@ fn configure_target() -> Option<&'static str> {
     }
 }
 
-/// `3.6` or `3.6.3` → (3, 6, Some(3)).
+/// `3.6` or `3.6.3` → (3, 6, Some(3)); 1.1.1 releases carry a letter (`1.1.1w`), which a
+/// request may give or leave out (`1.1.1` takes the newest letter): (1, 1, Some(1)).
 fn parse_version(v: &str) -> Option<(u32, u32, Option<u32>)> {
     let mut parts = v.split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
     let patch = match parts.next() {
+        Some(p) if major == 1 => Some(
+            p.trim_end_matches(|c: char| c.is_ascii_lowercase())
+                .parse()
+                .ok()?,
+        ),
         Some(p) => Some(p.parse().ok()?),
         None => None,
     };
-    if parts.next().is_some() || major < 3 {
+    if parts.next().is_some() || !(major >= 3 || (major, minor) == (1, 1)) {
         return None;
     }
     Some((major, minor, patch))
+}
+
+/// The openssl-src crate line that carries an OpenSSL line: 1.1.1 → 111, 3.6 → 300.6,
+/// 4.0 → 400.0.
+fn crate_line(major: u32, minor: u32) -> String {
+    if major == 1 {
+        "111".to_string()
+    } else {
+        format!("{}.{minor}", major * 100)
+    }
 }
 
 struct Source {
@@ -339,6 +366,11 @@ fn find_source(wanted: &str) -> Option<Source> {
                 Some((v, _)) => *v < (ma, mi, pa),
                 None => true,
             };
+            // Among 1.1.1 releases the same numbers differ by their letter.
+            let newer = newer
+                || best
+                    .as_ref()
+                    .is_some_and(|(v, s)| *v == (ma, mi, pa) && s.version.as_str() < carried);
             if newer {
                 best = Some((
                     (ma, mi, pa),
@@ -360,12 +392,12 @@ fn fetch(wanted: &str) -> Result<(), String> {
     let dir = project_root().join("target").join("openssl-fetch");
     let src = dir.join("src");
     std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    let line = crate_line(major, minor);
     let manifest = format!(
         "# Written by `cargo xtask openssl build`: only fetched, never built.\n\
          [package]\nname = \"openssl-src-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [workspace]\n\n\
-         [dependencies]\nopenssl-src = \"~{}.{minor}\"\n",
-        major * 100
+         [dependencies]\nopenssl-src = \"~{line}\"\n"
     );
     let write = |path: PathBuf, text: &str| {
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -374,8 +406,7 @@ fn fetch(wanted: &str) -> Result<(), String> {
     write(src.join("lib.rs"), "")?;
     let _ = std::fs::remove_file(dir.join("Cargo.lock"));
     eprintln!(
-        "xtask openssl: OpenSSL {wanted} is not in the registry cache; cargo fetch of openssl-src ~{}.{minor}",
-        major * 100
+        "xtask openssl: OpenSSL {wanted} is not in the registry cache; cargo fetch of openssl-src ~{line}"
     );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
@@ -386,8 +417,7 @@ fn fetch(wanted: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
     if !status.success() {
         return Err(format!(
-            "cargo fetch of openssl-src ~{}.{minor} failed ({status})",
-            major * 100
+            "cargo fetch of openssl-src ~{line} failed ({status})"
         ));
     }
     Ok(())
@@ -465,7 +495,11 @@ mod tests {
     fn versions() {
         assert_eq!(parse_version("3.6.3"), Some((3, 6, Some(3))));
         assert_eq!(parse_version("4.0"), Some((4, 0, None)));
-        assert_eq!(parse_version("1.1.1"), None);
+        assert_eq!(parse_version("1.1.1"), Some((1, 1, Some(1))));
+        assert_eq!(parse_version("1.1.1w"), Some((1, 1, Some(1))));
+        assert_eq!(parse_version("1.0.2"), None);
+        assert_eq!(super::crate_line(1, 1), "111");
+        assert_eq!(super::crate_line(3, 6), "300.6");
         assert_eq!(parse_version("3"), None);
         assert_eq!(parse_version("3.6.3.1"), None);
         assert_eq!(parse_version("x.6"), None);

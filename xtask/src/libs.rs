@@ -1,0 +1,133 @@
+//! `cargo xtask libs`: every libssl-family library there is to compare, built or installed, one
+//! `--impl libssl:PATH@label` per line (the OpenSSL builds of `cargo xtask openssl build`,
+//! Debian's BoringSSL from `android-libboringssl`).
+//! `cargo xtask libs --args`: the same on one line, to splice into a command.
+//! `cargo xtask libs install boringssl`: installs Debian's `android-libboringssl` with apt-get
+//! (seconds; `apt-get update` first when apt knows no such package yet).
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use crate::cargo::project_root;
+
+pub fn run(args: &[String]) -> ExitCode {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => {
+            let found = found();
+            if found.is_empty() {
+                eprintln!(
+                    "xtask libs: none yet (cargo xtask openssl build VERSION; cargo xtask libs install boringssl)"
+                );
+            }
+            for (label, path) in found {
+                println!("--impl libssl:{}@{label}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        ["--args"] => {
+            let args: Vec<String> = found()
+                .into_iter()
+                .map(|(label, path)| format!("--impl libssl:{}@{label}", path.display()))
+                .collect();
+            println!("{}", args.join(" "));
+            ExitCode::SUCCESS
+        }
+        ["install", "boringssl"] => install_debian("android-libboringssl"),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask libs [--args]\n       cargo xtask libs install boringssl"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// (label, libssl path) of every library found, in a stable order.
+fn found() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let target = project_root().join("target");
+    if let Ok(entries) = std::fs::read_dir(&target) {
+        let mut builds: Vec<_> = entries.flatten().collect();
+        builds.sort_by_key(|e| e.file_name());
+        for entry in builds {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("openssl-") && name != "openssl-fetch" {
+                if let Some(lib) = crate::openssl::installed_libssl(&entry.path().join("lib64")) {
+                    let shown = lib
+                        .strip_prefix(project_root())
+                        .map_or(lib.clone(), PathBuf::from);
+                    out.push((name, shown));
+                }
+            }
+        }
+    }
+    if let Some(b) = debian_boringssl() {
+        out.push(("boringssl".to_string(), b));
+    }
+    out
+}
+
+/// Debian's BoringSSL (`android-libboringssl`): `/usr/lib/<triplet>/android/libssl.so.0`.
+pub fn debian_boringssl() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("android").join("libssl.so.0"))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn install_debian(package: &str) -> ExitCode {
+    if debian_boringssl().is_some() {
+        eprintln!("xtask libs: {package} is installed");
+        return ExitCode::SUCCESS;
+    }
+    let known = Command::new("apt-cache")
+        .args(["policy", package])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains("Candidate: ")
+                && !String::from_utf8_lossy(&o.stdout).contains("Candidate: (none)")
+        });
+    let mut steps = Vec::new();
+    if !known {
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        steps.push(update);
+    }
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends", package])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    steps.push(install);
+    for mut step in steps {
+        match step.status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!("xtask libs: {step:?} failed ({s})");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("xtask libs: cannot run {step:?}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match debian_boringssl() {
+        Some(p) => {
+            eprintln!("xtask libs: installed {}", p.display());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("xtask libs: {package} installed, but no /usr/lib/*/android/libssl.so.0");
+            ExitCode::from(2)
+        }
+    }
+}
