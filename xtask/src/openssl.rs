@@ -172,7 +172,11 @@ pub fn installed_libssl(libdir: &Path) -> Option<PathBuf> {
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
             name.strip_prefix("libssl.so.")
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                // 3.x / 4.x: libssl.so.3, libssl.so.4; 1.1.1: libssl.so.1.1.
+                .is_some_and(|n| {
+                    n.starts_with(|c: char| c.is_ascii_digit())
+                        && n.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                })
         })
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");

@@ -617,9 +617,15 @@ fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
             e(x)
         ));
     }
-    let ret = r.call.as_ref().map_or("".to_string(), |c| match c.written {
-        Some(w) => format!("{} <span class=\"sub\">written {w}</span>", c.ret),
-        None => c.ret.to_string(),
+    let ret = r.call.as_ref().map_or("".to_string(), |c| {
+        let mut ret = match c.written {
+            Some(w) => format!("{} <span class=\"sub\">written {w}</span>", c.ret),
+            None => c.ret.to_string(),
+        };
+        if let Some(w10) = crate::impls::ssl_abi::w10_disagreement(c) {
+            ret.push_str(&format!("<span class=\"sub broken\">W10: {}</span>", e(&w10)));
+        }
+        ret
     });
     let errors = r
         .call

@@ -236,16 +236,38 @@ pub fn step_rows<'a>(run: &'a RunReport, names: &[&str]) -> Vec<StepRow<'a>> {
         .collect()
 }
 
+/// The raw return value where the outcome does not already say it (a failure, or a success
+/// whose count is not `ret`: `_ex`'s 1), with `SSL_get_error`'s answer where the two disagree
+/// (W10): `ret=-1`, `ret=65536 SSL_get_error=3`.
+pub fn raw_pair(c: &crate::contract::Call) -> Option<String> {
+    let lie = crate::impls::ssl_abi::w10_disagreement(c).is_some();
+    let implied = matches!(c.outcome, crate::contract::Outcome::Ok(n) if i64::try_from(n) == Ok(c.ret));
+    let shown = matches!(
+        c.outcome,
+        crate::contract::Outcome::Skip(_)
+            | crate::contract::Outcome::Deadlock
+            | crate::contract::Outcome::Crash(_)
+            | crate::contract::Outcome::Timeout
+    );
+    match (lie, c.error_class) {
+        (true, Some(class)) => Some(format!("ret={} SSL_get_error={class}", c.ret)),
+        _ if implied || shown => None,
+        _ => Some(format!("ret={}", c.ret)),
+    }
+}
+
 /// What one implementation's record of a step shows in a comparison cell: the outcome, the
 /// bytes moved, the loop's calls and a broken expectation.
 pub fn step_cell(r: Option<&StepRecord>) -> String {
     let Some(r) = r else {
         return "(not reached)".to_string();
     };
-    let mut out = r
-        .call
-        .as_ref()
-        .map_or("-".to_string(), |c| c.outcome.to_string());
+    let mut out = r.call.as_ref().map_or("-".to_string(), |c| {
+        match raw_pair(c) {
+            Some(raw) => format!("{} [{raw}]", c.outcome),
+            None => c.outcome.to_string(),
+        }
+    });
     if let Some(b) = r.bytes {
         out.push_str(&format!(" bytes={b}"));
     }
