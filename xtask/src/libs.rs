@@ -1,6 +1,6 @@
 //! `cargo xtask libs`: every libssl-family library there is to compare, built or installed, one
 //! `--impl libssl:PATH@label` per line (the OpenSSL builds of `cargo xtask openssl build`,
-//! Debian's BoringSSL from `android-libboringssl`).
+//! AWS-LC from `cargo xtask awslc build`, Debian's BoringSSL from `android-libboringssl`).
 //! `cargo xtask libs --args`: the same on one line, to splice into a command.
 //! `cargo xtask libs install boringssl`: installs Debian's `android-libboringssl` with apt-get
 //! (seconds; `apt-get update` first when apt knows no such package yet).
@@ -56,13 +56,18 @@ fn found() -> Vec<(String, PathBuf)> {
         builds.sort_by_key(|e| e.file_name());
         for entry in builds {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("openssl-") && name != "openssl-fetch" {
-                if let Some(lib) = crate::openssl::installed_libssl(&entry.path().join("lib64")) {
-                    let shown = lib
-                        .strip_prefix(project_root())
-                        .map_or(lib.clone(), PathBuf::from);
-                    out.push((name, shown));
-                }
+            let lib = if name.starts_with("openssl-") && name != "openssl-fetch" {
+                crate::openssl::installed_libssl(&entry.path().join("lib64"))
+            } else if name.starts_with("aws-lc-") && name != "aws-lc-fetch" {
+                crate::awslc::installed_libssl(&entry.path())
+            } else {
+                None
+            };
+            if let Some(lib) = lib {
+                let shown = lib
+                    .strip_prefix(project_root())
+                    .map_or(lib.clone(), PathBuf::from);
+                out.push((name, shown));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! xtask does not link the harness (so it builds in a second even where OpenSSL is missing); it
 //! runs cargo for it, switching on the vendored OpenSSL when the system has none.
 
+mod awslc;
 mod bench;
 mod cargo;
 mod conformance;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Some("replay") => replay::run(&rest),
         Some("openssl") => openssl::run(&rest),
         Some("libs") => libs::run(&rest),
+        Some("awslc") => awslc::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task> [args]\n\n\
@@ -46,7 +48,8 @@ fn main() -> ExitCode {
                  bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)\n  \
                  openssl build VERSION  build a shared OpenSSL from openssl-src into target/openssl-VERSION/ (for --impl libssl:PATH)\n  \
                  libs [--args]       every built or installed libssl-family library, as --impl arguments\n  \
-                 libs install boringssl  Debian's android-libboringssl (apt-get)"
+                 libs install boringssl  Debian's android-libboringssl (apt-get)\n  \
+                 awslc build         AWS-LC (aws-lc-sys's source) into target/aws-lc-VERSION/ (CMake; minutes)"
             );
             ExitCode::from(2)
         }

@@ -623,7 +623,10 @@ fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
             None => c.ret.to_string(),
         };
         if let Some(w10) = crate::impls::ssl_abi::w10_disagreement(c) {
-            ret.push_str(&format!("<span class=\"sub broken\">W10: {}</span>", e(&w10)));
+            ret.push_str(&format!(
+                "<span class=\"sub broken\">W10: {}</span>",
+                e(&w10)
+            ));
         }
         ret
     });

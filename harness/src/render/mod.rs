@@ -241,7 +241,8 @@ pub fn step_rows<'a>(run: &'a RunReport, names: &[&str]) -> Vec<StepRow<'a>> {
 /// (W10): `ret=-1`, `ret=65536 SSL_get_error=3`.
 pub fn raw_pair(c: &crate::contract::Call) -> Option<String> {
     let lie = crate::impls::ssl_abi::w10_disagreement(c).is_some();
-    let implied = matches!(c.outcome, crate::contract::Outcome::Ok(n) if i64::try_from(n) == Ok(c.ret));
+    let implied =
+        matches!(c.outcome, crate::contract::Outcome::Ok(n) if i64::try_from(n) == Ok(c.ret));
     let shown = matches!(
         c.outcome,
         crate::contract::Outcome::Skip(_)
@@ -262,12 +263,13 @@ pub fn step_cell(r: Option<&StepRecord>) -> String {
     let Some(r) = r else {
         return "(not reached)".to_string();
     };
-    let mut out = r.call.as_ref().map_or("-".to_string(), |c| {
-        match raw_pair(c) {
+    let mut out = r
+        .call
+        .as_ref()
+        .map_or("-".to_string(), |c| match raw_pair(c) {
             Some(raw) => format!("{} [{raw}]", c.outcome),
             None => c.outcome.to_string(),
-        }
-    });
+        });
     if let Some(b) = r.bytes {
         out.push_str(&format!(" bytes={b}"));
     }
