@@ -483,3 +483,92 @@ fn debians_boringssl_runs_every_scenario_with_a_verdict_and_no_unexplained_diffe
     assert_eq!(r["summary"]["unexpected_violations"]["boringssl"], 0);
     assert_eq!(o.status.code(), Some(0), "{out}");
 }
+
+/// Three BoringSSL behaviours the harness reports (no client renegotiation; a write after a
+/// failed read; a write that succeeds after the peer's fatal alert, W12) confirmed by a small
+/// C program that calls Debian's BoringSSL directly (`tests/c/boringssl_confirm.c`): its raw
+/// return values, `SSL_get_error` answers and first queued reasons equal the harness's.
+#[test]
+fn a_c_program_calling_boringssl_directly_prints_the_raw_values_the_harness_reports() {
+    let Some(lib) = std::fs::read_dir("/usr/lib").ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path().join("android"))
+            .find(|p| p.join("libssl.so.0").exists() && p.join("libssl.so").exists())
+    }) else {
+        eprintln!("skipped: android-libboringssl(-dev) is not installed (cargo xtask libs install boringssl)");
+        return;
+    };
+    if !Path::new("/usr/include/android/openssl/ssl.h").exists() {
+        eprintln!("skipped: no BoringSSL headers (android-libboringssl-dev)");
+        return;
+    }
+    let d = dir("boringssl-c");
+    let exe = d.path("confirm");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/boringssl_confirm.c");
+    let built = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .arg(&src)
+        .arg("-I/usr/include/android")
+        .arg(format!("-L{}", lib.display()))
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-lssl", "-lcrypto", "-o"])
+        .arg(&exe)
+        .output()
+        .expect("a C compiler");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let spec = format!("libssl:{}@boringssl", lib.join("libssl.so.0").display());
+    let o = conformance(&d, &["--impl", "openssl", "--impl", &spec], &[]);
+    let r = report(&d);
+    assert!(
+        r["scenarios"].as_array().is_some_and(|s| s.len() >= 5),
+        "{}",
+        text(&o)
+    );
+    let mut compared = 0;
+    for tls in ["1.2", "1.3"] {
+        let out = Command::new(&exe).arg(tls).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // SCENARIO STEP OP ret=R err=E reason=TEXT
+            let (head, reason) = line.split_once(" reason=").unwrap();
+            let f: Vec<&str> = head.split(' ').collect();
+            let (scenario, step, ret, err) = (f[0], f[1].parse::<u64>().unwrap(), f[3], f[4]);
+            let run = r["scenarios"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| {
+                    s["id"] == scenario
+                        && s["tls"] == tls
+                        && s["role"] == "client"
+                        && s["transport"] != "tcp"
+                })
+                .unwrap_or_else(|| panic!("no run of {scenario} over TLS {tls} as client"));
+            let rec = run["results"]["boringssl"]["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["index"] == step)
+                .unwrap_or_else(|| panic!("{scenario}: no step {step}"));
+            let call = &rec["call"];
+            assert_eq!(
+                format!("ret={}", call["ret"]),
+                ret,
+                "{scenario} {tls}: {line}"
+            );
+            let class = call["error_class"].as_i64().unwrap_or(-1);
+            assert_eq!(format!("err={class}"), err, "{scenario} {tls}: {line}");
+            let first = call["errors"][0].as_str().unwrap_or("-");
+            assert_eq!(first, reason, "{scenario} {tls}: {line}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 9, "every line of the C program compared");
+}

@@ -37,7 +37,10 @@ pub fn run(args: &[String]) -> ExitCode {
             println!("{}", args.join(" "));
             ExitCode::SUCCESS
         }
-        ["install", "boringssl"] => install_debian("android-libboringssl"),
+        // The -dev package brings the headers the C confirmations under harness/tests/c/ need.
+        ["install", "boringssl"] => {
+            install_debian(&["android-libboringssl", "android-libboringssl-dev"])
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask libs [--args]\n       cargo xtask libs install boringssl"
@@ -89,13 +92,15 @@ pub fn debian_boringssl() -> Option<PathBuf> {
     found.pop()
 }
 
-fn install_debian(package: &str) -> ExitCode {
-    if debian_boringssl().is_some() {
+fn install_debian(packages: &[&str]) -> ExitCode {
+    let package = packages.join(" ");
+    let headers = std::path::Path::new("/usr/include/android/openssl/ssl.h").exists();
+    if debian_boringssl().is_some() && headers {
         eprintln!("xtask libs: {package} is installed");
         return ExitCode::SUCCESS;
     }
     let known = Command::new("apt-cache")
-        .args(["policy", package])
+        .args(["policy", packages[0]])
         .output()
         .is_ok_and(|o| {
             String::from_utf8_lossy(&o.stdout).contains("Candidate: ")
@@ -109,7 +114,8 @@ fn install_debian(package: &str) -> ExitCode {
     }
     let mut install = Command::new("apt-get");
     install
-        .args(["install", "-y", "-qq", "--no-install-recommends", package])
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive");
     steps.push(install);
     for mut step in steps {
