@@ -366,7 +366,8 @@ pub struct ImplInfo {
     /// Which implementation family: `openssl`, `rustls`, and for a loaded library the member
     /// of the libssl ABI family told from its exports (`openssl`, `boringssl`, `aws-lc`,
     /// `libressl`, `other`). Known divergences scoped by version match only their own family.
-    #[serde(default)]
+    /// Empty in reports written before families existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub family: String,
     /// For a library loaded at run time (`libssl:PATH`): where it came from and how it was built.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -95,6 +95,7 @@ fn report() -> Value {
         trace["delivery"]["first_mismatch"] = json!({"offset": 7, "expected": 1, "received": 2});
         trace["wire"]["unlisted"] = json!(3);
         trace["steps"][0]["capped"] = json!(true);
+        trace["steps"][0]["calls_omitted"] = json!(12);
     }
     value["scenarios"]
         .as_array_mut()
@@ -121,12 +122,13 @@ fn report() -> Value {
     }]);
     // A library loaded at run time (--impl libssl:PATH@label) describes itself.
     value["implementations"].as_array_mut().unwrap().push(json!({
-        "name": "system", "version": "OpenSSL 3.0.19 27 Jan 2026",
+        "name": "system", "version": "OpenSSL 3.0.19 27 Jan 2026", "family": "openssl",
         "library": {
             "path": "libssl.so.3", "file": "/usr/lib/libssl.so.3",
             "libcrypto": "/usr/lib/libcrypto.so.3", "version_number": "0x30000130",
             "abi": "OpenSSL 3.x libssl ABI", "build": ["platform: debian-amd64"],
-            "loaded": "dlmopen: a link namespace of its own", "missing_symbols": ["SSLeay_version"]
+            "loaded": "dlmopen: a link namespace of its own", "missing_symbols": ["SSLeay_version"],
+            "fallbacks": ["SSL_get0_param + X509_VERIFY_PARAM_set1_host for SSL_set1_host"]
         }
     }));
     let report: Report = serde_json::from_value(value).expect("the edited report still reads");
