@@ -392,8 +392,15 @@ impl Loaded {
         let openssl_version = text(OPENSSL_VERSION);
         let family = Family::detect(&sym, &openssl_version);
         let version = match sym.awslc_version_string {
-            // SAFETY: awslc_version_string() returns a static NUL-terminated string.
-            Some(f) => format!("AWS-LC {}", unsafe { c_text(f()) }),
+            Some(f) => {
+                // SAFETY: awslc_version_string() returns a static NUL-terminated string.
+                let v = unsafe { c_text(f()) };
+                if v.starts_with("AWS-LC") {
+                    v
+                } else {
+                    format!("AWS-LC {v}")
+                }
+            }
             None => openssl_version.clone(),
         };
         // SAFETY: OpenSSL_version_num() takes nothing and returns a number.
