@@ -240,9 +240,25 @@ impl Report {
             }
             if let Some(d) = s.differences.first() {
                 let at = d.step.map_or(String::new(), |i| format!(" step {i}"));
+                // The raw return values behind two differing outcomes (`[ret=-1]`).
+                let raw = |who: &str| -> String {
+                    let call = d.step.and_then(|i| {
+                        let t = s.results.get(who)?;
+                        t.steps.iter().find(|r| r.index == i)?.call.as_ref()
+                    });
+                    match call.and_then(crate::render::raw_pair) {
+                        Some(r) if d.field == "outcome" => format!(" [{r}]"),
+                        _ => String::new(),
+                    }
+                };
                 out.push_str(&format!(
-                    "  ({}{at} {}: {} vs {})",
-                    d.implementation, d.field, d.reference_value, d.value
+                    "  ({}{at} {}: {}{} vs {}{})",
+                    d.implementation,
+                    d.field,
+                    d.reference_value,
+                    raw(&d.reference),
+                    d.value,
+                    raw(&d.implementation)
                 ));
             }
             out.push('\n');

@@ -29,8 +29,9 @@
 //! Outcomes come from the return value first (`impls/ssl_abi.rs`): `ret > 0` is `ok(ret)`
 //! whatever `SSL_get_error` says, and the raw pair is recorded (W10).
 //!
-//! Calls mirror `openssl.rs` one for one (same context set-up, same error-queue handling, same
-//! classification), so a library identical to the linked one agrees with it on every run.
+//! The linked OpenSSL (`openssl.rs`) is an instance of this same driver, its symbol table filled
+//! from the linked library (`libssl/linked.rs`): a loaded library identical to the linked one
+//! agrees with it on every run because the same code drives both.
 //!
 //! All `unsafe` of this driver lives in this file and in `libssl/`; each block says why it is
 //! sound.
@@ -38,6 +39,7 @@
 mod bio;
 mod conn;
 pub mod family;
+mod linked;
 mod load;
 mod symbols;
 
@@ -124,6 +126,14 @@ impl LibsslImpl {
             lib: Arc::new(Loaded::open(spec)?),
             contexts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The OpenSSL the harness links, driven by this same driver (`openssl.rs`).
+    pub fn linked() -> LibsslImpl {
+        LibsslImpl {
+            lib: Loaded::linked(),
+            contexts: Mutex::new(HashMap::new()),
+        }
     }
 
     fn context(&self, key: CtxKey) -> Result<*mut SslCtx, SetupError> {
@@ -368,7 +378,7 @@ impl Implementation for LibsslImpl {
             name: self.lib.label.clone(),
             version: self.lib.version.clone(),
             family: self.lib.family.name().to_string(),
-            library: Some(self.lib.info.clone()),
+            library: (!self.lib.linked).then(|| self.lib.info.clone()),
         }
     }
 
@@ -535,9 +545,25 @@ impl LibsslImpl {
             let Some(f) = s.SSL_set_session else {
                 return Err(SetupError::Unsupported(lib.missing("SSL_set_session")));
             };
+            // A copy per connection where the library can make one: a fatal alert marks the
+            // connection's session not resumable, which must not spoil the one a pool hands to
+            // later runs (BoringSSL-family sessions are immutable: it copies them itself).
+            let copy = match s.SSL_SESSION_dup {
+                // SAFETY: the session is live; a non-null result is a new one we own.
+                Some(dup) => unsafe { dup(sess.ptr) },
+                None => std::ptr::null_mut(),
+            };
+            let given = if copy.is_null() { sess.ptr } else { copy };
             // SAFETY: `ssl` is live; the session comes from this library and the SSL takes its
-            // own reference to it.
-            if unsafe { f(ssl, sess.ptr) } != 1 {
+            // own reference to it; our copy's reference is dropped after.
+            let ok = unsafe {
+                let ok = f(ssl, given);
+                if let (false, Some(free)) = (copy.is_null(), s.SSL_SESSION_free) {
+                    free(copy);
+                }
+                ok
+            };
+            if ok != 1 {
                 return Err(lib.failed("SSL_set_session"));
             }
         }

@@ -4,6 +4,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use libloading::os::unix::Library;
 
@@ -26,9 +27,12 @@ pub struct Loaded {
     pub family: Family,
     /// The network side's method table (bio.rs), shared by every connection.
     pub method: Method,
+    /// The OpenSSL the harness links (`openssl.rs`), not a library loaded at run time.
+    pub linked: bool,
     /// Never closed: function pointers into them live in contexts, connections and BIO
-    /// callbacks until the process ends (and OpenSSL's libraries are NODELETE anyway).
-    _ssl: std::mem::ManuallyDrop<Library>,
+    /// callbacks until the process ends (and OpenSSL's libraries are NODELETE anyway). None
+    /// for the linked OpenSSL.
+    _ssl: std::mem::ManuallyDrop<Option<Library>>,
     _crypto: std::mem::ManuallyDrop<Option<Library>>,
 }
 /// `dlerror()`'s message, if there is one.
@@ -289,6 +293,8 @@ fn missing_symbols(sym: &Symbols) -> Vec<String> {
         | "SSL_CTX_set_verify_algorithm_prefs"
         | "SSL_CTX_get_tlsext_ticket_keys"
         | "SSL_CTX_set_tlsext_ticket_keys" => true,
+        // Only a copy per connection; the families without it copy sessions themselves.
+        "SSL_SESSION_dup" => true,
         // The control macros' real functions, where SSL_ctrl / SSL_CTX_ctrl serve them.
         "SSL_CTX_set_min_proto_version"
         | "SSL_CTX_set_max_proto_version"
@@ -366,14 +372,58 @@ impl Loaded {
                 missing.join(", ")
             )
         })?;
+        let own_namespace = namespace.starts_with("dlmopen");
+        let mut loaded =
+            Loaded::describe(sym, label, path, namespace, own_namespace.then_some(&ssl))?;
+        loaded._ssl = std::mem::ManuallyDrop::new(Some(ssl));
+        loaded._crypto = std::mem::ManuallyDrop::new(crypto);
+        Ok(loaded)
+    }
+
+    /// The OpenSSL the harness links, as the same driver sees a loaded one (one per process:
+    /// its sessions resume on any instance).
+    pub fn linked() -> Arc<Loaded> {
+        static LINKED: OnceLock<Arc<Loaded>> = OnceLock::new();
+        LINKED
+            .get_or_init(|| {
+                openssl::init();
+                // SAFETY: linked.rs gives the addresses of the linked OpenSSL's own functions
+                // of these names, whose C types are the table's.
+                let sym = unsafe { Symbols::from_lookup(super::linked::lookup) }
+                    .unwrap_or_else(|m| panic!("linked.rs lacks essential entry points {m:?}"));
+                let loaded = Loaded::describe(
+                    sym,
+                    super::super::openssl::OpensslImpl::NAME.to_string(),
+                    "the linked OpenSSL".to_string(),
+                    "linked into the harness".to_string(),
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("the linked OpenSSL: {e}"));
+                Arc::new(Loaded {
+                    linked: true,
+                    ..loaded
+                })
+            })
+            .clone()
+    }
+
+    /// Identity, build information and the method table of a library whose symbols are
+    /// `sym`; `isolated` is the library's handle when it lives in a link namespace of its own
+    /// (the thread-specific-data keys are then kept apart around its first use).
+    fn describe(
+        sym: Symbols,
+        label: String,
+        path: String,
+        namespace: String,
+        isolated: Option<&Library>,
+    ) -> Result<Loaded, String> {
         let Some(version_fn) = sym.OpenSSL_version.or(sym.SSLeay_version) else {
             return Err(format!(
                 "{path}: not usable as a libssl: it exports neither OpenSSL_version nor SSLeay_version"
             ));
         };
-        let own_namespace = namespace.starts_with("dlmopen");
-        if own_namespace {
-            keys_before_first_use(&ssl)?;
+        if let Some(ssl) = isolated {
+            keys_before_first_use(ssl)?;
         }
         if let Some(init) = sym.OPENSSL_init_ssl {
             // SAFETY: OPENSSL_init_ssl(opts, NULL) with documented option bits; it is what the
@@ -425,9 +475,9 @@ impl Loaded {
             build.insert(0, format!("OpenSSL_version: {openssl_version}"));
         }
         let method = Method::new(&sym).map_err(|e| format!("{path}: {e}"))?;
-        if own_namespace {
+        if let Some(ssl) = isolated {
             first_use(&sym);
-            keys_after_first_use(&ssl)?;
+            keys_after_first_use(ssl)?;
         }
         let info = LibraryInfo {
             path: path.clone(),
@@ -451,8 +501,9 @@ impl Loaded {
             version,
             family,
             method,
-            _ssl: std::mem::ManuallyDrop::new(ssl),
-            _crypto: std::mem::ManuallyDrop::new(crypto),
+            linked: false,
+            _ssl: std::mem::ManuallyDrop::new(None),
+            _crypto: std::mem::ManuallyDrop::new(None),
         })
     }
 

@@ -120,19 +120,35 @@ macro_rules! symbol_table {
             /// # Safety
             /// Each library must be a libssl/libcrypto of the OpenSSL 1.1.1/3.x ABI, so that a
             /// symbol of one of these names has the C signature written here.
-            #[allow(non_snake_case)]
             pub unsafe fn load(libs: &[&Library], hidden: &[String]) -> Result<Symbols, Vec<String>> {
+                // SAFETY: the caller vouches for the ABI of what the lookup finds.
+                unsafe { Symbols::from_lookup(|name| find(libs, name, hidden)) }
+            }
+
+            /// Every symbol from `lookup` (its address, or `None` when not there). `Err` lists
+            /// the essential symbols it does not have.
+            ///
+            /// # Safety
+            /// An address `lookup` gives for a name must be that of a C function with the
+            /// signature written here for the name.
+            #[allow(non_snake_case)]
+            pub unsafe fn from_lookup(
+                lookup: impl Fn(&str) -> Option<*const c_void>,
+            ) -> Result<Symbols, Vec<String>> {
                 let mut missing = Vec::new();
                 $(
-                    // SAFETY: the caller vouches for the ABI; the type is the C signature.
-                    let $e: Option<$et> = unsafe { find(libs, stringify!($e), hidden) };
+                    // SAFETY: the caller's guarantee: a function of this C type (a function
+                    // pointer has the size of a data pointer on every target this builds for).
+                    let $e: Option<$et> = lookup(stringify!($e))
+                        .map(|p| unsafe { std::mem::transmute::<*const c_void, $et>(p) });
                     if $e.is_none() {
                         missing.push(stringify!($e).to_string());
                     }
                 )*
                 $(
                     // SAFETY: as above.
-                    let $o: Option<$ot> = unsafe { find(libs, stringify!($o), hidden) };
+                    let $o: Option<$ot> = lookup(stringify!($o))
+                        .map(|p| unsafe { std::mem::transmute::<*const c_void, $ot>(p) });
                 )*
                 if !missing.is_empty() {
                     return Err(missing);
@@ -157,20 +173,17 @@ macro_rules! symbol_table {
     };
 }
 
-/// The first library that exports `name`, as a `T` (a function pointer type).
-///
-/// # Safety
-/// `T` must be the C type of the symbol `name` in these libraries.
-unsafe fn find<T: Copy>(libs: &[&Library], name: &str, hidden: &[String]) -> Option<T> {
+/// The address of `name` in the first library that exports it (and is not `hidden`).
+fn find(libs: &[&Library], name: &str, hidden: &[String]) -> Option<*const c_void> {
     if hidden.iter().any(|h| h == name) {
         return None;
     }
     let mut cname = name.as_bytes().to_vec();
     cname.push(0);
     libs.iter().find_map(|lib| {
-        // SAFETY: the caller guarantees that `T` is the symbol's type; the pointer is copied
-        // out and stays valid while the library is loaded (never unloaded, see `Symbols`).
-        unsafe { lib.get::<T>(&cname).ok().map(|s| *s) }
+        // SAFETY: only the address is taken (as a data pointer, never dereferenced here); it
+        // stays valid while the library is loaded (never unloaded, see `Symbols`).
+        unsafe { lib.get::<*const c_void>(&cname).ok().map(|s| *s) }.filter(|p| !p.is_null())
     })
 }
 
@@ -259,6 +272,7 @@ symbol_table! {
         SSL_set_session: unsafe extern "C" fn(*mut Ssl, *mut SslSession) -> c_int,
         SSL_SESSION_is_resumable: unsafe extern "C" fn(*const SslSession) -> c_int,
         SSL_SESSION_free: unsafe extern "C" fn(*mut SslSession),
+        SSL_SESSION_dup: unsafe extern "C" fn(*mut SslSession) -> *mut SslSession,
         SSL_session_reused: unsafe extern "C" fn(*const Ssl) -> c_int,
         SSL_set_shutdown: unsafe extern "C" fn(*mut Ssl, c_int),
         SSL_set_num_tickets: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
