@@ -457,6 +457,14 @@ struct LoopResult {
 /// Calls in a row without progress, while the peer drains, that break I3.
 const NO_PROGRESS_CALLS: u32 = 100;
 
+/// Ciphertext a write may send without confirming a byte: twice what is left of it, plus
+/// room for record overhead and handshake messages (renegotiation, KeyUpdate, tickets). An
+/// implementation that sends more is retransmitting, not writing: I3, and the loop stops
+/// (no library can make a stream loop run until the time limit).
+fn unconfirmed_allowance(left: usize) -> u64 {
+    2 * left as u64 + 65_536
+}
+
 /// Calls per looping handshake step before it is declared stuck.
 const HANDSHAKE_ROUNDS: usize = 100_000;
 
@@ -1093,7 +1101,22 @@ impl Runner<'_> {
         };
         let mut idle = 0u32;
         let mut chance = true;
+        let mut sent_at_confirm = self.pipe.total_sent(Side::Impl);
         loop {
+            let unconfirmed = self.pipe.total_sent(Side::Impl) - sent_at_confirm;
+            if unconfirmed > unconfirmed_allowance(len - r.done.min(len)) {
+                self.violation(
+                    "I3",
+                    "invariant",
+                    Some(i),
+                    format!(
+                        "{} of {len} bytes written; {unconfirmed} bytes went to the transport since the last confirmed write, more than the {} bytes left can take",
+                        r.done,
+                        len - r.done.min(len)
+                    ),
+                );
+                break;
+            }
             if idle >= NO_PROGRESS_CALLS {
                 self.violation(
                     "I3",
@@ -1150,6 +1173,7 @@ impl Runner<'_> {
                 Outcome::Ok(0) => break,
                 Outcome::Ok(n) => {
                     r.done += n as usize;
+                    sent_at_confirm = self.pipe.total_sent(Side::Impl);
                     if r.done >= len {
                         break;
                     }

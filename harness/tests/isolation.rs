@@ -286,3 +286,56 @@ fn sigterm_writes_an_incomplete_report_and_exits_143() {
 fn sigint_writes_an_incomplete_report_and_exits_130() {
     stopped_by("INT", 130);
 }
+
+/// A library whose answer hides a success (`faulty:lie=16384`: each 16 KiB write happens and
+/// is reported as want_write) makes a contract-following caller send the same bytes again and
+/// again. The stream loop stops by itself with I3 once far more went to the transport than the
+/// write holds, long before the time limit, and the report stays small.
+#[test]
+fn a_write_loop_against_a_library_hiding_its_successes_stops_with_i3() {
+    let d = dir("lie");
+    let file = r#"{"id": "lie-stream", "title": "an 8 MiB stream in 16 KiB writes", "clauses": ["I3", "W4"],
+        "tls": ["1.3"], "steps": [{"op": "handshake"},
+        {"op": "write_stream", "total": 8388608, "chunk": 16384}]}"#;
+    std::fs::write(d.path("scenarios").join("lie-stream.json"), file).unwrap();
+    let started = Instant::now();
+    let o = sslwrite()
+        .args([
+            "conformance",
+            "--quiet",
+            "--impl",
+            "openssl",
+            "--impl",
+            "faulty:lie=16384",
+        ])
+        .arg("--scenarios")
+        .arg(d.path("scenarios"))
+        .arg("--json")
+        .arg(d.path("r.json"))
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = report(&d);
+    let t = &r["scenarios"][0]["results"]["faulty"];
+    assert_eq!(t["status"], "completed", "{}", text(&o));
+    let i3: Vec<&Value> = t["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["clause"] == "I3")
+        .collect();
+    assert_eq!(i3.len(), 1, "{}", t["violations"]);
+    assert!(
+        i3[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("went to the transport since the last confirmed write"),
+        "{}",
+        i3[0]
+    );
+    assert!(std::fs::metadata(d.path("r.json")).unwrap().len() < 1 << 20);
+}

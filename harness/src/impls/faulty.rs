@@ -7,7 +7,10 @@
 //! - `abort=N`: calls `abort()` (SIGABRT);
 //! - `segv=N`: writes through a null pointer inside libcrypto (SIGSEGV);
 //! - `hang=N`: never returns;
-//! - `panic=N`: panics (the in-process runner catches that one).
+//! - `panic=N`: panics (the in-process runner catches that one);
+//! - `lie=N`: the write happens, but the call reports `want_write` (with `ret` -1 and class
+//!   WANT_WRITE): a library whose answer hides a success, so that a contract-following caller
+//!   writes the same bytes again and again (the runner's loops must stop by themselves).
 //!
 //! A scenario chooses where the fault strikes by the length it writes at that step.
 
@@ -22,6 +25,7 @@ pub enum Fault {
     Segv,
     Hang,
     Panic,
+    Lie,
 }
 
 pub struct FaultyImpl {
@@ -35,7 +39,7 @@ impl FaultyImpl {
 
     /// Parses `faulty:KIND=LEN,...`.
     pub fn parse(name: &str) -> Result<FaultyImpl, String> {
-        let usage = "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang or panic";
+        let usage = "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic or lie";
         let spec = name
             .strip_prefix("faulty:")
             .ok_or_else(|| format!("{name:?}: expected {usage}"))?;
@@ -49,6 +53,7 @@ impl FaultyImpl {
                 "segv" => Fault::Segv,
                 "hang" => Fault::Hang,
                 "panic" => Fault::Panic,
+                "lie" => Fault::Lie,
                 other => return Err(format!("unknown fault {other:?} in {name:?}: {usage}")),
             };
             let len = len
@@ -107,8 +112,18 @@ impl FaultyConn {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
             Some(Fault::Panic) => panic!("faulty: panic on a write of {len} bytes"),
-            None => {}
+            Some(Fault::Lie) | None => {}
         }
+    }
+
+    /// A `lie` fault: the call's success reported as a retry.
+    fn maybe_lie(&self, len: usize, mut call: Call) -> Call {
+        if self.faults.contains(&(len, Fault::Lie)) && call.outcome.is_ok() {
+            call.outcome = crate::contract::Outcome::WantWrite;
+            call.ret = -1;
+            call.error_class = Some(3);
+        }
+        call
     }
 }
 
@@ -118,11 +133,13 @@ impl Connection for FaultyConn {
     }
     fn write(&mut self, buf: &[u8]) -> Call {
         self.strike(buf.len());
-        self.inner.write(buf)
+        let call = self.inner.write(buf);
+        self.maybe_lie(buf.len(), call)
     }
     fn write_ex(&mut self, buf: &[u8]) -> Call {
         self.strike(buf.len());
-        self.inner.write_ex(buf)
+        let call = self.inner.write_ex(buf);
+        self.maybe_lie(buf.len(), call)
     }
     fn write_negative(&mut self, num: i32) -> Call {
         self.inner.write_negative(num)
