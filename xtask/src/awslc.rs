@@ -216,24 +216,5 @@ fn carried_version(tree: &Path) -> Option<String> {
 }
 
 fn fetch() -> Result<(), String> {
-    let dir = project_root().join("target").join("aws-lc-fetch");
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
-    let manifest = "# Written by `cargo xtask awslc build`: only fetched, never built.\n\
-         [package]\nname = \"aws-lc-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [workspace]\n\n[dependencies]\naws-lc-sys = \"0\"\n";
-    std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
-    std::fs::write(src.join("lib.rs"), "").map_err(|e| e.to_string())?;
-    eprintln!("xtask awslc: aws-lc-sys is not in the registry cache; cargo fetch");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .arg("fetch")
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .status()
-        .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo fetch of aws-lc-sys failed ({status})"));
-    }
-    Ok(())
+    crate::cargo::fetch_crate("awslc build", "aws-lc-sys", "0")
 }

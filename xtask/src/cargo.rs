@@ -75,3 +75,52 @@ pub fn status(mut cmd: Command) -> ExitCode {
         }
     }
 }
+
+/// The registry's unpacked crates (`$CARGO_HOME/registry/src/*/`).
+pub fn registry_dirs() -> Vec<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(home) = home else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Vec::new();
+    };
+    entries.flatten().map(|e| e.path()).collect()
+}
+
+/// Brings crate `name` at `requirement` into cargo's registry cache, sources only: `cargo
+/// fetch` of a throw-away manifest under `target/NAME-fetch/` that depends on it (nothing is
+/// built; crates.io is the only place it comes from). `task` names the xtask in messages.
+pub fn fetch_crate(task: &str, name: &str, requirement: &str) -> Result<(), String> {
+    let dir = project_root().join("target").join(format!("{name}-fetch"));
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    let manifest = format!(
+        "# Written by `cargo xtask {task}`: only fetched, never built.\n\
+         [package]\nname = \"{name}-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [workspace]\n\n\
+         [dependencies]\n{name} = \"{requirement}\"\n"
+    );
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(dir.join("Cargo.toml"), &manifest)?;
+    write(src.join("lib.rs"), "")?;
+    let _ = std::fs::remove_file(dir.join("Cargo.lock"));
+    eprintln!("xtask {task}: {name} {requirement} is not in the registry cache; cargo fetch");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .arg("fetch")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .status()
+        .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo fetch of {name} {requirement} failed ({status})"
+        ));
+    }
+    Ok(())
+}

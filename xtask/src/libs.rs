@@ -59,9 +59,9 @@ fn found() -> Vec<(String, PathBuf)> {
         builds.sort_by_key(|e| e.file_name());
         for entry in builds {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let lib = if name.starts_with("openssl-") && name != "openssl-fetch" {
+            let lib = if name.starts_with("openssl-") && name != "openssl-src-fetch" {
                 crate::openssl::installed_libssl(&entry.path().join("lib64"))
-            } else if name.starts_with("aws-lc-") && name != "aws-lc-fetch" {
+            } else if name.starts_with("aws-lc-") && name != "aws-lc-sys-fetch" {
                 crate::awslc::installed_libssl(&entry.path())
             } else {
                 None

@@ -326,25 +326,11 @@ struct Source {
     version: String,
 }
 
-/// The registry's unpacked crates (`$CARGO_HOME/registry/src/*/`).
-fn registry_dirs() -> Vec<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let Some(home) = home else {
-        return Vec::new();
-    };
-    let Ok(entries) = std::fs::read_dir(home.join("registry").join("src")) else {
-        return Vec::new();
-    };
-    entries.flatten().map(|e| e.path()).collect()
-}
-
 /// The newest unpacked `openssl-src-*+VERSION*` that matches (a `3.6` request takes any 3.6.x).
 fn find_source(wanted: &str) -> Option<Source> {
     let (major, minor, patch) = parse_version(wanted)?;
     let mut best: Option<((u32, u32, u32), Source)> = None;
-    for index in registry_dirs() {
+    for index in crate::cargo::registry_dirs() {
         let Ok(entries) = std::fs::read_dir(&index) else {
             continue;
         };
@@ -389,42 +375,15 @@ fn find_source(wanted: &str) -> Option<Source> {
     best.map(|(_, s)| s)
 }
 
-/// `cargo fetch` of a manifest that depends on the openssl-src line carrying `wanted`
-/// (OpenSSL 3.6 → `~300.6`, 4.0 → `~400.0`).
+/// `cargo fetch` of the openssl-src line carrying `wanted` (OpenSSL 3.6 → `~300.6`, 4.0 →
+/// `~400.0`, 1.1.1 → `~111`).
 fn fetch(wanted: &str) -> Result<(), String> {
     let (major, minor, _) = parse_version(wanted).ok_or("bad version")?;
-    let dir = project_root().join("target").join("openssl-fetch");
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
-    let line = crate_line(major, minor);
-    let manifest = format!(
-        "# Written by `cargo xtask openssl build`: only fetched, never built.\n\
-         [package]\nname = \"openssl-src-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [workspace]\n\n\
-         [dependencies]\nopenssl-src = \"~{line}\"\n"
-    );
-    let write = |path: PathBuf, text: &str| {
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-    };
-    write(dir.join("Cargo.toml"), &manifest)?;
-    write(src.join("lib.rs"), "")?;
-    let _ = std::fs::remove_file(dir.join("Cargo.lock"));
-    eprintln!(
-        "xtask openssl: OpenSSL {wanted} is not in the registry cache; cargo fetch of openssl-src ~{line}"
-    );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .arg("fetch")
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .status()
-        .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "cargo fetch of openssl-src ~{line} failed ({status})"
-        ));
-    }
-    Ok(())
+    crate::cargo::fetch_crate(
+        "openssl build",
+        "openssl-src",
+        &format!("~{}", crate_line(major, minor)),
+    )
 }
 
 /// The builds under `target/openssl-*/`.

@@ -11,6 +11,10 @@ use super::LibsslSession;
 use crate::contract::{Call, Connection, Modes, Outcome, Session, SetupError};
 use crate::impls::ssl_abi;
 
+/// `SSL_write_ex` and `SSL_write_early_data`.
+type WriteCounted =
+    unsafe extern "C" fn(*mut Ssl, *const std::ffi::c_void, usize, *mut usize) -> c_int;
+
 pub struct LibsslConn {
     pub lib: Arc<Loaded>,
     pub ssl: *mut Ssl,
@@ -72,6 +76,22 @@ impl LibsslConn {
 
     fn simple(&self, ret: c_int) -> Call {
         ssl_abi::simple_call(ret, self.lib.drain_errors())
+    }
+
+    /// `SSL_write_ex` or `SSL_write_early_data` (same signature): the count through the
+    /// out-parameter, the return value first.
+    fn write_counted(&mut self, name: &str, f: Option<WriteCounted>, buf: &[u8]) -> Call {
+        let Some(f) = f else {
+            return Call::skip(self.lib.missing(name));
+        };
+        self.prepare();
+        let mut written: usize = 0;
+        // SAFETY: `buf` is valid for reads of its length during the call (the library keeps
+        // the pointer only to compare a retry's with it); `written` is a valid out-pointer.
+        let ret =
+            self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
+        let call = self.classify(ret);
+        ssl_abi::counted(call, ret > 0, ret, written)
     }
 
     /// One optional entry point taking the `SSL*` only, as a simple (1/0) call.
@@ -170,17 +190,8 @@ impl Connection for LibsslConn {
     }
 
     fn write_early_data(&mut self, buf: &[u8]) -> Call {
-        let Some(f) = self.lib.sym.SSL_write_early_data else {
-            return Call::skip(self.lib.missing("SSL_write_early_data"));
-        };
-        self.prepare();
-        let mut written: usize = 0;
-        // SAFETY: `buf` is valid for reads of its length during the call; `written` is a
-        // valid out-pointer.
-        let ret =
-            self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
-        let call = self.classify(ret);
-        ssl_abi::counted(call, ret > 0, ret, written)
+        let f = self.lib.sym.SSL_write_early_data;
+        self.write_counted("SSL_write_early_data", f, buf)
     }
 
     fn read_early_data(&mut self, buf: &mut [u8]) -> Call {
@@ -205,7 +216,7 @@ impl Connection for LibsslConn {
 
     fn handshake(&mut self) -> Call {
         self.prepare();
-        // SAFETY: `ssl` is live; its BIO is the pair, served by the callback.
+        // SAFETY: `ssl` is live; its BIO is the driver's own (bio.rs).
         let ret = self.call(|s, ssl| unsafe { (s.SSL_do_handshake)(ssl) });
         self.classify(ret)
     }
@@ -221,16 +232,8 @@ impl Connection for LibsslConn {
     }
 
     fn write_ex(&mut self, buf: &[u8]) -> Call {
-        let Some(f) = self.lib.sym.SSL_write_ex else {
-            return Call::skip(self.lib.missing("SSL_write_ex"));
-        };
-        self.prepare();
-        let mut written: usize = 0;
-        // SAFETY: as for SSL_write; `written` is a valid out-pointer for the call.
-        let ret =
-            self.call(|_, ssl| unsafe { f(ssl, buf.as_ptr().cast(), buf.len(), &mut written) });
-        let call = self.classify(ret);
-        ssl_abi::counted(call, ret > 0, ret, written)
+        let f = self.lib.sym.SSL_write_ex;
+        self.write_counted("SSL_write_ex", f, buf)
     }
 
     fn write_negative(&mut self, num: i32) -> Call {
