@@ -49,13 +49,14 @@ use std::sync::{Arc, Mutex};
 
 use self::bio::BioState;
 use self::conn::LibsslConn;
-use self::load::{cstring, Loaded};
+use self::load::Loaded;
 use self::symbols::*;
 use crate::certs;
 use crate::contract::{
     ConnConfig, Connection, ImplInfo, Implementation, Role, Session, SetupError, Tls,
     MAX_EARLY_DATA,
 };
+use crate::impls::dl::cstring;
 use crate::transport::Endpoint;
 
 /// What `--impl` names start with.

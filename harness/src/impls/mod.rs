@@ -1,5 +1,6 @@
 //! The implementations under test, one driver per file, and the registry that names them.
 
+pub mod dl;
 pub mod faulty;
 pub mod libssl;
 pub mod openssl;

@@ -8,8 +8,6 @@
 
 use std::ffi::{c_char, c_int, c_long, c_uchar, c_ulong, c_void};
 
-use libloading::os::unix::Library;
-
 /// Opaque C types (only ever behind pointers).
 #[repr(C)]
 pub struct Ssl {
@@ -94,98 +92,7 @@ pub const BIO_FLAGS_WRITE: c_int = 0x02;
 pub const BIO_FLAGS_RWS: c_int = 0x07;
 pub const BIO_FLAGS_SHOULD_RETRY: c_int = 0x08;
 
-macro_rules! symbol_table {
-    (
-        essential { $($e:ident : $et:ty,)* }
-        optional { $($o:ident : $ot:ty,)* }
-    ) => {
-        /// Entry points of one loaded library (function pointers copied out of it: valid while
-        /// the [`Library`] handles that produced them stay loaded, which is for the life of the
-        /// process: the driver never unloads them).
-        #[allow(non_snake_case)]
-        pub struct Symbols {
-            $(pub $e: $et,)*
-            $(pub $o: Option<$ot>,)*
-        }
-
-        /// Every name the driver may look up, essential ones first.
-        pub const ESSENTIAL: &[&str] = &[$(stringify!($e),)*];
-        pub const OPTIONAL: &[&str] = &[$(stringify!($o),)*];
-
-        impl Symbols {
-            /// Looks every symbol up in `libs` (first hit wins), except those named in
-            /// `hidden`, taken as not exported. `Err` lists the essential symbols that none of
-            /// them exports.
-            ///
-            /// # Safety
-            /// Each library must be a libssl/libcrypto of the OpenSSL 1.1.1/3.x ABI, so that a
-            /// symbol of one of these names has the C signature written here.
-            pub unsafe fn load(libs: &[&Library], hidden: &[String]) -> Result<Symbols, Vec<String>> {
-                // SAFETY: the caller vouches for the ABI of what the lookup finds.
-                unsafe { Symbols::from_lookup(|name| find(libs, name, hidden)) }
-            }
-
-            /// Every symbol from `lookup` (its address, or `None` when not there). `Err` lists
-            /// the essential symbols it does not have.
-            ///
-            /// # Safety
-            /// An address `lookup` gives for a name must be that of a C function with the
-            /// signature written here for the name.
-            #[allow(non_snake_case)]
-            pub unsafe fn from_lookup(
-                lookup: impl Fn(&str) -> Option<*const c_void>,
-            ) -> Result<Symbols, Vec<String>> {
-                let mut missing = Vec::new();
-                $(
-                    // SAFETY: the caller's guarantee: a function of this C type (a function
-                    // pointer has the size of a data pointer on every target this builds for).
-                    let $e: Option<$et> = lookup(stringify!($e))
-                        .map(|p| unsafe { std::mem::transmute::<*const c_void, $et>(p) });
-                    if $e.is_none() {
-                        missing.push(stringify!($e).to_string());
-                    }
-                )*
-                $(
-                    // SAFETY: as above.
-                    let $o: Option<$ot> = lookup(stringify!($o))
-                        .map(|p| unsafe { std::mem::transmute::<*const c_void, $ot>(p) });
-                )*
-                if !missing.is_empty() {
-                    return Err(missing);
-                }
-                Ok(Symbols {
-                    $($e: $e.expect("checked above"),)*
-                    $($o,)*
-                })
-            }
-
-            /// The optional symbols the library does not export.
-            pub fn missing_optional(&self) -> Vec<&'static str> {
-                let mut out = Vec::new();
-                $(
-                    if self.$o.is_none() {
-                        out.push(stringify!($o));
-                    }
-                )*
-                out
-            }
-        }
-    };
-}
-
-/// The address of `name` in the first library that exports it (and is not `hidden`).
-fn find(libs: &[&Library], name: &str, hidden: &[String]) -> Option<*const c_void> {
-    if hidden.iter().any(|h| h == name) {
-        return None;
-    }
-    let mut cname = name.as_bytes().to_vec();
-    cname.push(0);
-    libs.iter().find_map(|lib| {
-        // SAFETY: only the address is taken (as a data pointer, never dereferenced here); it
-        // stays valid while the library is loaded (never unloaded, see `Symbols`).
-        unsafe { lib.get::<*const c_void>(&cname).ok().map(|s| *s) }.filter(|p| !p.is_null())
-    })
-}
+use crate::impls::dl::symbol_table;
 
 symbol_table! {
     essential {
