@@ -70,7 +70,7 @@ enum Described {
 /// Which worker processes may play runs of `name`: a `libssl:` library gets workers of its
 /// own (two loaded libraries never share an address space); everything else shares.
 fn host_of(name: &str) -> String {
-    if impls::libssl::is_spec(name) {
+    if impls::is_loaded(name) {
         name.to_string()
     } else {
         String::new()

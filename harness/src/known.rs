@@ -111,12 +111,13 @@ pub struct Subject<'a> {
 }
 
 /// Every family an entry may name.
-pub const FAMILIES: [&str; 6] = [
+pub const FAMILIES: [&str; 7] = [
     "openssl",
     "rustls",
     "boringssl",
     "aws-lc",
     "libressl",
+    "wolfssl",
     "other",
 ];
 

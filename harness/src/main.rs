@@ -467,7 +467,7 @@ fn implementations(
     };
     let mut chosen = Vec::new();
     for n in &names {
-        if impls::libssl::is_spec(n) {
+        if impls::is_loaded(n) {
             if isolation == IsolationMode::None {
                 return Err(fail(format!(
                     "{n}: a loaded library runs only in worker processes of its own; drop --isolation none"
