@@ -23,7 +23,7 @@ pub fn dl_error() -> String {
 
 /// The file a symbol was loaded from (`dladdr`, made absolute), or "" when the loader does
 /// not say.
-pub fn file_of(addr: *const c_void) -> String {
+pub(crate) fn file_of(addr: *const c_void) -> String {
     // SAFETY: Dl_info is plain data; dladdr fills it for any address and returns 0 when the
     // address is in no loaded object; dli_fname, when set, is a NUL-terminated string owned by
     // the loader for as long as the object stays loaded (for ever here).
