@@ -76,7 +76,7 @@ pub unsafe extern "C" fn recv_cb(
 }
 
 /// `CallbackIOSend`: one endpoint write; what it did not take, wolfSSL sends again. A transport
-/// that takes nothing (a zero-byte write) is a retry.
+/// that takes nothing (a zero-byte write) answers 0, as the transport said.
 ///
 /// # Safety
 /// Called by wolfSSL with `buf` valid for reads of `sz` bytes and `ctx` as for [`recv_cb`].
@@ -101,7 +101,7 @@ pub unsafe extern "C" fn send_cb(
     };
     let endpoint = &mut st.endpoint;
     let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| endpoint.write(bytes)));
-    cbio_result(st, got, WOLFSSL_CBIO_ERR_WANT)
+    cbio_result(st, got, 0)
 }
 
 /// A client session of a loaded wolfSSL (one reference, `wolfSSL_get1_session`'s).
