@@ -1,11 +1,13 @@
 //! `cargo xtask libs`: every libssl-family library there is to compare, built or installed, one
 //! `--impl libssl:PATH@label` per line (the OpenSSL builds of `cargo xtask openssl build`,
-//! AWS-LC from `cargo xtask awslc build`, Debian's BoringSSL from `android-libboringssl`).
+//! AWS-LC from `cargo xtask awslc build`, Debian's BoringSSL from `android-libboringssl`), and
+//! Debian's wolfSSL (`libwolfssl35`) as `--impl wolfssl:PATH@wolfssl`.
 //! `cargo xtask libs --args`: the same on one line, to splice into a command.
-//! `cargo xtask libs install boringssl`: installs Debian's `android-libboringssl` with apt-get
-//! (seconds; `apt-get update` first when apt knows no such package yet).
+//! `cargo xtask libs install boringssl|wolfssl`: installs Debian's `android-libboringssl` or
+//! `libwolfssl35` (with the -dev headers the C confirmations under harness/tests/c/ use) with
+//! apt-get (seconds; `apt-get update` first when apt knows no such package yet).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use crate::cargo::project_root;
@@ -24,34 +26,56 @@ pub fn run(args: &[String]) -> ExitCode {
                     "xtask libs: none yet (cargo xtask openssl build VERSION; cargo xtask libs install boringssl)"
                 );
             }
-            for (label, path) in found {
-                println!("--impl libssl:{}@{label}", path.display());
+            for lib in found {
+                println!("{}", lib.arg());
             }
             ExitCode::SUCCESS
         }
         ["--args"] => {
-            let args: Vec<String> = found()
-                .into_iter()
-                .map(|(label, path)| format!("--impl libssl:{}@{label}", path.display()))
-                .collect();
+            let args: Vec<String> = found().iter().map(Found::arg).collect();
             println!("{}", args.join(" "));
             ExitCode::SUCCESS
         }
         // The -dev package brings the headers the C confirmations under harness/tests/c/ need.
-        ["install", "boringssl"] => {
-            install_debian(&["android-libboringssl", "android-libboringssl-dev"])
-        }
+        ["install", "boringssl"] => install_debian(
+            &["android-libboringssl", "android-libboringssl-dev"],
+            || {
+                debian_boringssl().is_some()
+                    && Path::new("/usr/include/android/openssl/ssl.h").exists()
+            },
+        ),
+        ["install", "wolfssl"] => install_debian(&["libwolfssl35", "libwolfssl-dev"], || {
+            debian_wolfssl().is_some() && Path::new("/usr/include/wolfssl/ssl.h").exists()
+        }),
         _ => {
             eprintln!(
-                "usage: cargo xtask libs [--args]\n       cargo xtask libs install boringssl"
+                "usage: cargo xtask libs [--args]\n       cargo xtask libs install boringssl|wolfssl"
             );
             ExitCode::from(2)
         }
     }
 }
 
-/// (label, libssl path) of every library found, in a stable order.
-fn found() -> Vec<(String, PathBuf)> {
+/// A library found: its driver (`libssl` or `wolfssl`), label and path.
+struct Found {
+    driver: &'static str,
+    label: String,
+    path: PathBuf,
+}
+
+impl Found {
+    fn arg(&self) -> String {
+        format!(
+            "--impl {}:{}@{}",
+            self.driver,
+            self.path.display(),
+            self.label
+        )
+    }
+}
+
+/// Every library found, in a stable order.
+fn found() -> Vec<Found> {
     let mut out = Vec::new();
     let target = project_root().join("target");
     if let Ok(entries) = std::fs::read_dir(&target) {
@@ -70,14 +94,49 @@ fn found() -> Vec<(String, PathBuf)> {
                 let shown = lib
                     .strip_prefix(project_root())
                     .map_or(lib.clone(), PathBuf::from);
-                out.push((name, shown));
+                out.push(Found {
+                    driver: "libssl",
+                    label: name,
+                    path: shown,
+                });
             }
         }
     }
     if let Some(b) = debian_boringssl() {
-        out.push(("boringssl".to_string(), b));
+        out.push(Found {
+            driver: "libssl",
+            label: "boringssl".into(),
+            path: b,
+        });
+    }
+    if let Some(w) = debian_wolfssl() {
+        out.push(Found {
+            driver: "wolfssl",
+            label: "wolfssl".into(),
+            path: w,
+        });
     }
     out
+}
+
+/// Debian's wolfSSL (`libwolfssl35`): `/usr/lib/<triplet>/libwolfssl.so.N`.
+pub fn debian_wolfssl() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
+        .ok()?
+        .flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("libwolfssl.so."))
+                .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    found.sort();
+    found.pop()
 }
 
 /// Debian's BoringSSL (`android-libboringssl`): `/usr/lib/<triplet>/android/libssl.so.0`.
@@ -92,10 +151,9 @@ pub fn debian_boringssl() -> Option<PathBuf> {
     found.pop()
 }
 
-fn install_debian(packages: &[&str]) -> ExitCode {
+fn install_debian(packages: &[&str], installed: impl Fn() -> bool) -> ExitCode {
     let package = packages.join(" ");
-    let headers = std::path::Path::new("/usr/include/android/openssl/ssl.h").exists();
-    if debian_boringssl().is_some() && headers {
+    if installed() {
         eprintln!("xtask libs: {package} is installed");
         return ExitCode::SUCCESS;
     }
@@ -131,14 +189,11 @@ fn install_debian(packages: &[&str]) -> ExitCode {
             }
         }
     }
-    match debian_boringssl() {
-        Some(p) => {
-            eprintln!("xtask libs: installed {}", p.display());
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!("xtask libs: {package} installed, but no /usr/lib/*/android/libssl.so.0");
-            ExitCode::from(2)
-        }
+    if installed() {
+        eprintln!("xtask libs: installed {package}");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("xtask libs: apt-get installed {package}, but the library or its headers are not where expected");
+        ExitCode::from(2)
     }
 }
