@@ -11,7 +11,7 @@
 //! begins, `R {step record}` when it ends (no pipe traffic, no wake-up per step). The worker's
 //! stderr goes to a file too; the tail of what one run wrote is kept.
 //!
-//! A `libssl:PATH` library is loaded only in workers of its own (one library per worker
+//! A loaded library (`libssl:PATH`, `wolfssl:PATH`) is loaded only in workers of its own (one library per worker
 //! process; the parent asks a worker to `describe` it rather than loading it).
 //!
 //! Workers are reused across runs (one per job thread), started in a process group of their
@@ -67,8 +67,9 @@ enum Described {
     Error(String),
 }
 
-/// Which worker processes may play runs of `name`: a `libssl:` library gets workers of its
-/// own (two loaded libraries never share an address space); everything else shares.
+/// Which worker processes may play runs of `name`: a loaded library (`libssl:`, `wolfssl:`)
+/// gets workers of its own (two loaded libraries never share an address space); everything
+/// else shares.
 fn host_of(name: &str) -> String {
     if impls::is_loaded(name) {
         name.to_string()
