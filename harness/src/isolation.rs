@@ -11,8 +11,9 @@
 //! begins, `R {step record}` when it ends (no pipe traffic, no wake-up per step). The worker's
 //! stderr goes to a file too; the tail of what one run wrote is kept.
 //!
-//! A loaded library (`libssl:PATH`, `wolfssl:PATH`) is loaded only in workers of its own (one library per worker
-//! process; the parent asks a worker to `describe` it rather than loading it).
+//! A loaded library (`libssl:PATH`, `wolfssl:PATH`) is loaded only in workers of its own (one
+//! library per worker process; the parent asks a worker to `describe` it rather than loading
+//! it).
 //!
 //! Workers are reused across runs (one per job thread), started in a process group of their
 //! own (a terminal's Ctrl-C reaches only the parent, which then ends them), and exit when their
