@@ -51,6 +51,24 @@ pub fn crypto_beside(path: &str) -> Option<PathBuf> {
     crypto.exists().then_some(crypto)
 }
 
+/// `PREFIX PATH@label` → (`PATH`, `label`); without `@label` the label is the whole spec.
+/// `example` is shown when the path is missing.
+pub fn parse_spec(prefix: &str, spec: &str, example: &str) -> Result<(String, String), String> {
+    let rest = spec
+        .strip_prefix(prefix)
+        .ok_or_else(|| format!("{spec:?} is not {prefix}PATH[@label]"))?;
+    let (path, label) = match rest.rsplit_once('@') {
+        Some((p, l)) if !l.is_empty() && !l.contains('/') => (p, l.to_string()),
+        _ => (rest, spec.to_string()),
+    };
+    if path.is_empty() {
+        return Err(format!(
+            "{spec:?}: which library? ({prefix}PATH[@label], e.g. {example})"
+        ));
+    }
+    Ok((path.to_string(), label))
+}
+
 pub fn cstring(s: &str) -> Result<CString, String> {
     CString::new(s).map_err(|_| format!("{s:?} contains a NUL byte"))
 }

@@ -73,19 +73,7 @@ pub fn is_spec(spec: &str) -> bool {
 
 /// `libssl:PATH@label` → (`PATH`, `label`); without `@label` the label is the spec itself.
 pub fn parse_spec(spec: &str) -> Result<(String, String), String> {
-    let rest = spec
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| format!("{spec:?} is not libssl:PATH[@label]"))?;
-    let (path, label) = match rest.rsplit_once('@') {
-        Some((p, l)) if !l.is_empty() && !l.contains('/') => (p, l.to_string()),
-        _ => (rest, spec.to_string()),
-    };
-    if path.is_empty() {
-        return Err(format!(
-            "{spec:?}: which library? (libssl:PATH[@label], e.g. libssl:libssl.so.3@system)"
-        ));
-    }
-    Ok((path.to_string(), label))
+    crate::impls::dl::parse_spec(PREFIX, spec, "libssl:libssl.so.3@system")
 }
 
 /// The column name `spec` gets in reports.

@@ -61,19 +61,7 @@ pub fn is_spec(spec: &str) -> bool {
 
 /// `wolfssl:PATH@label` → (`PATH`, `label`); without `@label` the label is the spec itself.
 pub fn parse_spec(spec: &str) -> Result<(String, String), String> {
-    let rest = spec
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| format!("{spec:?} is not wolfssl:PATH[@label]"))?;
-    let (path, label) = match rest.rsplit_once('@') {
-        Some((p, l)) if !l.is_empty() && !l.contains('/') => (p, l.to_string()),
-        _ => (rest, spec.to_string()),
-    };
-    if path.is_empty() {
-        return Err(format!(
-            "{spec:?}: which library? (wolfssl:PATH[@label], e.g. wolfssl:libwolfssl.so.35@wolfssl)"
-        ));
-    }
-    Ok((path.to_string(), label))
+    dl::parse_spec(PREFIX, spec, "wolfssl:libwolfssl.so.35@wolfssl")
 }
 
 /// A loaded wolfSSL: its entry points and identity (never unloaded).

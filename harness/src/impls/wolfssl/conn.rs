@@ -183,6 +183,25 @@ impl WolfConn {
         call
     }
 
+    /// An optional call that sends a handshake message at once (`wolfSSL_update_keys`,
+    /// `wolfSSL_send_SessionTicket`): `ok(1)` on WOLFSSL_SUCCESS, else classified.
+    fn send_now(
+        &mut self,
+        name: &str,
+        f: Option<unsafe extern "C" fn(*mut WolfSsl) -> c_int>,
+    ) -> Call {
+        let Some(f) = f else {
+            return Call::skip(self.lib.missing(name));
+        };
+        self.prepare();
+        // SAFETY: `ssl` is live; the message goes out through the I/O callbacks.
+        let ret = self.call(|_, ssl| unsafe { f(ssl) });
+        if ret == WOLFSSL_SUCCESS {
+            return Call::new(Outcome::Ok(1), 1);
+        }
+        self.classify(ret)
+    }
+
     fn prepare(&mut self) {
         self.lib.clear_errors();
     }
@@ -261,16 +280,8 @@ impl Connection for WolfConn {
         if !requested {
             return Call::skip("wolfSSL_update_keys always requests the peer's update; a KeyUpdate that does not cannot be sent");
         }
-        let Some(f) = self.lib.sym.wolfSSL_update_keys else {
-            return Call::skip(self.lib.missing("wolfSSL_update_keys"));
-        };
-        self.prepare();
-        // SAFETY: `ssl` is live; the KeyUpdate goes out through the callbacks.
-        let ret = self.call(|_, ssl| unsafe { f(ssl) });
-        if ret == WOLFSSL_SUCCESS {
-            return Call::new(Outcome::Ok(1), 1);
-        }
-        self.classify(ret)
+        let f = self.lib.sym.wolfSSL_update_keys;
+        self.send_now("wolfSSL_update_keys", f)
     }
 
     fn renegotiate(&mut self) -> Call {
@@ -278,16 +289,8 @@ impl Connection for WolfConn {
     }
 
     fn new_session_ticket(&mut self) -> Call {
-        let Some(f) = self.lib.sym.wolfSSL_send_SessionTicket else {
-            return Call::skip(self.lib.missing("wolfSSL_send_SessionTicket"));
-        };
-        self.prepare();
-        // SAFETY: `ssl` is live; the ticket goes out through the callbacks.
-        let ret = self.call(|_, ssl| unsafe { f(ssl) });
-        if ret == WOLFSSL_SUCCESS {
-            return Call::new(Outcome::Ok(1), 1);
-        }
-        self.classify(ret)
+        let f = self.lib.sym.wolfSSL_send_SessionTicket;
+        self.send_now("wolfSSL_send_SessionTicket", f)
     }
 
     fn error_again(&mut self) -> Call {
