@@ -558,13 +558,15 @@ pub struct ConnectionSpec {
     pub no_renegotiation: bool,
     #[serde(default)]
     pub allow_client_renegotiation: bool,
-    /// TLS 1.2 cipher list, OpenSSL syntax (PW-5).
+    /// TLS 1.2 cipher list, OpenSSL syntax (PW-5). It reaches a C API: no control characters.
+    #[serde(default, deserialize_with = "c_text")]
     pub cipher: Option<String>,
     #[serde(default)]
     pub no_encrypt_then_mac: bool,
     /// RFC 6066 max_fragment_length requested by the client side (REC-2).
     pub max_fragment_length: Option<u16>,
-    /// TLS 1.3 record padding block size (REC-3).
+    /// TLS 1.3 record padding block size (REC-3): 1..=16384.
+    #[serde(default, deserialize_with = "padding_block")]
     pub block_padding: Option<u16>,
     /// TLS 1.3 early data (ED-*): a first connection, over a transport of its own, gets a
     /// ticket that allows early data; the run's connections resume it.
@@ -598,13 +600,15 @@ pub struct Scenario {
     pub clauses: Vec<ClauseId>,
     #[serde(default)]
     pub situations: Vec<SituationId>,
-    #[serde(default = "default_tls")]
+    /// Each listed once: a repeat would multiply the runs (so a file expands into at most
+    /// 2 versions × 2 roles × 16 mode sets = 64 runs).
+    #[serde(default = "default_tls", deserialize_with = "distinct")]
     pub tls: Vec<Tls>,
     /// Mode sets to run under; each is exact (unlisted modes are cleared).
-    #[serde(default = "default_modes")]
+    #[serde(default = "default_modes", deserialize_with = "distinct")]
     pub modes: Vec<Modes>,
     /// The role(s) of the implementation under test.
-    #[serde(default = "default_roles")]
+    #[serde(default = "default_roles", deserialize_with = "distinct")]
     pub roles: Vec<Role>,
     #[serde(default)]
     pub transport: TransportSpec,
@@ -628,6 +632,50 @@ pub struct Scenario {
 
 /// Reads the step list, refusing it as soon as it grows past [`MAX_STEPS`], so the error has the
 /// place in the file and no more steps than the limit are ever held.
+/// A list in which nothing is repeated (a repeated version, role or mode set would only make
+/// the same runs again, up to any number of them).
+fn distinct<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + PartialEq + Serialize,
+{
+    let v = Vec::<T>::deserialize(d)?;
+    for (i, x) in v.iter().enumerate() {
+        if v[..i].contains(x) {
+            let shown = serde_json::to_string(x).unwrap_or_default();
+            return Err(serde::de::Error::custom(format!(
+                "{shown} is listed twice: each entry is a run of its own"
+            )));
+        }
+    }
+    Ok(v)
+}
+
+/// A string that reaches a C API (a NUL would cut it; control characters are no part of any
+/// cipher list).
+fn c_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    if let Some(t) = &s {
+        if let Some(c) = t.chars().find(|c| c.is_control()) {
+            return Err(serde::de::Error::custom(format!(
+                "{t:?} holds the control character {c:?}; it is passed to the library as a C string"
+            )));
+        }
+    }
+    Ok(s)
+}
+
+/// A TLS 1.3 padding block size: 1 (no padding) up to a whole record, 16384.
+fn padding_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    let n = Option::<u16>::deserialize(d)?;
+    match n {
+        Some(b) if !(1..=16384).contains(&b) => Err(serde::de::Error::custom(format!(
+            "block_padding {b} is outside 1..=16384 (a record holds at most 16384 bytes)"
+        ))),
+        _ => Ok(n),
+    }
+}
+
 fn bounded_steps<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Step>, D::Error> {
     struct Bounded;
     impl<'de> serde::de::Visitor<'de> for Bounded {
@@ -849,8 +897,10 @@ impl Scenario {
                 "connection.early_data exists only in TLS 1.3, but the scenario runs under TLS 1.2 too (set \"tls\": [\"1.3\"])".into(),
             );
         }
-        if self.connection.block_padding == Some(0) {
-            return Err("connection.block_padding must be at least 1".into());
+        if self.connection.early_data && self.connection.resume {
+            return Err(
+                "connection.early_data and connection.resume cannot both be set: an early-data run resumes the ticket its own first connection got".into(),
+            );
         }
         if let Some(f) = self.connection.max_send_fragment {
             if !(512..=16384).contains(&f) {

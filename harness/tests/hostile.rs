@@ -17,16 +17,20 @@ fn corpus() -> PathBuf {
 }
 
 /// File → the loader's message, with the corpus folder written as `hostile`.
-const EXPECTED: [(&str, &str); 16] = [
+const EXPECTED: [(&str, &str); 20] = [
     ("deeply-nested.json", "hostile/deeply-nested.json:6:779: recursion limit exceeded"),
     ("duplicate-id-b.json", "hostile/duplicate-id-b.json: duplicate scenario id \"dup-id\" (also in hostile/duplicate-id-a.json)"),
     ("duplicate-key.json", "hostile/duplicate-key.json:3:6: duplicate field `id`"),
+    ("duplicate-tls.json", "hostile/duplicate-tls.json:5:30: \"1.3\" is listed twice: each entry is a run of its own"),
+    ("early-data-and-resume.json", "hostile/early-data-and-resume.json: scenario \"early-data-and-resume\": connection.early_data and connection.resume cannot both be set: an early-data run resumes the ticket its own first connection got"),
     ("huge-capacity.json", "hostile/huge-capacity.json:5:42: capacity 1099511627776 is larger than the limit of 1073741824 bytes"),
+    ("huge-padding.json", "hostile/huge-padding.json:6:40: block_padding 20000 is outside 1..=16384 (a record holds at most 16384 bytes)"),
     ("huge-length.json", "hostile/huge-length.json:8:3: step 1: length 1099511627776 is larger than the limit of 16777216 bytes"),
     ("many-buffers.json", "hostile/many-buffers.json: scenario \"many-buffers\": its write buffers add up to 83886080 bytes (the largest write of each buf slot); the limit is 67108864"),
     ("memory-only-empty.json", "hostile/memory-only-empty.json: scenario \"memory-only-empty\": memory_only needs a reason (why TCP cannot run it)"),
     ("negative-size.json", "hostile/negative-size.json:8:3: step 1: invalid value: integer `-5`, expected u64"),
     ("not-utf8.json", "hostile/not-utf8.json:3:16: not UTF-8 text (invalid byte 0xe9 at offset 37)"),
+    ("nul-cipher.json", "hostile/nul-cipher.json:6:47: \"AES128-SHA\\0x\" holds the control character '\\0'; it is passed to the library as a C string"),
     ("too-many-steps.json", "hostile/too-many-steps.json:10003:1: more than 10000 steps; the limit is 10000"),
     ("truncated.json", "hostile/truncated.json:7:29: EOF while parsing an object"),
     ("unknown-clause.json", "hostile/unknown-clause.json:4:26: unknown clause \"W99\": clauses are W1..W15 and invariants I1..I4"),
@@ -99,7 +103,7 @@ fn the_command_line_refuses_the_folder_and_writes_no_report() {
         );
     }
     assert!(
-        err.contains("16 scenario file(s) could not be used"),
+        err.contains("20 scenario file(s) could not be used"),
         "{err}"
     );
     assert!(!json.exists(), "no report for a refused folder");
