@@ -205,14 +205,45 @@ impl Known {
         }
     }
 
-    /// Loads the file; a missing file is an empty list.
+    /// Loads the file; a missing file is an empty list. Guarded like scenario files: a
+    /// regular file (a FIFO would block the reader for ever, `/dev/zero` never end), not a
+    /// symbolic link, at most [`MAX_FILE_BYTES`](crate::scenario::MAX_FILE_BYTES).
     pub fn load(path: &Path) -> Result<Known, String> {
-        if !path.exists() {
-            return Ok(Known::empty());
+        let limit = crate::scenario::MAX_FILE_BYTES;
+        let fail = |why: String| format!("{}: {why}", path.display());
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Known::empty()),
+            Err(e) => return Err(fail(format!("cannot read: {e}"))),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(fail(
+                "is a symbolic link; the known-divergence file is read only as a regular file"
+                    .into(),
+            ));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        Known::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        if !meta.is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        if meta.len() > limit {
+            return Err(fail(format!(
+                "file is {} bytes; the known-divergence file is limited to {limit}",
+                meta.len()
+            )));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, limit + 1), &mut bytes)
+            })
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        if bytes.len() as u64 > limit {
+            return Err(fail(format!(
+                "file grew past {limit} bytes while being read"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text: {e}")))?;
+        Known::parse(&text).map_err(|e| fail(e))
     }
 
     pub fn parse(text: &str) -> Result<Known, String> {

@@ -233,6 +233,9 @@ struct ConformanceArgs {
     transport: TransportArg,
 }
 
+/// The longest `--timeout` (a day): larger values would overflow a `Duration`.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
 fn parse_tls(s: &str) -> Result<Tls, String> {
     match s {
         "1.2" => Ok(Tls::V12),
@@ -345,8 +348,10 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
-        eprintln!("error: --timeout must be a positive number of seconds");
+    if !(a.timeout > 0.0 && a.timeout <= MAX_TIMEOUT_SECONDS) {
+        eprintln!(
+            "error: --timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECONDS} (a day)"
+        );
         return ExitCode::from(2);
     }
     if let Err(e) = sslwrite::sys::install_stop_handlers() {

@@ -268,3 +268,73 @@ fn bench_loop_plays_the_selection_and_refuses_an_empty_one() {
         text(&o.stderr)
     );
 }
+
+/// Hostile inputs around the command line (issue 16): a FIFO named like the known-divergence
+/// file, a device given as the known file, and a time limit too large for a `Duration` each
+/// end in exit 2 with the reason, at once; before, the first hung for ever, the second grew
+/// to gigabytes and the third panicked (exit 101).
+#[test]
+fn a_fifo_or_device_as_known_file_and_a_huge_timeout_are_refused_at_once() {
+    let d = dir("hostile-cli");
+    let folder = d.path("scenarios");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        sslwrite::project_root().join("scenarios/z-write-zero.json"),
+        folder.join("z-write-zero.json"),
+    )
+    .unwrap();
+    let fifo = folder.join("known-divergences.json");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let started = std::time::Instant::now();
+    let json = d.path("r.json");
+    let o = sslwrite(&[
+        "conformance",
+        "--quiet",
+        "--scenarios",
+        folder.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("known-divergences.json: not a regular file"),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::remove_file(&fifo).unwrap();
+    let o = sslwrite(&[
+        "conformance",
+        "--quiet",
+        "--scenarios",
+        folder.to_str().unwrap(),
+        "--known",
+        "/dev/zero",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("/dev/zero: not a regular file"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sslwrite(&[
+        "conformance",
+        "--quiet",
+        "--scenarios",
+        folder.to_str().unwrap(),
+        "--timeout",
+        "1e20",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--timeout must be"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!json.exists(), "no report for refused input");
+}
