@@ -338,3 +338,25 @@ fn a_fifo_or_device_as_known_file_and_a_huge_timeout_are_refused_at_once() {
     );
     assert!(!json.exists(), "no report for refused input");
 }
+
+/// Outputs to devices are written in place, never replaced by a regular file (as root, the
+/// write-then-rename would have turned `/dev/null` into a file); a full device is an error
+/// naming it (issue 16, item 5).
+#[test]
+fn outputs_to_devices_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let o = conformance(Path::new("/dev/null"), &[]);
+    assert_ne!(code(&o), 2, "{}", text(&o.stderr));
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+    let o = conformance(Path::new("/dev/full"), &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("/dev/full"), "{}", text(&o.stderr));
+    assert!(std::fs::metadata("/dev/full")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}

@@ -22,8 +22,26 @@ use crate::report::{KnownMatch, Report, RunReport};
 use crate::runner::{StepRecord, Violation};
 
 /// Writes `contents` to `path` atomically: a temporary file beside it, synced, then renamed
-/// over it, so a reader never sees half a file. Errors name the path.
+/// over it, so a reader never sees half a file. A path that exists and is not a regular file
+/// (a device, a symbolic link) is written in place instead. Errors name the path.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
+    // Only a regular file (or a new path) is replaced by rename: a device (`/dev/null`,
+    // `/dev/stdout`, `/dev/full`) or a link is written in place, so it is never replaced by a
+    // regular file (as root, rename would do that to a device node).
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            if m.file_type().is_dir() {
+                return Err(format!("{} is a directory", path.display()));
+            }
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(contents).and_then(|()| f.flush()))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        }
+        _ => {}
+    }
     let name = path
         .file_name()
         .ok_or_else(|| format!("{} is not a file path", path.display()))?;
