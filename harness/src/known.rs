@@ -243,7 +243,7 @@ impl Known {
             )));
         }
         let text = String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text: {e}")))?;
-        Known::parse(&text).map_err(|e| fail(e))
+        Known::parse(&text).map_err(fail)
     }
 
     pub fn parse(text: &str) -> Result<Known, String> {

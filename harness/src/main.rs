@@ -285,7 +285,12 @@ fn list(a: ListArgs) -> ExitCode {
     };
     for s in &scenarios {
         let clauses: Vec<&str> = s.clauses.iter().map(|c| c.0.as_str()).collect();
-        println!("{}  [{}]  {}", s.id, clauses.join(","), s.title);
+        println!(
+            "{}  [{}]  {}",
+            s.id,
+            clauses.join(","),
+            render::terminal_safe(&s.title)
+        );
         for k in s.runs() {
             println!("    {k}");
         }
@@ -613,7 +618,7 @@ fn show(
 ) -> Result<(), ExitCode> {
     if let Some(id) = explain {
         match render::explain::explain(report, id) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => println!("{}", render::terminal_safe(&text)),
             Err(e) => {
                 eprintln!("error: --explain: {e}");
                 return Err(ExitCode::from(2));
@@ -626,11 +631,11 @@ fn show(
         print!("{}", report.clause_table());
         println!();
         if verbose {
-            print!("{}", report.details_text());
+            print!("{}", render::terminal_safe(&report.details_text()));
             println!();
         }
     }
-    print!("{}", report.summary_text());
+    print!("{}", render::terminal_safe(&report.summary_text()));
     Ok(())
 }
 

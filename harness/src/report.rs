@@ -195,12 +195,17 @@ impl Report {
 
     /// The columns of the terminal tables: each implementation's name, its version number
     /// (the line under the name) and the width that fits both (at least `min`).
-    fn columns(&self, min: usize) -> Vec<(&str, &str, usize)> {
+    /// Column names and short versions, made safe for a terminal (a library's version string
+    /// is its own text), with their widths.
+    /// (the name as results are keyed by it, the name shown, the version shown, the width)
+    fn columns(&self, min: usize) -> Vec<(&str, String, String, usize)> {
         self.implementations
             .iter()
             .map(|i| {
-                let v = short_version(&i.version);
-                (i.name.as_str(), v, min.max(i.name.len()).max(v.len()))
+                let v = crate::render::terminal_safe(short_version(&i.version));
+                let n = crate::render::terminal_safe(&i.name);
+                let w = min.max(n.chars().count()).max(v.chars().count());
+                (i.name.as_str(), n, v, w)
             })
             .collect()
     }
@@ -216,19 +221,19 @@ impl Report {
             .unwrap_or(3)
             .max(3);
         let mut out = format!("{:width$}", "run");
-        for (n, _, w) in &cols {
+        for (_, n, _, w) in &cols {
             out.push_str(&format!("  {n:<w$}"));
         }
         out.push_str("  verdict\n");
         let mut versions = format!("{:width$}", "");
-        for (_, v, w) in &cols {
+        for (_, _, v, w) in &cols {
             versions.push_str(&format!("  {v:<w$}"));
         }
         out.push_str(versions.trim_end());
         out.push('\n');
         for s in &self.scenarios {
             out.push_str(&format!("{:width$}", s.run));
-            for (n, _, w) in &cols {
+            for (n, _, _, w) in &cols {
                 let cell = s.results.get(*n).map_or("-", status_label);
                 out.push_str(&format!("  {cell:<w$}"));
             }
@@ -251,7 +256,7 @@ impl Report {
                         _ => String::new(),
                     }
                 };
-                out.push_str(&format!(
+                out.push_str(&crate::render::terminal_safe(&format!(
                     "  ({}{at} {}: {}{} vs {}{})",
                     d.implementation,
                     d.field,
@@ -259,7 +264,7 @@ impl Report {
                     raw(&d.reference),
                     d.value,
                     raw(&d.implementation)
-                ));
+                )));
             }
             out.push('\n');
         }
@@ -270,12 +275,12 @@ impl Report {
     pub fn clause_table(&self) -> String {
         let cols = self.columns(14);
         let mut out = format!("{:<7}{:>5}", "clause", "runs");
-        for (n, _, w) in &cols {
+        for (_, n, _, w) in &cols {
             out.push_str(&format!("  {n:<w$}"));
         }
         out.push('\n');
         let mut versions = format!("{:<12}", "");
-        for (_, v, w) in &cols {
+        for (_, _, v, w) in &cols {
             versions.push_str(&format!("  {v:<w$}"));
         }
         out.push_str(versions.trim_end());
@@ -285,7 +290,7 @@ impl Report {
             .filter_map(|c| self.clauses.get(*c).map(|v| (c, v)));
         for (clause, view) in ordered {
             out.push_str(&format!("{clause:<7}{:>5}", view.runs.len()));
-            for (n, _, w) in &cols {
+            for (n, _, _, w) in &cols {
                 let v =
                     view.implementations
                         .get(*n)

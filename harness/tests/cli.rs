@@ -360,3 +360,72 @@ fn outputs_to_devices_are_written_in_place() {
         .file_type()
         .is_char_device());
 }
+
+/// Titles, reasons and version strings are text the harness did not write: a terminal gets
+/// control and direction characters as visible `\u{..}` (ESC, BEL, U+202E cannot drive it or
+/// reorder it), and Markdown gets markup escaped (an image link renders as text), in `list`,
+/// `--verbose`, `--explain` and `--markdown` (issue 16, item 7).
+#[test]
+fn control_characters_and_markup_from_inputs_are_escaped() {
+    let d = dir("escape");
+    let folder = d.path("scenarios");
+    std::fs::create_dir_all(&folder).unwrap();
+    let hostile = "\u{1b}[31mred\u{7} \u{202e}desrever ![x](https://e.invalid/p.png)";
+    let mut s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sslwrite::project_root().join("scenarios/z-write-zero.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    s["title"] = hostile.into();
+    std::fs::write(folder.join("z-write-zero.json"), s.to_string()).unwrap();
+    let all: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sslwrite::project_root().join("scenarios/known-divergences.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut entry = all["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["scenario"] == "z-write-zero" && e["implementation"] == "rustls")
+        .unwrap()
+        .clone();
+    entry["reason"] = format!("a reason with {hostile} in it").into();
+    let known = d.path("known.json");
+    std::fs::write(
+        &known,
+        serde_json::json!({ "entries": [entry] }).to_string(),
+    )
+    .unwrap();
+    let raw = |out: &str| out.contains(['\u{1b}', '\u{7}', '\u{202e}']);
+    let o = sslwrite(&["list", "--scenarios", folder.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    assert!(
+        !raw(&out) && out.contains("\\u{1b}[31mred\\u{7}"),
+        "{out:?}"
+    );
+    let (json, md) = (d.path("r.json"), d.path("s.md"));
+    let args = [
+        "conformance",
+        "--scenarios",
+        folder.to_str().unwrap(),
+        "--known",
+        known.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+    ];
+    let o = sslwrite(&[&args[..], &["--verbose"]].concat());
+    let out = text(&o.stdout);
+    assert!(!raw(&out) && out.contains("\\u{202e}"), "{out:?}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(!raw(&markdown), "{markdown:?}");
+    assert!(
+        !markdown.contains("![x](") && markdown.contains("\\!\\[x\\]"),
+        "{markdown}"
+    );
+    let o = sslwrite(&[&args[..], &["--explain", "z-write-zero"]].concat());
+    let out = text(&o.stdout);
+    assert!(!raw(&out) && out.contains("desrever"), "{out:?}");
+}

@@ -13,11 +13,23 @@ use crate::runner::RunStatus;
 
 /// Text for a table cell: `|` escaped, markup characters as entities, one line.
 pub fn cell(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' | '\n' => out.push(' '),
+            // Markup: a link or an image (`![x](https://..)`), emphasis, code, a table cell.
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if super::invisible(c) => out.push_str(&format!("U+{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The summary for `report`, and the comparison with a baseline when there is one.

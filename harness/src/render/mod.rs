@@ -67,6 +67,28 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
     })
 }
 
+/// Text for a terminal: control characters (but newline and tab), DEL, C1 controls and the
+/// invisible format and direction characters (U+200B..U+200F, U+202A..U+202E,
+/// U+2066..U+2069, U+FEFF) become a visible `\u{..}`, so that a title, a reason or a library's
+/// version string can neither drive the terminal nor reorder what it shows.
+pub fn terminal_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if invisible(c) && c != '\n' && c != '\t' {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Control, direction and zero-width characters.
+pub fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 /// Escapes text for XML and HTML (content and attribute values). Characters XML 1.0 cannot
 /// carry (control characters other than tab, newline and carriage return) become U+FFFD.
 pub fn escape_xml(s: &str) -> String {
