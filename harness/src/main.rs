@@ -346,6 +346,13 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     };
     let selection = Selection { filter, tls: a.tls };
     let runs = selection.runs(&scenarios);
+    if scenarios.is_empty() {
+        eprintln!(
+            "error: {}: no scenario files (*.json) in this folder; nothing to do",
+            dir.display()
+        );
+        return ExitCode::from(2);
+    }
     if runs.is_empty() {
         eprintln!("error: no scenario run matches the selection (--filter/--tls); nothing to do");
         return ExitCode::from(2);
@@ -436,15 +443,24 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
             println!("warning: {w}");
         }
     }
-    let json = a
-        .json
-        .unwrap_or_else(|| project_root().join("reports").join("conformance.json"));
-    if let Err(e) = report.write(&json) {
-        eprintln!("error: the report could not be written: {e}");
-        return ExitCode::from(2);
-    }
-    if !a.quiet {
-        println!("report: {}", json.display());
+    // Only a full run writes the default report: a partial one (--filter, --tls, --explain)
+    // would replace the suite's report with a few runs; it writes where --json says.
+    let partial = a.filter.is_some() || a.tls.is_some() || a.explain.is_some();
+    let json = match (a.json, partial) {
+        (Some(j), _) => Some(j),
+        (None, false) => Some(project_root().join("reports").join("conformance.json")),
+        (None, true) => None,
+    };
+    if let Some(json) = &json {
+        if let Err(e) = report.write(json) {
+            eprintln!("error: the report could not be written: {e}");
+            return ExitCode::from(2);
+        }
+        if !a.quiet {
+            println!("report: {}", json.display());
+        }
+    } else if !a.quiet {
+        println!("report: not written (a partial run writes its report only where --json says)");
     }
     if let Err(code) = a.outputs.write(&report, comparison.as_ref(), a.quiet) {
         return code;
@@ -625,7 +641,9 @@ fn show(
             }
         }
     } else if !quiet {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var_os("CI").is_none();
         print!("{}", report.table_styled(color));
         println!();
         print!("{}", report.clause_table());

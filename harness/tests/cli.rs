@@ -429,3 +429,34 @@ fn control_characters_and_markup_from_inputs_are_escaped() {
     let out = text(&o.stdout);
     assert!(!raw(&out) && out.contains("desrever"), "{out:?}");
 }
+
+/// A partial run (`--filter`, `--tls`, `--explain`) does not replace the suite's default report
+/// (reports/conformance.json) with a few runs; an empty scenario folder says so (issue 16).
+#[test]
+fn partial_runs_leave_the_default_report_alone_and_an_empty_folder_is_named() {
+    let default = sslwrite::project_root().join("reports/conformance.json");
+    let before = std::fs::metadata(&default)
+        .ok()
+        .and_then(|m| m.modified().ok());
+    let o = sslwrite(&["conformance", "--filter", "z-write-zero", "--jobs", "2"]);
+    assert_ne!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("report: not written"),
+        "{}",
+        text(&o.stdout)
+    );
+    let after = std::fs::metadata(&default)
+        .ok()
+        .and_then(|m| m.modified().ok());
+    assert_eq!(before, after, "the default report was not touched");
+    let d = dir("empty");
+    let empty = d.path("none");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = sslwrite(&["conformance", "--scenarios", empty.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("no scenario files (*.json) in this folder"),
+        "{}",
+        text(&o.stderr)
+    );
+}

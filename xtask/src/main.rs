@@ -18,11 +18,54 @@ mod test;
 
 use std::process::ExitCode;
 
+/// One line per task: the usage `--help` prints.
+const TASKS: &[(&str, &str)] = &[
+    ("conformance", "conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)"),
+    ("test", "test [ARGS]         run the test suite (cargo test --workspace)"),
+    ("lint", "lint                cargo fmt --check and cargo clippy -D warnings"),
+    ("report", "report PATH [ARGS]  re-render a saved report (sslwrite report --help)"),
+    ("html-check", "html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it"),
+    ("fuzz", "fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)"),
+    ("replay", "replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/"),
+    ("bench", "bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)"),
+    ("openssl", "openssl build VERSION | list  a shared OpenSSL (1.1.1, 3.x, 4.x) from openssl-src into target/openssl-VERSION/"),
+    ("libs", "libs [--args] | install boringssl|wolfssl  every built or installed library as --impl arguments; Debian's packages"),
+    ("awslc", "awslc build         AWS-LC (aws-lc-sys's source) into target/aws-lc-VERSION/ (CMake; minutes)"),
+];
+
+fn usage() -> String {
+    let mut out = String::from("usage: cargo xtask <task> [args]\n\ntasks:\n");
+    for (_, line) in TASKS {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
+    let help = |a: &String| a == "--help" || a == "-h";
+    // The tasks that hand their arguments to sslwrite or cargo answer --help there.
+    let passes_help = matches!(
+        task.as_deref(),
+        Some("conformance" | "test" | "report" | "bench")
+    );
+    if let (Some(t), Some(first)) = (task.as_deref(), rest.first()) {
+        if help(first) && !passes_help {
+            if let Some((_, line)) = TASKS.iter().find(|(name, _)| *name == t) {
+                println!("usage: cargo xtask {line}");
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
     match task.as_deref() {
+        Some("help" | "--help" | "-h") => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
+        }
         Some("conformance") => conformance::run(&rest),
         Some("test") => test::run(&rest),
         Some("lint") => lint::run(&rest),
@@ -35,22 +78,7 @@ fn main() -> ExitCode {
         Some("libs") => libs::run(&rest),
         Some("awslc") => awslc::run(&rest),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <task> [args]\n\n\
-                 tasks:\n  \
-                 conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)\n  \
-                 test [ARGS]         run the test suite (cargo test --workspace)\n  \
-                 lint                cargo fmt --check and cargo clippy -D warnings\n  \
-                 report PATH [ARGS]  re-render a saved report (sslwrite report --help)\n  \
-                 html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it\n  \
-                 fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)\n  \
-                 replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/\n  \
-                 bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)\n  \
-                 openssl build VERSION  build a shared OpenSSL from openssl-src into target/openssl-VERSION/ (for --impl libssl:PATH)\n  \
-                 libs [--args]       every built or installed libssl-family library, as --impl arguments\n  \
-                 libs install boringssl  Debian's android-libboringssl (apt-get)\n  \
-                 awslc build         AWS-LC (aws-lc-sys's source) into target/aws-lc-VERSION/ (CMake; minutes)"
-            );
+            eprint!("{}", usage());
             ExitCode::from(2)
         }
     }
