@@ -732,9 +732,10 @@ fn replay(a: ReplayArgs) -> ExitCode {
                 None => println!("no finding: every implementation agrees or differs as known"),
             }
             println!("{}", r.comparison);
-            match &r.written {
-                Some(p) => println!("scenario: {}", p.display()),
-                None => print!("{}", r.scenario.to_json()),
+            match (&r.written, a.out.is_some()) {
+                (Some(p), _) => println!("scenario: {}", p.display()),
+                (None, true) => println!("nothing written: the input shows no finding"),
+                (None, false) => print!("{}", r.scenario.to_json()),
             }
             if r.finding.is_some() {
                 ExitCode::from(1)

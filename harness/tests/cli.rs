@@ -460,3 +460,16 @@ fn partial_runs_leave_the_default_report_alone_and_an_empty_folder_is_named() {
         text(&o.stderr)
     );
 }
+
+/// `replay` of an input that finds nothing writes no `regression-clean-*.json` into the suite
+/// (issue 16).
+#[test]
+fn replaying_an_input_without_a_finding_writes_nothing() {
+    let d = dir("replay-clean");
+    let out = d.path("regressions");
+    let o = sslwrite(&["replay", "--seed", "1", "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("nothing written: the input shows no finding"));
+    let files = std::fs::read_dir(&out).map_or(0, |e| e.count());
+    assert_eq!(files, 0, "no regression file for a clean input");
+}

@@ -50,7 +50,8 @@ fn short_hash(bytes: &[u8]) -> String {
     format!("{:08x}", h as u32)
 }
 
-/// Replays `bytes` (a fuzz artifact); writes the scenario under `out` if given.
+/// Replays `bytes` (a fuzz artifact); writes the scenario under `out` if given and the replay
+/// shows a finding (an input that finds nothing is no regression to keep in the suite).
 pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed, String> {
     let g = generate(&mut Unstructured::new(bytes))
         .map_err(|e| format!("the input does not make a scenario: {e}"))?;
@@ -90,7 +91,7 @@ pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed,
         })
         .collect();
     let comparison = side_by_side(&traces);
-    let written = match out {
+    let written = match out.filter(|_| finding.is_some()) {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
