@@ -40,6 +40,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 18px 0 8px; }
 .badge { font-size: 13px; padding: 2px 8px; border-radius: 10px; vertical-align: middle; }
 .badge.passed { background: var(--agree); } .badge.failed { background: var(--diverge); }
+.incomplete { background: var(--known); padding: 4px 8px; border-radius: 4px; }
 .meta { color: var(--muted); margin: 0; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
 table { border-collapse: collapse; background: #fff; }
@@ -197,7 +198,7 @@ fn header(report: &Report, passed: bool, out: &mut String) {
         .collect();
     out.push_str(&format!(
         "<header>\n<h1>sslwrite conformance <span class=\"badge {0}\">{0}</span></h1>\n\
-         <p class=\"meta\">{1} runs · reference first: {2} · {3} {4} on {5}, started {8}, took {6:.1} s · schema_version {7}</p>\n</header>\n",
+         <p class=\"meta\">{1} runs · reference first: {2} · {3} {4} on {5}, started {8}, took {6:.1} s · schema_version {7}</p>\n{9}</header>\n",
         if passed { "passed" } else { "failed" },
         report.summary.runs,
         impls.join(" vs "),
@@ -207,6 +208,11 @@ fn header(report: &Report, passed: bool, out: &mut String) {
         report.duration_ms as f64 / 1000.0,
         report.schema_version,
         utc(report.started_unix),
+        if report.complete {
+            ""
+        } else {
+            "<p class=\"incomplete\" id=\"incomplete\"><b>Incomplete</b>: the harness was stopped (SIGINT/SIGTERM) before every run finished; these are the runs that did.</p>\n"
+        },
     ));
 }
 
@@ -803,6 +809,18 @@ fn utc(secs: u64) -> String {
 mod tests {
     use super::super::fixture;
     use super::*;
+
+    #[test]
+    fn an_interrupted_run_says_it_is_incomplete() {
+        let mut r = fixture::report();
+        assert!(!render(&r).contains("id=\"incomplete\""));
+        r.complete = false;
+        let html = render(&r);
+        assert!(
+            html.contains("<p class=\"incomplete\" id=\"incomplete\"><b>Incomplete</b>"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn self_contained_no_network_reference() {

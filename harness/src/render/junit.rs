@@ -106,6 +106,13 @@ pub fn render(report: &Report) -> String {
             cases.push_str("    </testcase>\n");
         }
     }
+    // An interrupted run says so where a CI page shows it: a suite-level system-err line (the
+    // runs that never played are not test cases).
+    let incomplete = if report.complete {
+        String::new()
+    } else {
+        "    <system-err>Incomplete: the harness was stopped (SIGINT/SIGTERM) before every run finished; these are the runs that did.</system-err>\n".to_string()
+    };
     let time = format!("{:.3}", report.duration_ms as f64 / 1000.0);
     let counts = format!(
         "tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time}\""
@@ -123,14 +130,16 @@ pub fn render(report: &Report) -> String {
          \x20     <property name=\"reference\" value=\"{}\"/>\n\
          \x20     <property name=\"implementations\" value=\"{}\"/>\n\
          \x20     <property name=\"schema_version\" value=\"{}\"/>\n\
+         \x20     <property name=\"complete\" value=\"{}\"/>\n\
          \x20   </properties>\n\
-         {cases}\
+         {incomplete}{cases}\
          \x20 </testsuite>\n\
          </testsuites>\n",
         escape_xml(&report.host),
         escape_xml(&report.reference),
         escape_xml(&impls.join(", ")),
         report.schema_version,
+        report.complete,
     )
 }
 
@@ -237,6 +246,21 @@ mod tests {
             .iter()
             .find(|e| e.name == name)
             .unwrap_or_else(|| panic!("no <{name}>"))
+    }
+
+    #[test]
+    fn an_interrupted_run_says_it_is_incomplete() {
+        let mut r = fixture::report();
+        assert!(!render(&r).contains("Incomplete"));
+        r.complete = false;
+        let xml = render(&r);
+        let elements = parse(&xml);
+        assert!(
+            xml.contains("<property name=\"complete\" value=\"false\"/>"),
+            "{xml}"
+        );
+        assert!(elements.iter().any(|e| e.name == "system-err"), "{xml}");
+        assert!(xml.contains("Incomplete: the harness was stopped"), "{xml}");
     }
 
     #[test]
