@@ -1317,3 +1317,29 @@ impl Runner<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_log_keeps_the_first_calls_and_the_last_and_counts_the_rest() {
+        let mut log = CallLog::default();
+        for n in 0..300u64 {
+            log.push(Call::new(Outcome::Ok(n), n as i64));
+        }
+        assert_eq!(log.calls.len(), MAX_CALLS_KEPT);
+        assert_eq!(log.omitted, 300 - MAX_CALLS_KEPT as u64);
+        assert_eq!(log.calls[MAX_CALLS_KEPT - 2].outcome, Outcome::Ok(254));
+        assert_eq!(log.calls.last().unwrap().outcome, Outcome::Ok(299));
+        let mut short = CallLog::default();
+        short.push(Call::new(Outcome::WantWrite, -1));
+        assert_eq!((short.calls.len(), short.omitted), (1, 0));
+    }
+
+    #[test]
+    fn a_write_may_send_twice_what_is_left_plus_64_kib_unconfirmed() {
+        assert_eq!(unconfirmed_allowance(0), 65_536);
+        assert_eq!(unconfirmed_allowance(16_384), 98_304);
+    }
+}

@@ -33,8 +33,8 @@
 //! from the linked library (`libssl/linked.rs`): a loaded library identical to the linked one
 //! agrees with it on every run because the same code drives both.
 //!
-//! All `unsafe` of this driver lives in this file and in `libssl/`; each block says why it is
-//! sound.
+//! All `unsafe` of this driver lives in this file, in `libssl/` and in the loader it shares with
+//! the wolfSSL driver (`impls/dl.rs`); each block says why it is sound.
 
 mod bio;
 mod conn;

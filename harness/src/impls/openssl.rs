@@ -8,7 +8,7 @@
 //!
 //! Every write is a direct `SSL_write` / `SSL_write_ex` on the `SSL*` with the caller's buffer
 //! pointer. This is also the reference peer (see `peer.rs`): an OpenSSL connection of the
-//! other role. All its `unsafe` lives in `libssl.rs` and `libssl/`.
+//! other role. All its `unsafe` lives in `libssl.rs`, `libssl/` and `dl.rs`.
 
 use crate::contract::{ConnConfig, Connection, ImplInfo, Implementation, Session, SetupError};
 use crate::transport::Endpoint;
