@@ -15,7 +15,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use arbitrary::Unstructured;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{ConnConfig, Implementation, Modes, Outcome, Role, Tls};
@@ -497,7 +496,7 @@ pub fn fuzz_bench(n: usize) -> FuzzBench {
     let inputs: Vec<_> = (0..n as u64)
         .filter_map(|seed| {
             let bytes = fuzzing::seed_bytes(seed, 256);
-            fuzzing::generate(&mut Unstructured::new(&bytes)).ok()
+            o.generate(&bytes).ok()
         })
         .collect();
     let diff = timed(|| {

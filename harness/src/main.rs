@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 
 use sslwrite::contract::{ImplInfo, Implementation, Tls};
@@ -39,6 +41,8 @@ enum Command {
     Report(ReportArgs),
     /// Write a seed corpus for a fuzz target (generated inputs, or the scenario files).
     FuzzSeeds(FuzzSeedsArgs),
+    /// Replay a fuzz session's artifacts in worker processes; one row per unique finding.
+    FuzzTriage(cli::fuzz_triage::FuzzTriageArgs),
     /// (isolation) a worker process: plays the runs sent on stdin (see isolation.rs).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -164,6 +168,15 @@ struct ReplayArgs {
     /// Folder to write the scenario into (default: print it only).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Print the generated scenario without playing it (for an input that crashes a library:
+    /// play the printed file with `run`, where a worker process takes the crash).
+    #[arg(long, conflicts_with = "out")]
+    scenario_only: bool,
+    /// The implementations the input was fuzzed with, as in `cargo xtask fuzz --impl`
+    /// (default: SSLWRITE_FUZZ_IMPL, else the built-in ones). The set decides what the
+    /// generator produces, so give the one the finding came from.
+    #[arg(long = "impl", value_name = "NAME")]
+    impls: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -253,6 +266,7 @@ fn main() -> ExitCode {
         Command::List(a) => list(a),
         Command::Replay(a) => replay(a),
         Command::FuzzSeeds(a) => fuzz_seeds(a),
+        Command::FuzzTriage(a) => cli::fuzz_triage::run(a),
         Command::Worker(a) => ExitCode::from(sslwrite::isolation::worker_main(&a.progress)),
         Command::Bench(a) => bench(a),
         Command::BenchBulk(a) => bench_bulk(a),
@@ -724,7 +738,35 @@ fn replay(a: ReplayArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let oracles = sslwrite::fuzzing::Oracles::load();
+    let names = if a.impls.is_empty() {
+        sslwrite::fuzzing::oracle::impls_from_env()
+    } else {
+        a.impls.clone()
+    };
+    let oracles =
+        match sslwrite::fuzzing::Oracles::open(&names, sslwrite::fuzzing::Oracles::project_known())
+        {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    for lack in oracles.narrowing.lacks() {
+        eprintln!("not generated: {lack}");
+    }
+    if a.scenario_only {
+        return match oracles.generate(&bytes) {
+            Ok(g) => {
+                print!("{}", g.scenario.to_json());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: the input does not make a scenario: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match sslwrite::fuzzing::replay::replay(&oracles, &bytes, a.out.as_deref()) {
         Ok(r) => {
             match &r.finding {

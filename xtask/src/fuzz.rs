@@ -1,13 +1,22 @@
-//! `cargo xtask fuzz TARGET [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S]`:
-//! cargo fuzz on one target, with a seeded corpus (`--runs`/`--seed`: a deterministic smoke, as
-//! CI runs it). AddressSanitizer when a nightly toolchain is installed; otherwise stable with
-//! `-s none`. Installs cargo-fuzz when it is missing. Exits non-zero on any finding; stops at the
-//! first one unless `--keep-going` (fork mode, every finding kept as an artifact until the time
-//! is up, for a triage session).
+//! `cargo xtask fuzz TARGET [--impl NAME]... [--time SECONDS] [--jobs N] [--keep-going]
+//! [--runs N --seed S] [--measure] [--skip-absent]`: cargo fuzz on one target, with a seeded
+//! corpus (`--runs`/`--seed`: a deterministic smoke, as CI runs it). AddressSanitizer when a
+//! nightly toolchain is installed; otherwise stable with `-s none`. Installs cargo-fuzz when it
+//! is missing. Exits non-zero on any finding; stops at the first one unless `--keep-going`
+//! (fork mode, one artifact per finding signature until the time is up, then a triage summary).
+//!
+//! `--impl` takes the same arguments as `conformance` (built-in names, `libssl:PATH[@label]`,
+//! `wolfssl:PATH[@label]`); the target opens them in its own process. A set's artifacts go to
+//! `fuzz/artifacts/TARGET/SET/`, with the set recorded beside them for `cargo xtask replay`.
+//! `--measure` fuzzes a fresh copy of the seed corpus for `--time` seconds and prints the
+//! execution rate. `--skip-absent`: a named library that is not on this machine skips the
+//! session (exit 0) instead of failing it.
 
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use crate::cargo::{project_root, sslwrite, status, system_openssl};
+use crate::fuzz_set::{self, IMPL_ENV, SET_FILE};
 
 const TARGETS: [&str; 3] = ["differential", "invariants", "scenario_file"];
 
@@ -32,9 +41,18 @@ pub fn run(args: &[String]) -> ExitCode {
     let mut runs: Option<u64> = None;
     let mut seed: Option<u64> = None;
     let mut keep_going = false;
+    let mut measure = false;
+    let mut skip_absent = false;
+    let mut impls: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--impl" => match it.next() {
+                Some(v) => impls.push(v.clone()),
+                None => return usage("--impl needs a name (openssl, rustls, libssl:PATH[@label], wolfssl:PATH[@label])"),
+            },
+            "--measure" => measure = true,
+            "--skip-absent" => skip_absent = true,
             "--time" => match it.next().and_then(|v| v.parse().ok()) {
                 Some(t) => time = t,
                 None => return usage("--time needs a number of seconds"),
@@ -59,6 +77,28 @@ pub fn run(args: &[String]) -> ExitCode {
     let Some(target) = target else {
         return usage("which target?");
     };
+    if measure && keep_going {
+        return usage("--measure and --keep-going do not go together");
+    }
+    let impls = match fuzz_set::resolve(&impls) {
+        Ok(v) => v,
+        Err(a) if skip_absent => {
+            eprintln!(
+                "xtask fuzz: skipped: {} names {}, which is not on this machine",
+                a.spec,
+                a.path.display()
+            );
+            return ExitCode::SUCCESS;
+        }
+        Err(a) => {
+            eprintln!(
+                "xtask fuzz: {} names {}, which does not exist (cargo xtask libs lists what this machine has; --skip-absent skips instead)",
+                a.spec,
+                a.path.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
     if !has_cargo_fuzz() {
         eprintln!(
             "xtask: cargo-fuzz is missing; installing it (cargo install cargo-fuzz --locked)"
@@ -71,8 +111,18 @@ pub fn run(args: &[String]) -> ExitCode {
             return code;
         }
     }
-    // Seed the corpus from generated inputs (or the scenario files) the first time.
-    let corpus = project_root().join("fuzz").join("corpus").join(&target);
+    // Seed the corpus from generated inputs (or the scenario files) the first time. A
+    // measurement starts from the seeds alone, so that it does not depend on a grown corpus.
+    let corpus = if measure {
+        let dir = project_root()
+            .join("target")
+            .join("fuzz-measure")
+            .join(&target);
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    } else {
+        project_root().join("fuzz").join("corpus").join(&target)
+    };
     let empty = std::fs::read_dir(&corpus).map_or(true, |mut d| d.next().is_none());
     if empty {
         let code = sslwrite(
@@ -100,7 +150,33 @@ pub fn run(args: &[String]) -> ExitCode {
     if !system_openssl() {
         cmd.args(["--features", "vendored"]);
     }
+    let artifacts = if impls.is_empty() {
+        project_root().join("fuzz").join("artifacts").join(&target)
+    } else {
+        project_root()
+            .join("fuzz")
+            .join("artifacts")
+            .join(&target)
+            .join(fuzz_set::slug(&impls))
+    };
+    if let Err(e) = std::fs::create_dir_all(&artifacts) {
+        eprintln!("xtask fuzz: cannot create {}: {e}", artifacts.display());
+        return ExitCode::from(2);
+    }
+    if !impls.is_empty() {
+        cmd.env(IMPL_ENV, impls.join(","));
+        let set = artifacts.join(SET_FILE);
+        if let Err(e) = std::fs::write(&set, impls.join("\n") + "\n") {
+            eprintln!("xtask fuzz: cannot write {}: {e}", set.display());
+            return ExitCode::from(2);
+        }
+    }
+    let seen = artifacts.join(format!("signatures-{}.log", std::process::id()));
+    if keep_going {
+        cmd.env(SEEN_ENV, &seen);
+    }
     cmd.arg(&target).arg(&corpus).arg("--");
+    cmd.arg(format!("-artifact_prefix={}/", artifacts.display()));
     cmd.arg(format!("-max_total_time={time}"));
     // A fixed seed and run count make a smoke run deterministic (CI): same inputs every time.
     if let Some(r) = runs {
@@ -116,16 +192,27 @@ pub fn run(args: &[String]) -> ExitCode {
         cmd.arg(format!("-fork={jobs}"));
         cmd.arg(format!("-ignore_crashes={}", u8::from(keep_going)));
     }
-    let artifacts = project_root().join("fuzz").join("artifacts").join(&target);
     let before = artifact_names(&artifacts);
-    let code = status(cmd);
+    let code = if measure {
+        measured(cmd, impls.len().max(2), nightly)
+    } else {
+        status(cmd)
+    };
     let new: Vec<String> = artifact_names(&artifacts)
         .into_iter()
         .filter(|n| !before.contains(n))
         .collect();
+    if keep_going {
+        crate::fuzz_triage::summary(&target, &artifacts, &new, &seen, &impls);
+    }
+    let shown = artifacts
+        .strip_prefix(project_root())
+        .unwrap_or(&artifacts)
+        .display()
+        .to_string();
     if code != ExitCode::SUCCESS || !new.is_empty() {
         eprintln!(
-            "xtask: {target} found something ({} new artifact(s) in fuzz/artifacts/{target}/: {}). Turn one into a scenario with: cargo xtask replay fuzz/artifacts/{target}/<file>",
+            "xtask: {target} found something ({} new artifact(s) in {shown}/: {}). Turn one into a scenario with: cargo xtask replay {shown}/<file>",
             new.len(),
             new.join(" ")
         );
@@ -134,18 +221,70 @@ pub fn run(args: &[String]) -> ExitCode {
     code
 }
 
-/// The files in an artifacts folder (none if it does not exist yet).
-fn artifact_names(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir).map_or(Vec::new(), |d| {
+/// The name of the variable sslwrite::fuzzing::targets::SEEN_ENV.
+const SEEN_ENV: &str = "SSLWRITE_FUZZ_SEEN";
+
+/// Runs the measuring session and prints libFuzzer's execution rate from its final stats.
+fn measured(mut cmd: Command, columns: usize, nightly: bool) -> ExitCode {
+    let out = match cmd.stderr(std::process::Stdio::piped()).output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("xtask fuzz: cannot run {cmd:?}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log = String::from_utf8_lossy(&out.stderr);
+    let stat = |name: &str| {
+        log.lines()
+            .find_map(|l| l.strip_prefix(&format!("stat::{name}:")))
+            .map(|v| v.trim().to_string())
+    };
+    for l in log.lines().filter(|l| l.starts_with("sslwrite: ")) {
+        eprintln!("{l}");
+    }
+    match (
+        stat("average_exec_per_sec"),
+        stat("number_of_executed_units"),
+    ) {
+        (Some(rate), Some(units)) => {
+            println!(
+                "execs/s: {rate} ({units} executions, {columns} implementation(s), sanitizer: {})",
+                if nightly { "address" } else { "none" }
+            );
+            if out.status.success() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("xtask fuzz: the measuring session found something; its log:\n{log}");
+                ExitCode::from(1)
+            }
+        }
+        _ => {
+            eprintln!("xtask fuzz: no final stats in libFuzzer's output:\n{log}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The artifact files in an artifacts folder (none if it does not exist yet).
+pub fn artifact_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir).map_or(Vec::new(), |d| {
         d.filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                ["crash-", "timeout-", "oom-", "leak-", "slow-unit-"]
+                    .iter()
+                    .any(|p| n.starts_with(p))
+            })
             .collect()
-    })
+    });
+    names.sort();
+    names
 }
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S]",
+        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--impl NAME]... [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S] [--measure] [--skip-absent]",
         TARGETS.join("|")
     );
     ExitCode::from(2)

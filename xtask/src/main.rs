@@ -8,6 +8,8 @@ mod bench;
 mod cargo;
 mod conformance;
 mod fuzz;
+mod fuzz_set;
+mod fuzz_triage;
 mod html_check;
 mod libs;
 mod lint;
@@ -25,7 +27,7 @@ const TASKS: &[(&str, &str)] = &[
     ("lint", "lint                cargo fmt --check and cargo clippy -D warnings"),
     ("report", "report PATH [ARGS]  re-render a saved report (sslwrite report --help)"),
     ("html-check", "html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it"),
-    ("fuzz", "fuzz TARGET [--time S] [--jobs N]  cargo fuzz (differential | invariants | scenario_file)"),
+    ("fuzz", "fuzz TARGET [--impl NAME]... [--time S] [--jobs N] [--keep-going] [--measure]  cargo fuzz (differential | invariants | scenario_file)"),
     ("replay", "replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/"),
     ("bench", "bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)"),
     ("openssl", "openssl build VERSION | list  a shared OpenSSL (1.1.1, 3.x, 4.x) from openssl-src into target/openssl-VERSION/"),

@@ -8,6 +8,7 @@
 
 use arbitrary::{Result, Unstructured};
 
+use super::narrow::{Feature, Narrowing};
 use crate::contract::{Modes, Role, Tls};
 use crate::payload::Content;
 use crate::scenario::{
@@ -39,8 +40,10 @@ const MAX_STEPS: u32 = 24;
 /// The id every generated scenario carries (known-divergence entries for the fuzzer match it).
 pub const FUZZ_ID: &str = "fuzz";
 
-struct State {
+struct State<'a> {
     tls: Tls,
+    role: Role,
+    narrowing: &'a Narrowing,
     blocking: bool,
     /// Arguments of the last write that asked for a retry.
     pending: Option<(u64, u8, Api, Content)>,
@@ -48,7 +51,11 @@ struct State {
     clauses: Vec<&'static str>,
 }
 
-impl State {
+impl State<'_> {
+    fn can(&self, f: Feature) -> bool {
+        self.narrowing.can(self.tls, self.role, f)
+    }
+
     fn cite(&mut self, c: &'static str) {
         if !self.clauses.contains(&c) {
             self.clauses.push(c);
@@ -68,25 +75,61 @@ fn len(n: u64) -> Len {
     Len(n.min(crate::scenario::MAX_LEN))
 }
 
-fn modes(u: &mut Unstructured) -> Result<Modes> {
+/// Modes drawn from the bytes, with the ones the set cannot do left at their defaults (the
+/// same bytes are drawn either way, so the rest of an input decodes as it would unnarrowed).
+fn modes(u: &mut Unstructured, n: &Narrowing, tls: Tls, role: Role) -> Result<Modes> {
+    let can = |f| n.can(tls, role, f);
+    let partial_write: bool = u.arbitrary()?;
+    let moving_buffer = u.ratio(1, 3)?;
+    let auto_retry = !u.ratio(1, 4)?;
+    let release_buffers = u.ratio(1, 8)?;
     Ok(Modes {
-        partial_write: u.arbitrary()?,
-        moving_buffer: u.ratio(1, 3)?,
-        auto_retry: !u.ratio(1, 4)?,
-        release_buffers: u.ratio(1, 8)?,
+        partial_write: partial_write && can(Feature::PartialWrite),
+        moving_buffer: moving_buffer && can(Feature::MovingBuffer),
+        auto_retry: auto_retry || !can(Feature::NoAutoRetry),
+        release_buffers: release_buffers && can(Feature::ReleaseBuffers),
     })
 }
 
-/// Builds a scenario from the fuzzer's bytes.
+/// Builds a scenario from the fuzzer's bytes, with every feature the generator knows.
 pub fn generate(u: &mut Unstructured) -> Result<Generated> {
+    generate_for(u, &Narrowing::none())
+}
+
+/// The TLS version and role nearest to the drawn ones that every implementation of the set
+/// can connect with: the other role, then the other version.
+fn connectable(n: &Narrowing, tls: Tls, role: Role) -> Option<(Tls, Role)> {
+    let other_role = match role {
+        Role::Client => Role::Server,
+        Role::Server => Role::Client,
+    };
+    let other_tls = match tls {
+        Tls::V12 => Tls::V13,
+        Tls::V13 => Tls::V12,
+    };
+    [
+        (tls, role),
+        (tls, other_role),
+        (other_tls, role),
+        (other_tls, other_role),
+    ]
+    .into_iter()
+    .find(|&(t, r)| n.can(t, r, Feature::Connect))
+}
+
+/// Builds a scenario from the fuzzer's bytes, producing only what every implementation of the
+/// set can do (see [`Narrowing`]): a feature the set lacks is replaced by its nearest
+/// neighbour (`write_ex` by `write`, `key_update` by the peer's, an option by its default).
+pub fn generate_for(u: &mut Unstructured, narrowing: &Narrowing) -> Result<Generated> {
     let tls = if u.arbitrary()? { Tls::V13 } else { Tls::V12 };
     let role = if u.ratio(1, 3)? {
         Role::Server
     } else {
         Role::Client
     };
-    let run_modes = modes(u)?;
-    let blocking = u.ratio(1, 10)?;
+    let (tls, role) = connectable(narrowing, tls, role).ok_or(arbitrary::Error::IncorrectFormat)?;
+    let run_modes = modes(u, narrowing, tls, role)?;
+    let blocking = u.ratio(1, 10)? && narrowing.can(tls, role, Feature::Blocking);
     let capacity = if blocking {
         *u.choose(&BLOCKING_CAPACITIES)?
     } else {
@@ -96,9 +139,12 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
         Some(*u.choose(&[512u16, 4096])?)
     } else {
         None
-    };
+    }
+    .filter(|_| narrowing.can(tls, role, Feature::MaxSendFragment));
     let mut st = State {
         tls,
+        role,
+        narrowing,
         blocking,
         pending: None,
         closed: false,
@@ -124,7 +170,8 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
         if u.is_empty() {
             break;
         }
-        steps.push(step(u, &mut st)?);
+        let drawn = step(u, &mut st)?;
+        steps.push(fit(&st, drawn));
     }
     if steps.is_empty() {
         steps.push(Step::Handshake {
@@ -135,7 +182,7 @@ pub fn generate(u: &mut Unstructured) -> Result<Generated> {
     // Most inputs resume a session: an abbreviated handshake costs a tenth (TLS 1.2) or a
     // half (TLS 1.3) of a full one, and the fuzzer's session pool reuses sessions across
     // executions. Drawn last, so the rest of an input decodes as it did before.
-    let resume = u.ratio(7, 8)?;
+    let resume = u.ratio(7, 8)? && narrowing.can(tls, role, Feature::Resume);
     let clauses = st
         .clauses
         .iter()
@@ -227,7 +274,7 @@ fn step(u: &mut Unstructured, st: &mut State) -> Result<Step> {
             if n == 0 {
                 st.cite("W9");
             }
-            let api = if u.arbitrary()? {
+            let api = if u.arbitrary()? || !st.can(Feature::WriteEx) {
                 Api::Write
             } else {
                 Api::WriteEx
@@ -247,7 +294,7 @@ fn step(u: &mut Unstructured, st: &mut State) -> Result<Step> {
             Step::WriteAll {
                 len: len(size(u)?),
                 buf: 0,
-                api: if u.arbitrary()? {
+                api: if u.arbitrary()? || !st.can(Feature::WriteEx) {
                     Api::Write
                 } else {
                     Api::WriteEx
@@ -295,7 +342,7 @@ fn step(u: &mut Unstructured, st: &mut State) -> Result<Step> {
         70..=73 => {
             st.cite("W15");
             Step::SetModes {
-                modes: modes(u)?,
+                modes: modes(u, st.narrowing, st.tls, st.role)?,
                 expect: None,
                 clause: None,
             }
@@ -350,6 +397,91 @@ fn step(u: &mut Unstructured, st: &mut State) -> Result<Step> {
             }
         }
     })
+}
+
+/// The drawn step, or its nearest neighbour where the set cannot do it: the other party's
+/// version of the same event, else a close of another kind, else a peer read (which every
+/// implementation can be put through and which changes nothing by itself).
+fn fit(st: &State, step: Step) -> Step {
+    let neutral = || Step::PeerRead { len: None };
+    let either = |own: Feature, theirs: Feature, a: Step, b: Step| {
+        if st.can(own) {
+            a
+        } else if st.can(theirs) {
+            b
+        } else {
+            neutral()
+        }
+    };
+    match step {
+        Step::WriteNegative { .. } if !st.can(Feature::WriteNegative) => neutral(),
+        Step::WriteAll { .. } if !st.can(Feature::WriteAll) => neutral(),
+        Step::Read { .. } if !st.can(Feature::Read) => neutral(),
+        Step::PeerWrite { .. } if !st.can(Feature::PeerWrite) => neutral(),
+        Step::SetModes { .. } if !st.can(Feature::SetModes) => neutral(),
+        Step::PeerNewSessionTicket {} if !st.can(Feature::PeerNewSessionTicket) => neutral(),
+        Step::Renegotiate { .. } => either(
+            Feature::Renegotiate,
+            Feature::PeerRenegotiate,
+            step,
+            Step::PeerRenegotiate {},
+        ),
+        Step::PeerRenegotiate {} => either(
+            Feature::PeerRenegotiate,
+            Feature::Renegotiate,
+            step,
+            Step::Renegotiate {
+                expect: None,
+                clause: None,
+            },
+        ),
+        Step::KeyUpdate { requested, .. } => either(
+            Feature::KeyUpdate,
+            Feature::PeerKeyUpdate,
+            step,
+            Step::PeerKeyUpdate { requested },
+        ),
+        Step::PeerKeyUpdate { requested } => either(
+            Feature::PeerKeyUpdate,
+            Feature::KeyUpdate,
+            step,
+            Step::KeyUpdate {
+                requested,
+                expect: None,
+                clause: None,
+            },
+        ),
+        Step::Shutdown { .. }
+        | Step::PeerShutdown {}
+        | Step::PeerFin {}
+        | Step::PeerClose {}
+        | Step::PeerReset {}
+        | Step::PeerFatalAlert {}
+        | Step::InjectMalformed {}
+            if !st.can(closing_feature(&step)) =>
+        {
+            [
+                (Feature::PeerClose, Step::PeerClose {}),
+                (Feature::PeerFin, Step::PeerFin {}),
+            ]
+            .into_iter()
+            .find(|(f, _)| st.can(*f))
+            .map_or_else(neutral, |(_, s)| s)
+        }
+        other => other,
+    }
+}
+
+fn closing_feature(step: &Step) -> Feature {
+    match step {
+        Step::Shutdown { .. } => Feature::Shutdown,
+        Step::PeerShutdown {} => Feature::PeerShutdown,
+        Step::PeerFin {} => Feature::PeerFin,
+        Step::PeerClose {} => Feature::PeerClose,
+        Step::PeerReset {} => Feature::PeerReset,
+        Step::PeerFatalAlert {} => Feature::PeerFatalAlert,
+        _ => Feature::InjectMalformed,
+    }
 }
 
 /// Deterministic pseudo-random bytes for seeded loops (tests, corpus seeds, benchmarks).

@@ -3,9 +3,12 @@
 //! same oracles run under `cargo test` over seeded inputs, without libFuzzer.
 
 pub mod generate;
+pub mod narrow;
 pub mod oracle;
 pub mod replay;
 pub mod targets;
+pub mod triage;
 
-pub use generate::{generate, seed_bytes, Generated, FUZZ_ID};
-pub use oracle::{differential, invariants, scenario_file, Finding, Oracles};
+pub use generate::{generate, generate_for, seed_bytes, Generated, FUZZ_ID};
+pub use narrow::{Feature, Lack, Narrowing};
+pub use oracle::{differential, invariants, judge, scenario_file, Finding, Oracles};

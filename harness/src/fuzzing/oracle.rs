@@ -21,7 +21,7 @@ use crate::runner::{self, RunOptions, Trace};
 use crate::scenario::Scenario;
 use crate::sessions::SessionPool;
 
-use super::Generated;
+use super::{Generated, Narrowing};
 
 /// What the oracle found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,35 +41,84 @@ impl fmt::Display for Finding {
     }
 }
 
+/// The environment variable that names the fuzzed implementations: `--impl` arguments
+/// (`openssl`, `rustls`, `libssl:PATH[@label]`, `wolfssl:PATH[@label]`) separated by commas.
+/// Unset or empty: the built-in implementations.
+pub const IMPL_ENV: &str = "SSLWRITE_FUZZ_IMPL";
+
+/// The implementation set [`IMPL_ENV`] names.
+pub fn impls_from_env() -> Vec<String> {
+    match std::env::var(IMPL_ENV) {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => impls::NAMES.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
 /// The implementations, the reference peer and the known list, built once per process.
 pub struct Oracles {
+    /// In the order given; the first is the one the others are diffed against.
     pub impls: Vec<Box<dyn Implementation>>,
     pub reference: Box<dyn Implementation>,
     pub known: Known,
     /// TLS 1.2 sessions reused across executions by inputs that resume one.
     pub sessions: SessionPool,
+    /// What the generator leaves out because some implementation of the set cannot do it.
+    pub narrowing: Narrowing,
 }
 
 impl Oracles {
     /// Every built implementation and the project's known-divergence list.
     pub fn load() -> Oracles {
+        let names: Vec<String> = impls::NAMES.iter().map(|s| s.to_string()).collect();
+        Oracles::open(&names, Oracles::project_known()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The project's known-divergence file.
+    pub fn project_known() -> Known {
         let known_path = crate::project_root()
             .join("scenarios")
             .join(crate::scenario::KNOWN_DIVERGENCES_FILE);
-        let known = Known::load(&known_path).unwrap_or_else(|e| panic!("{e}"));
-        Oracles::with(impls::NAMES.to_vec(), known)
+        Known::load(&known_path).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    pub fn with(names: Vec<&str>, known: Known) -> Oracles {
-        Oracles {
-            impls: names
-                .iter()
-                .map(|n| impls::by_name(n).unwrap_or_else(|e| panic!("{e}")))
-                .collect(),
-            reference: Box::new(impls::openssl::OpensslImpl::new()),
+    /// The implementations `names` (built-in names or `libssl:`/`wolfssl:` specs, opened in
+    /// this process, each loaded library in a link namespace of its own), probed for what the
+    /// generator may ask of them.
+    pub fn open(names: &[String], known: Known) -> Result<Oracles, String> {
+        if names.is_empty() {
+            return Err("no implementation to fuzz".to_string());
+        }
+        let impls = names
+            .iter()
+            .map(|n| impls::by_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for i in &impls {
+            let name = i.info().name;
+            if !seen.insert(name.clone()) {
+                return Err(format!(
+                    "{name} is named twice; give loaded libraries distinct labels (PATH@label)"
+                ));
+            }
+        }
+        let reference: Box<dyn Implementation> = Box::new(impls::openssl::OpensslImpl::new());
+        let narrowing = Narrowing::probe(&impls, reference.as_ref());
+        Ok(Oracles {
+            impls,
+            reference,
             known,
             sessions: SessionPool::new(),
-        }
+            narrowing,
+        })
+    }
+
+    /// The generated run `bytes` stand for, for this set of implementations.
+    pub fn generate(&self, bytes: &[u8]) -> arbitrary::Result<Generated> {
+        super::generate_for(&mut arbitrary::Unstructured::new(bytes), &self.narrowing)
     }
 }
 
@@ -135,7 +184,13 @@ pub fn play(o: &Oracles, imp: &dyn Implementation, g: &Generated) -> Trace {
 /// Every implementation plays `g`; invariants, then the diff against the reference.
 pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
     let traces: Vec<Trace> = o.impls.iter().map(|i| play(o, i.as_ref(), g)).collect();
-    for (imp, trace) in o.impls.iter().zip(&traces) {
+    judge(o, g, &traces)
+}
+
+/// The verdict on `traces` (one per implementation of `o`, in order), however they were
+/// played: in this process, or in worker processes by `fuzz-triage`.
+pub fn judge(o: &Oracles, g: &Generated, traces: &[Trace]) -> Result<(), Finding> {
+    for (imp, trace) in o.impls.iter().zip(traces) {
         let info = imp.info();
         if let Some(mut f) = unexplained_invariant(o, &info, g, trace) {
             f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
@@ -143,7 +198,7 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
         }
     }
     let ref_name = o.impls[0].info().name;
-    for (imp, trace) in o.impls.iter().zip(&traces).skip(1) {
+    for (imp, trace) in o.impls.iter().zip(traces).skip(1) {
         let name = imp.info().name;
         let (d, _) =
             diff::compare_with(diff::Policy::GENERATED, &ref_name, &traces[0], &name, trace);

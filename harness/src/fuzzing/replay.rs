@@ -8,13 +8,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use arbitrary::Unstructured;
-
 use crate::contract::Outcome;
 use crate::runner::{self, Trace};
 use crate::scenario::{ClauseId, Scenario};
 
-use super::{differential, generate, Finding, Oracles};
+use super::{differential, Finding, Oracles};
 
 /// What a replay produced.
 pub struct Replayed {
@@ -53,7 +51,8 @@ fn short_hash(bytes: &[u8]) -> String {
 /// Replays `bytes` (a fuzz artifact); writes the scenario under `out` if given and the replay
 /// shows a finding (an input that finds nothing is no regression to keep in the suite).
 pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed, String> {
-    let g = generate(&mut Unstructured::new(bytes))
+    let g = o
+        .generate(bytes)
         .map_err(|e| format!("the input does not make a scenario: {e}"))?;
     let finding = differential(o, &g).err();
     let mut scenario = g.scenario.clone();

@@ -6,9 +6,7 @@
 
 use std::sync::OnceLock;
 
-use arbitrary::Unstructured;
-
-use super::{generate, Oracles};
+use super::Oracles;
 use crate::known::Known;
 
 /// The project's known-divergence list, as of the build.
@@ -24,35 +22,70 @@ fn oracles() -> &'static Oracles {
         std::panic::set_hook(Box::new(|info| eprintln!("sslwrite: caught {info}")));
         let known = Known::parse(KNOWN_DIVERGENCES)
             .unwrap_or_else(|e| panic!("scenarios/known-divergences.json: {e}"));
-        let names: Vec<String> = match std::env::var("SSLWRITE_FUZZ_IMPL") {
-            Ok(list) if !list.is_empty() => list.split(',').map(str::to_string).collect(),
-            _ => crate::impls::NAMES.iter().map(|s| s.to_string()).collect(),
-        };
-        Oracles::with(names.iter().map(String::as_str).collect(), known)
+        let names = super::oracle::impls_from_env();
+        let o = Oracles::open(&names, known).unwrap_or_else(|e| {
+            eprintln!("sslwrite: {}: {e}", super::oracle::IMPL_ENV);
+            std::process::exit(2)
+        });
+        let columns: Vec<String> = o
+            .impls
+            .iter()
+            .map(|i| {
+                let info = i.info();
+                format!("{} ({})", info.name, info.version)
+            })
+            .collect();
+        eprintln!("sslwrite: fuzzing {}", columns.join(" vs "));
+        for lack in o.narrowing.lacks() {
+            eprintln!("sslwrite: not generated: {lack}");
+        }
+        o
     })
 }
 
-fn fail(f: super::Finding) -> ! {
+/// The environment variable naming a session's signature log (`cargo xtask fuzz
+/// --keep-going` sets it): every finding appends its signature; one already there is counted
+/// and the execution goes on, so a session keeps one artifact per signature and spends its time
+/// on new ones.
+pub const SEEN_ENV: &str = "SSLWRITE_FUZZ_SEEN";
+
+fn fail(f: super::Finding) {
+    if let Some(path) = std::env::var_os(SEEN_ENV) {
+        let seen = std::fs::read_to_string(&path).unwrap_or_default();
+        let again = seen.lines().any(|l| l == f.signature);
+        use std::io::Write as _;
+        if let Ok(mut log) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            let _ = writeln!(log, "{}", f.signature);
+        }
+        if again {
+            return;
+        }
+    }
     eprintln!("sslwrite finding [{}]\n{}", f.signature, f.detail);
     std::process::abort()
 }
 
 /// `differential`: every implementation, invariants and unexplained divergences.
 pub fn differential(data: &[u8]) {
-    let Ok(g) = generate(&mut Unstructured::new(data)) else {
+    let o = oracles();
+    let Ok(g) = o.generate(data) else {
         return;
     };
-    if let Err(f) = super::differential(oracles(), &g) {
+    if let Err(f) = super::differential(o, &g) {
         fail(f);
     }
 }
 
 /// `invariants`: each selected implementation alone, invariants only.
 pub fn invariants(data: &[u8]) {
-    let Ok(g) = generate(&mut Unstructured::new(data)) else {
+    let o = oracles();
+    let Ok(g) = o.generate(data) else {
         return;
     };
-    let o = oracles();
     for imp in &o.impls {
         if let Err(f) = super::invariants(o, imp.as_ref(), &g) {
             fail(f);

@@ -1,0 +1,4 @@
+//! Subcommands of the `sslwrite` binary that live in files of their own (the rest are still in
+//! main.rs).
+
+pub mod fuzz_triage;
