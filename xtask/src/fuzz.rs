@@ -43,6 +43,9 @@ pub fn run(args: &[String]) -> ExitCode {
     let mut keep_going = false;
     let mut measure = false;
     let mut skip_absent = false;
+    let mut sanitizer: Option<String> = None;
+    let mut debug_assertions = false;
+    let mut trace_compares = true;
     let mut impls: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -52,6 +55,12 @@ pub fn run(args: &[String]) -> ExitCode {
                 None => return usage("--impl needs a name (openssl, rustls, libssl:PATH[@label], wolfssl:PATH[@label])"),
             },
             "--measure" => measure = true,
+            "--debug-assertions" => debug_assertions = true,
+            "--no-trace-compares" => trace_compares = false,
+            "--sanitizer" => match it.next().map(String::as_str) {
+                Some(v @ ("none" | "address")) => sanitizer = Some(v.to_string()),
+                _ => return usage("--sanitizer takes none or address"),
+            },
             "--skip-absent" => skip_absent = true,
             "--time" => match it.next().and_then(|v| v.parse().ok()) {
                 Some(t) => time = t,
@@ -137,7 +146,15 @@ pub fn run(args: &[String]) -> ExitCode {
             return code;
         }
     }
-    let nightly = has_nightly();
+    let nightly = match sanitizer.as_deref() {
+        Some("none") => false,
+        Some(_) if !has_nightly() => {
+            eprintln!("xtask fuzz: --sanitizer address needs a nightly toolchain (rustup toolchain install nightly)");
+            return ExitCode::from(2);
+        }
+        Some(_) => true,
+        None => has_nightly(),
+    };
     let mut cmd = Command::new("cargo");
     cmd.current_dir(project_root());
     if nightly {
@@ -146,6 +163,14 @@ pub fn run(args: &[String]) -> ExitCode {
     } else {
         eprintln!("xtask: no nightly toolchain: fuzzing on stable without a sanitizer (-s none)");
         cmd.args(["fuzz", "run", "-s", "none"]);
+    }
+    // cargo fuzz's default build has debug assertions and overflow checks on; `-O` is the
+    // release build (see the speed notes in fuzz/README.md).
+    if !debug_assertions {
+        cmd.arg("-O");
+    }
+    if !trace_compares {
+        cmd.arg("--no-trace-compares");
     }
     if !system_openssl() {
         cmd.args(["--features", "vendored"]);
@@ -174,6 +199,9 @@ pub fn run(args: &[String]) -> ExitCode {
     let seen = artifacts.join(format!("signatures-{}.log", std::process::id()));
     if keep_going {
         cmd.env(SEEN_ENV, &seen);
+    }
+    if measure {
+        cmd.env("SSLWRITE_FUZZ_MEASURE", "1");
     }
     cmd.arg(&target).arg(&corpus).arg("--");
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display()));
@@ -284,7 +312,7 @@ pub fn artifact_names(dir: &Path) -> Vec<String> {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--impl NAME]... [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S] [--measure] [--skip-absent]",
+        "xtask fuzz: {problem}\nusage: cargo xtask fuzz <{}> [--impl NAME]... [--time SECONDS] [--jobs N] [--keep-going] [--runs N --seed S] [--measure] [--sanitizer none|address] [--skip-absent]",
         TARGETS.join("|")
     );
     ExitCode::from(2)
