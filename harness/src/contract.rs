@@ -457,6 +457,16 @@ pub trait Implementation: Send + Sync {
             "session resumption is not available".into(),
         ))
     }
+
+    /// How many connections may resume one session this implementation's client gave out
+    /// ([`Connection::session`]), for the fuzzer's session pool. Most clients resume a
+    /// session (a TLS 1.3 stateless ticket included) as often as the server accepts it; one
+    /// that spends a ticket per resumption says how many it holds. A session that stops
+    /// resuming is forgotten and its run played again, so this is a cost, never a verdict.
+    fn resumptions_per_session(&self, tls: Tls) -> u32 {
+        let _ = tls;
+        crate::sessions::SessionPool::MAX_USES
+    }
 }
 
 /// One TLS connection under test. Each method is one library call (or, for drivers without

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::contract::{Call, ConnConfig, Implementation, Modes, Role, Session, SetupError, Tls};
+use crate::contract::{Call, ConnConfig, Implementation, Modes, Role, Session, SetupError};
 use crate::peer::Peer;
 use crate::transport::{Pipe, PipeConfig, Side};
 
@@ -142,10 +142,12 @@ impl SessionPool {
         if cfg.early_data || !cfg.resume {
             return prime(imp, reference, cfg).map(Arc::new);
         }
-        let uses = match cfg.tls {
-            Tls::V12 => Self::MAX_USES,
-            Tls::V13 => Self::TLS13_TICKETS,
-        };
+        // A server run resumes the reference client's session; a client run its own.
+        let uses = match cfg.role {
+            Role::Client => imp.resumptions_per_session(cfg.tls),
+            Role::Server => reference.resumptions_per_session(cfg.tls),
+        }
+        .clamp(1, Self::MAX_USES);
         let key = pool_key(&imp.info().name, cfg);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = entries.get_mut(&key) {

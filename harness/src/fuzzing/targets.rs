@@ -58,7 +58,10 @@ fn fail(f: super::Finding) {
         static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
         let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
         if !seen.contains(&f.signature) {
-            eprintln!("sslwrite: finding (measuring, not stopping) [{}]", f.signature);
+            eprintln!(
+                "sslwrite: finding (measuring, not stopping) [{}]",
+                f.signature
+            );
             seen.push(f.signature);
         }
         return;

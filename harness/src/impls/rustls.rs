@@ -183,6 +183,15 @@ impl Implementation for RustlsImpl {
         })?;
         self.open(cfg, io, Some(c.clone()))
     }
+
+    /// A rustls client spends one TLS 1.3 ticket per resumption, and the first connection's
+    /// server issued [`SessionPool::TLS13_TICKETS`](crate::sessions::SessionPool::TLS13_TICKETS).
+    fn resumptions_per_session(&self, tls: Tls) -> u32 {
+        match tls {
+            Tls::V12 => crate::sessions::SessionPool::MAX_USES,
+            Tls::V13 => crate::sessions::SessionPool::TLS13_TICKETS,
+        }
+    }
 }
 
 impl RustlsImpl {
