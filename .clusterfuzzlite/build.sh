@@ -3,6 +3,13 @@
 # SANITIZER). Also runs locally as a dry run:
 #   SRC=/tmp/cfl OUT=/tmp/cfl/out SANITIZER=none bash .clusterfuzzlite/build.sh
 # (with /tmp/cfl/sslwrite a checkout or a link to one).
+#
+# Besides the three targets (the built-in implementations), every library of another stack
+# that the build image has (Dockerfile: Debian/Ubuntu's android-libboringssl and libwolfssl)
+# becomes a target of its own: `differential_boringssl`, `differential_wolfssl`. The runner
+# image has none of those packages, so the library is copied into $OUT/lib and named in
+# `TARGET.impls` beside the binary (paths relative to it), which the target reads when
+# SSLWRITE_FUZZ_IMPL is not set.
 cd "$SRC/sslwrite"
 sanitizer_args=()
 if [ "${SANITIZER:-address}" = "none" ] || ! rustup toolchain list 2>/dev/null | grep -q nightly; then
@@ -15,6 +22,31 @@ if ! pkg-config --exists openssl 2>/dev/null; then
 fi
 cargo fuzz build -O "${sanitizer_args[@]}" "${features[@]}"
 mkdir -p "$OUT"
+bin=fuzz/target/x86_64-unknown-linux-gnu/release
 for target in differential invariants scenario_file; do
-  cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"
+  cp "$bin/$target" "$OUT/"
 done
+
+# with_library NAME KIND FILE [COMPANION...]: differential_NAME against the linked OpenSSL.
+with_library() {
+  local name=$1 kind=$2 file=$3
+  shift 3
+  if [ ! -e "$file" ]; then
+    echo "build.sh: no $name in this image ($file): differential_$name not built"
+    return
+  fi
+  mkdir -p "$OUT/lib/$name"
+  cp -L "$file" "$OUT/lib/$name/"
+  local f
+  for f in "$@"; do
+    [ -e "$f" ] && cp -L "$f" "$OUT/lib/$name/"
+  done
+  cp "$bin/differential" "$OUT/differential_$name"
+  printf 'openssl\n%s:lib/%s/%s@%s\n' "$kind" "$name" "$(basename "$file")" "$name" \
+    >"$OUT/differential_$name.impls"
+  echo "build.sh: differential_$name fuzzes the linked OpenSSL against $file"
+}
+android=/usr/lib/x86_64-linux-gnu/android
+with_library boringssl libssl "$android/libssl.so.0" "$android/libcrypto.so.0"
+wolfssl=$(ls /usr/lib/x86_64-linux-gnu/libwolfssl.so.[0-9]* 2>/dev/null | head -n 1 || true)
+with_library wolfssl wolfssl "${wolfssl:-/nonexistent/libwolfssl.so}"

@@ -43,19 +43,46 @@ impl fmt::Display for Finding {
 
 /// The environment variable that names the fuzzed implementations: `--impl` arguments
 /// (`openssl`, `rustls`, `libssl:PATH[@label]`, `wolfssl:PATH[@label]`) separated by commas.
-/// Unset or empty: the built-in implementations.
 pub const IMPL_ENV: &str = "SSLWRITE_FUZZ_IMPL";
 
-/// The implementation set [`IMPL_ENV`] names.
+/// The implementation set of this process: [`IMPL_ENV`] if set; else the file beside the
+/// executable named after it with `.impls` appended (one `--impl` argument per line, library
+/// paths relative to the executable's folder: how a ClusterFuzzLite build, whose runners set
+/// no environment, names the libraries it ships in `$OUT/lib`); else the built-in ones.
 pub fn impls_from_env() -> Vec<String> {
-    match std::env::var(IMPL_ENV) {
-        Ok(list) if !list.trim().is_empty() => list
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        _ => impls::NAMES.iter().map(|s| s.to_string()).collect(),
+    if let Ok(list) = std::env::var(IMPL_ENV) {
+        if !list.trim().is_empty() {
+            return list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
     }
+    if let Some(set) = std::env::current_exe().ok().and_then(|exe| sidecar(&exe)) {
+        return set;
+    }
+    impls::NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+/// The set named by `EXE.impls`, relative library paths resolved against `EXE`'s folder.
+pub fn sidecar(exe: &Path) -> Option<Vec<String>> {
+    let mut name = exe.file_name()?.to_os_string();
+    name.push(".impls");
+    let text = std::fs::read_to_string(exe.with_file_name(name)).ok()?;
+    let dir = exe.parent()?;
+    let set: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|spec| match spec.split_once(':') {
+            Some((kind @ ("libssl" | "wolfssl"), rest)) if !rest.starts_with('/') => {
+                format!("{kind}:{}", dir.join(rest).display())
+            }
+            _ => spec.to_string(),
+        })
+        .collect();
+    (!set.is_empty()).then_some(set)
 }
 
 /// The implementations, the reference peer and the known list, built once per process.
@@ -272,5 +299,33 @@ pub fn scenario_file(bytes: &[u8]) -> Result<(), Finding> {
             clause: "W1".into(),
             detail: format!("a loaded scenario does not survive its own JSON: {other:?}"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sidecar_names_libraries_relative_to_the_executable() {
+        let dir = std::env::temp_dir().join(format!("sslwrite-sidecar-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = dir.join("differential_boringssl");
+        std::fs::write(
+            dir.join("differential_boringssl.impls"),
+            "# the linked OpenSSL against BoringSSL\nopenssl\nlibssl:lib/libssl.so.0@boringssl\nwolfssl:/abs/libwolfssl.so\n",
+        )
+        .unwrap();
+        let set = sidecar(&exe).expect("a set");
+        assert_eq!(
+            set,
+            vec![
+                "openssl".to_string(),
+                format!("libssl:{}/lib/libssl.so.0@boringssl", dir.display()),
+                "wolfssl:/abs/libwolfssl.so".to_string(),
+            ]
+        );
+        assert_eq!(sidecar(&dir.join("other")), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
