@@ -10,5 +10,5 @@ pub mod targets;
 pub mod triage;
 
 pub use generate::{generate, generate_for, seed_bytes, Generated, FUZZ_ID};
-pub use narrow::{Feature, Lack, Narrowing};
+pub use narrow::{Feature, Lack, Narrowing, Why};
 pub use oracle::{differential, invariants, judge, scenario_file, Finding, Oracles};

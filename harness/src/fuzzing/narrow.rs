@@ -7,6 +7,8 @@
 //! (a missing entry point, a setting it refuses, a capability it lacks) takes that feature out
 //! of the generator for the whole set, so executions are not spent on runs that stop at a skip.
 //! Anything else the implementation answers, a failure included, is behaviour and stays in.
+//! A probe the harness cannot set up (status `error`) takes the feature out too, and says so
+//! as a harness problem: a generated run would only repeat that error, never show behaviour.
 //!
 //! The probes play the same drivers as the suite; the answer depends only on the libraries, so
 //! a fuzz session and a later replay with the same `--impl` set generate the same scenarios.
@@ -132,6 +134,15 @@ impl fmt::Display for Feature {
     }
 }
 
+/// Why a feature is out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The implementation answered `skip`: it cannot do this.
+    Skip,
+    /// The harness could not set the probe up (run status `error`): a harness gap.
+    HarnessError,
+}
+
 /// One thing an implementation cannot do, and what it said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lack {
@@ -139,14 +150,19 @@ pub struct Lack {
     pub tls: Tls,
     pub role: Role,
     pub feature: Feature,
+    pub why: Why,
     pub reason: String,
 }
 
 impl fmt::Display for Lack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.why {
+            Why::Skip => "cannot",
+            Why::HarnessError => "the harness cannot set up",
+        };
         write!(
             f,
-            "{} cannot {} (TLS {} {}): {}",
+            "{} {what} {} (TLS {} {}): {}",
             self.implementation, self.feature, self.tls, self.role, self.reason
         )
     }
@@ -175,13 +191,15 @@ impl Narrowing {
                         if !feature.applies(tls) {
                             continue;
                         }
-                        if let Some(reason) = probe_one(imp.as_ref(), reference, tls, role, feature)
+                        if let Some((why, reason)) =
+                            probe_one(imp.as_ref(), reference, tls, role, feature)
                         {
                             n.add(Lack {
                                 implementation: imp.info().name,
                                 tls,
                                 role,
                                 feature,
+                                why,
                                 reason,
                             });
                         }
@@ -221,14 +239,15 @@ impl Narrowing {
     }
 }
 
-/// The probe run for `feature`; `Some(reason)` when the implementation skipped it.
+/// The probe run for `feature`; `Some` when the implementation skipped it or the harness could
+/// not set it up.
 fn probe_one(
     imp: &dyn Implementation,
     reference: &dyn Implementation,
     tls: Tls,
     role: Role,
     feature: Feature,
-) -> Option<String> {
+) -> Option<(Why, String)> {
     let mut modes = Modes {
         auto_retry: true,
         ..Modes::default()
@@ -365,7 +384,8 @@ fn probe_one(
         modes,
     };
     match runner::run(imp, reference, &scenario, &key).status {
-        RunStatus::Skipped { reason, .. } => Some(reason),
+        RunStatus::Skipped { reason, .. } => Some((Why::Skip, reason)),
+        RunStatus::Error { message } => Some((Why::HarnessError, message)),
         _ => None,
     }
 }
@@ -382,6 +402,7 @@ mod tests {
             tls: Tls::V12,
             role: Role::Client,
             feature: Feature::Renegotiate,
+            why: Why::Skip,
             reason: "renegotiation is not available".into(),
         });
         assert!(!n.can(Tls::V12, Role::Client, Feature::Renegotiate));
@@ -392,6 +413,7 @@ mod tests {
             tls: Tls::V13,
             role: Role::Server,
             feature: Feature::Connect,
+            why: Why::HarnessError,
             reason: "no TLS 1.3".into(),
         });
         assert!(!n.can(Tls::V13, Role::Server, Feature::WriteEx));
