@@ -503,6 +503,87 @@ pub fn seed_bytes(seed: u64, n: usize) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// What a set lacks is never generated, in any TLS version and role, and the same bytes
+    /// still make a scenario.
+    #[test]
+    fn a_narrowed_generator_never_produces_what_the_set_lacks() {
+        use crate::fuzzing::narrow::{Lack, Why};
+        let mut n = Narrowing::none();
+        let lacks = [
+            Feature::WriteEx,
+            Feature::SetModes,
+            Feature::MaxSendFragment,
+            Feature::Renegotiate,
+            Feature::KeyUpdate,
+            Feature::WriteNegative,
+            Feature::PartialWrite,
+        ];
+        for tls in [Tls::V12, Tls::V13] {
+            for role in [Role::Client, Role::Server] {
+                for feature in lacks {
+                    n.add(Lack {
+                        implementation: "x".into(),
+                        tls,
+                        role,
+                        feature,
+                        why: Why::Skip,
+                        reason: "test".into(),
+                    });
+                }
+            }
+        }
+        // TLS 1.3 servers cannot connect at all: every input becomes another role or version.
+        n.add(Lack {
+            implementation: "x".into(),
+            tls: Tls::V13,
+            role: Role::Server,
+            feature: Feature::Connect,
+            why: Why::Skip,
+            reason: "test".into(),
+        });
+        let (mut made, mut unnarrowed_had) = (0, 0);
+        for seed in 0..400 {
+            let bytes = seed_bytes(seed, 512);
+            let plain = generate(&mut Unstructured::new(&bytes)).expect("enough bytes");
+            let g = generate_for(&mut Unstructured::new(&bytes), &n).expect("enough bytes");
+            made += 1;
+            let forbidden = |s: &Scenario| {
+                s.steps.iter().any(|st| {
+                    matches!(
+                        st,
+                        Step::WriteEx { .. }
+                            | Step::SetModes { .. }
+                            | Step::Renegotiate { .. }
+                            | Step::KeyUpdate { .. }
+                            | Step::WriteNegative { .. }
+                            | Step::WriteAll {
+                                api: Api::WriteEx,
+                                ..
+                            }
+                    )
+                }) || s.connection.max_send_fragment.is_some()
+                    || s.modes.iter().any(|m| m.partial_write)
+            };
+            if forbidden(&plain.scenario) {
+                unnarrowed_had += 1;
+            }
+            assert!(
+                !forbidden(&g.scenario),
+                "seed {seed}: {}",
+                g.scenario.to_json()
+            );
+            assert!(
+                !(g.key.tls == Tls::V13 && g.key.role == Role::Server),
+                "seed {seed}: a TLS 1.3 server run"
+            );
+        }
+        assert_eq!(made, 400);
+        assert!(
+            unnarrowed_had > 300,
+            "the unnarrowed generator makes them: {unnarrowed_had}"
+        );
+    }
+
     #[test]
     fn generated_scenarios_are_valid_files() {
         for seed in 0..300 {
