@@ -4,6 +4,9 @@
 //! [`scenario`] (files → runs) → [`runner`] (one run on one [`contract::Implementation`] over a
 //! [`transport::Pipe`], with the [`peer`]) → [`diff`] and [`known`] (verdicts) → [`suite`]
 //! (everything, in parallel) → [`report`] (JSON and the terminal table).
+//!
+//! `unsafe` is denied (the workspace's `unsafe_code` lint) everywhere but the two modules whose job is FFI: [`impls`] (the C
+//! libraries) and [`sys`] (signals, process groups).
 
 pub mod bench;
 pub mod blame;
@@ -11,6 +14,7 @@ pub mod certs;
 pub mod contract;
 pub mod diff;
 pub mod fuzzing;
+#[allow(unsafe_code)]
 pub mod impls;
 pub mod isolation;
 pub mod known;
@@ -22,6 +26,7 @@ pub mod runner;
 pub mod scenario;
 pub mod sessions;
 pub mod suite;
+#[allow(unsafe_code)]
 pub mod sys;
 pub mod transport;
 pub mod wire;

@@ -16,6 +16,9 @@
 //! The forwarders are one-instruction trampolines (x86-64 and AArch64), so the shim needs no
 //! OpenSSL header and no signature of the functions it passes through.
 
+// It loads the system libssl to list its exports (FFI through libloading).
+#![allow(unsafe_code)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

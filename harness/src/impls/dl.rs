@@ -315,18 +315,21 @@ macro_rules! symbol_table {
             ) -> Result<Symbols, Vec<String>> {
                 let mut missing = Vec::new();
                 $(
-                    // SAFETY: the caller's guarantee: a function of this C type (a function
-                    // pointer has the size of a data pointer on every target this builds for).
-                    let $e: Option<$et> = lookup(stringify!($e))
-                        .map(|p| unsafe { std::mem::transmute::<*const std::ffi::c_void, $et>(p) });
+                    let $e: Option<$et> = lookup(stringify!($e)).map(|p| {
+                        // SAFETY: the caller's guarantee: a function of this C type (a
+                        // function pointer has the size of a data pointer on every target
+                        // this builds for).
+                        unsafe { std::mem::transmute::<*const std::ffi::c_void, $et>(p) }
+                    });
                     if $e.is_none() {
                         missing.push(stringify!($e).to_string());
                     }
                 )*
                 $(
-                    // SAFETY: as above.
-                    let $o: Option<$ot> = lookup(stringify!($o))
-                        .map(|p| unsafe { std::mem::transmute::<*const std::ffi::c_void, $ot>(p) });
+                    let $o: Option<$ot> = lookup(stringify!($o)).map(|p| {
+                        // SAFETY: as above.
+                        unsafe { std::mem::transmute::<*const std::ffi::c_void, $ot>(p) }
+                    });
                 )*
                 if !missing.is_empty() {
                     return Err(missing);

@@ -227,9 +227,11 @@ impl Loaded {
             }
             None => openssl_version.clone(),
         };
-        // SAFETY: OpenSSL_version_num() takes nothing and returns a number.
         #[allow(clippy::unnecessary_cast)] // c_ulong is 32 bits on some targets
-        let version_num = sym.OpenSSL_version_num.map_or(0, |f| unsafe { f() } as u64);
+        let version_num = sym.OpenSSL_version_num.map_or(0, |f| {
+            // SAFETY: OpenSSL_version_num() takes nothing and returns a number.
+            unsafe { f() as u64 }
+        });
         let abi = match version_num >> 28 {
             0 => "unknown (no OpenSSL_version_num)".to_string(),
             1 => "OpenSSL 1.1 libssl ABI".to_string(),
