@@ -428,9 +428,11 @@ impl Worker {
     }
 
     /// Ends the worker now (it hangs, or the harness stops).
+    /// Kills the worker and its process group: a library's forked children go with it.
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        crate::sys::kill_process_group(self.child.id());
     }
 
     /// Ends an idle worker: stdin closes, it exits.
@@ -440,12 +442,15 @@ impl Worker {
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
+                // What the worker's libraries started ends with it.
+                crate::sys::kill_process_group(self.child.id());
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        crate::sys::kill_process_group(self.child.id());
     }
 }
 

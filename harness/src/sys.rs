@@ -282,3 +282,19 @@ mod tests {
         set_linger_zero(&s).unwrap();
     }
 }
+
+/// Sends SIGKILL to every process of the process group `pgid` (a worker started as the leader
+/// of a group of its own, and whatever a library it loaded has started). A group with no
+/// process left is not an error.
+pub fn kill_process_group(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) with a negative pid signals that process group; it touches no memory.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}

@@ -339,3 +339,43 @@ fn a_write_loop_against_a_library_hiding_its_successes_stops_with_i3() {
     );
     assert!(std::fs::metadata(d.path("r.json")).unwrap().len() < 1 << 20);
 }
+
+/// A library that starts a child process and never waits for it (`faulty:fork=7`): the worker's
+/// process group goes when the worker does, the child with it (issue 16).
+#[test]
+fn a_librarys_children_do_not_outlive_its_worker() {
+    let d = dir("fork");
+    scenario(&d.path(""), "forks", 7);
+    let pids = d.path("pids");
+    let out = sslwrite()
+        .env("SSLWRITE_FAULTY_PIDS", &pids)
+        .args([
+            "conformance",
+            "--quiet",
+            "--impl",
+            "openssl",
+            "--impl",
+            "faulty:fork=7",
+        ])
+        .arg("--scenarios")
+        .arg(d.path("scenarios"))
+        .arg("--json")
+        .arg(d.path("r.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{}", text(&out));
+    let pids = std::fs::read_to_string(&pids).expect("the faulty library started a child");
+    let pids: Vec<u32> = pids.lines().map(|l| l.parse().unwrap()).collect();
+    assert!(!pids.is_empty());
+    for pid in pids {
+        // Gone, or a zombie nobody has reaped yet: not running.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
+            .flatten();
+        assert!(
+            matches!(state, None | Some('Z') | Some('X')),
+            "child {pid} still runs (state {state:?})"
+        );
+    }
+}

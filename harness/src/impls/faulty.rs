@@ -10,7 +10,10 @@
 //! - `panic=N`: panics (the in-process runner catches that one);
 //! - `lie=N`: the write happens, but the call reports `want_write` (with `ret` -1 and class
 //!   WANT_WRITE): a library whose answer hides a success, so that a contract-following caller
-//!   writes the same bytes again and again (the runner's loops must stop by themselves).
+//!   writes the same bytes again and again (the runner's loops must stop by themselves);
+//! - `fork=N`: starts a child process (`sleep 300`) that it never waits for, as a library that
+//!   forks a helper does, and writes on; the child's pid is appended to the file
+//!   `SSLWRITE_FAULTY_PIDS` names, if set (the worker's process group must not outlive it).
 //!
 //! A scenario chooses where the fault strikes by the length it writes at that step.
 
@@ -26,6 +29,7 @@ pub enum Fault {
     Hang,
     Panic,
     Lie,
+    Fork,
 }
 
 pub struct FaultyImpl {
@@ -39,7 +43,7 @@ impl FaultyImpl {
 
     /// Parses `faulty:KIND=LEN,...`.
     pub fn parse(name: &str) -> Result<FaultyImpl, String> {
-        let usage = "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic or lie";
+        let usage = "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic, lie or fork";
         let spec = name
             .strip_prefix("faulty:")
             .ok_or_else(|| format!("{name:?}: expected {usage}"))?;
@@ -54,6 +58,7 @@ impl FaultyImpl {
                 "hang" => Fault::Hang,
                 "panic" => Fault::Panic,
                 "lie" => Fault::Lie,
+                "fork" => Fault::Fork,
                 other => return Err(format!("unknown fault {other:?} in {name:?}: {usage}")),
             };
             let len = len
@@ -112,6 +117,7 @@ impl FaultyConn {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
             Some(Fault::Panic) => panic!("faulty: panic on a write of {len} bytes"),
+            Some(Fault::Fork) => fork_a_sleeper(),
             Some(Fault::Lie) | None => {}
         }
     }
@@ -199,5 +205,23 @@ mod tests {
     #[test]
     fn it_is_never_in_the_default_list() {
         assert!(!super::super::NAMES.contains(&FaultyImpl::NAME));
+    }
+}
+
+/// The `fork` fault: a child process this one never waits for.
+fn fork_a_sleeper() {
+    let child = std::process::Command::new("sleep")
+        .arg("300")
+        .stdin(std::process::Stdio::null())
+        .spawn();
+    if let (Ok(child), Some(file)) = (child, std::env::var_os("SSLWRITE_FAULTY_PIDS")) {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+        {
+            let _ = writeln!(f, "{}", child.id());
+        }
     }
 }
