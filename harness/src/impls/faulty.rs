@@ -179,6 +179,24 @@ impl Connection for FaultyConn {
     }
 }
 
+/// The `fork` fault: a child process this one never waits for.
+fn fork_a_sleeper() {
+    let child = std::process::Command::new("sleep")
+        .arg("300")
+        .stdin(std::process::Stdio::null())
+        .spawn();
+    if let (Ok(child), Some(file)) = (child, std::env::var_os("SSLWRITE_FAULTY_PIDS")) {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+        {
+            let _ = writeln!(f, "{}", child.id());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,23 +223,5 @@ mod tests {
     #[test]
     fn it_is_never_in_the_default_list() {
         assert!(!super::super::NAMES.contains(&FaultyImpl::NAME));
-    }
-}
-
-/// The `fork` fault: a child process this one never waits for.
-fn fork_a_sleeper() {
-    let child = std::process::Command::new("sleep")
-        .arg("300")
-        .stdin(std::process::Stdio::null())
-        .spawn();
-    if let (Ok(child), Some(file)) = (child, std::env::var_os("SSLWRITE_FAULTY_PIDS")) {
-        use std::io::Write as _;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(file)
-        {
-            let _ = writeln!(f, "{}", child.id());
-        }
     }
 }
