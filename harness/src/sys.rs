@@ -260,6 +260,22 @@ pub unsafe fn segfault_in_c() -> ! {
     std::process::abort()
 }
 
+/// Sends SIGKILL to every process of the process group `pgid` (a worker started as the leader
+/// of a group of its own, and whatever a library it loaded has started). A group with no
+/// process left is not an error.
+pub fn kill_process_group(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) with a negative pid signals that process group; it touches no memory.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,21 +296,5 @@ mod tests {
         let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
         set_send_buffer(&s, 4096).unwrap();
         set_linger_zero(&s).unwrap();
-    }
-}
-
-/// Sends SIGKILL to every process of the process group `pgid` (a worker started as the leader
-/// of a group of its own, and whatever a library it loaded has started). A group with no
-/// process left is not an error.
-pub fn kill_process_group(pgid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
-        return;
-    };
-    if pgid <= 1 {
-        return;
-    }
-    // SAFETY: kill(2) with a negative pid signals that process group; it touches no memory.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
     }
 }
