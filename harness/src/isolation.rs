@@ -42,6 +42,10 @@ use crate::transport::TransportKind;
 /// take well under a second), low enough that a hang costs little.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Most of one run's stderr kept on disk: a library that floods stderr has the older part
+/// dropped (a line says how much) while the run goes on, so the temporary folder stays small.
+pub const STDERR_CAP: u64 = 8 << 20;
+
 /// How much of a dead worker's stderr a run keeps.
 const STDERR_TAIL: usize = 2000;
 
@@ -264,6 +268,8 @@ struct Worker {
     stderr: File,
     /// Where the current run's stderr starts.
     stderr_mark: u64,
+    /// What [`Worker::cap_stderr`] dropped of the current run's stderr.
+    stderr_dropped: u64,
     sent: HashSet<usize>,
 }
 
@@ -310,6 +316,7 @@ impl Worker {
             progress,
             stderr,
             stderr_mark,
+            stderr_dropped: 0,
             sent: HashSet::new(),
         })
     }
@@ -329,6 +336,7 @@ impl Worker {
         timeout: Duration,
     ) -> Result<Trace, Lost> {
         self.stderr_mark = self.stderr.metadata().map_or(0, |m| m.len());
+        self.stderr_dropped = 0;
         if self.stderr_mark > 1 << 20 {
             // Idle worker, append-mode file: safe to start it over.
             let _ = self.stderr.set_len(0);
@@ -369,7 +377,7 @@ impl Worker {
                             message: format!("the worker's answer is not a trace: {e}"),
                         })
                     }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Timeout) => self.cap_stderr(),
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
@@ -416,6 +424,19 @@ impl Worker {
         (steps, begun)
     }
 
+    /// Drops what the worker wrote to stderr during this run beyond [`STDERR_CAP`]: the file
+    /// starts over where the run began (the worker appends, so its next write lands at the new
+    /// end); the tail the report keeps says how much went.
+    fn cap_stderr(&mut self) {
+        let len = self.stderr.metadata().map_or(0, |m| m.len());
+        if len.saturating_sub(self.stderr_mark) <= STDERR_CAP {
+            return;
+        }
+        if self.stderr.set_len(self.stderr_mark).is_ok() {
+            self.stderr_dropped += len - self.stderr_mark;
+        }
+    }
+
     /// The end of what the worker wrote to stderr during the current run.
     fn stderr_tail(&mut self) -> Option<String> {
         let len = self.stderr.metadata().ok()?.len();
@@ -423,7 +444,14 @@ impl Worker {
         self.stderr.seek(io::SeekFrom::Start(from)).ok()?;
         let mut bytes = Vec::new();
         self.stderr.read_to_end(&mut bytes).ok()?;
-        let text = String::from_utf8_lossy(&bytes).trim().to_string();
+        let mut text = String::from_utf8_lossy(&bytes).trim().to_string();
+        if self.stderr_dropped > 0 {
+            text = format!(
+                "[sslwrite: {} MiB of this run's stderr dropped: at most {} MiB is kept]\n{text}",
+                self.stderr_dropped >> 20,
+                STDERR_CAP >> 20
+            );
+        }
         (!text.is_empty()).then_some(text)
     }
 

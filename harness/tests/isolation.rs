@@ -379,3 +379,37 @@ fn a_librarys_children_do_not_outlive_its_worker() {
         );
     }
 }
+
+/// A library that floods stderr (`faulty:flood=7`: 48 MiB, then abort): the worker keeps at
+/// most 8 MiB of one run's stderr, says what it dropped, and the crash still has its tail.
+#[test]
+fn a_stderr_flood_is_capped() {
+    let d = dir("flood");
+    scenario(&d.path(""), "floods", 7);
+    let out = sslwrite()
+        .args([
+            "conformance",
+            "--quiet",
+            "--impl",
+            "openssl",
+            "--impl",
+            "faulty:flood=7",
+        ])
+        .arg("--scenarios")
+        .arg(d.path("scenarios"))
+        .arg("--json")
+        .arg(d.path("r.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{}", text(&out));
+    let r = report(&d);
+    let t = &run(&r, "floods")["results"]["faulty"];
+    assert_eq!(t["status"], "crash", "{t}");
+    let stderr = t["stderr"].as_str().unwrap_or_default();
+    assert!(stderr.contains("faulty: flooded stderr"), "{stderr:?}");
+    assert!(
+        stderr.starts_with("[sslwrite: ") && stderr.contains("of this run's stderr dropped"),
+        "the tail says what was dropped: {:?}",
+        &stderr[..stderr.len().min(300)]
+    );
+}

@@ -13,7 +13,9 @@
 //!   writes the same bytes again and again (the runner's loops must stop by themselves);
 //! - `fork=N`: starts a child process (`sleep 300`) that it never waits for, as a library that
 //!   forks a helper does, and writes on; the child's pid is appended to the file
-//!   `SSLWRITE_FAULTY_PIDS` names, if set (the worker's process group must not outlive it).
+//!   `SSLWRITE_FAULTY_PIDS` names, if set (the worker's process group must not outlive it);
+//! - `flood=N`: writes 48 MiB to stderr over about a quarter of a second, then aborts (the
+//!   worker keeps at most `isolation::STDERR_CAP` of one run's stderr).
 //!
 //! A scenario chooses where the fault strikes by the length it writes at that step.
 
@@ -30,6 +32,7 @@ pub enum Fault {
     Panic,
     Lie,
     Fork,
+    Flood,
 }
 
 pub struct FaultyImpl {
@@ -43,7 +46,8 @@ impl FaultyImpl {
 
     /// Parses `faulty:KIND=LEN,...`.
     pub fn parse(name: &str) -> Result<FaultyImpl, String> {
-        let usage = "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic, lie or fork";
+        let usage =
+            "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic, lie, fork or flood";
         let spec = name
             .strip_prefix("faulty:")
             .ok_or_else(|| format!("{name:?}: expected {usage}"))?;
@@ -59,6 +63,7 @@ impl FaultyImpl {
                 "panic" => Fault::Panic,
                 "lie" => Fault::Lie,
                 "fork" => Fault::Fork,
+                "flood" => Fault::Flood,
                 other => return Err(format!("unknown fault {other:?} in {name:?}: {usage}")),
             };
             let len = len
@@ -118,6 +123,17 @@ impl FaultyConn {
             },
             Some(Fault::Panic) => panic!("faulty: panic on a write of {len} bytes"),
             Some(Fault::Fork) => fork_a_sleeper(),
+            Some(Fault::Flood) => {
+                use std::io::Write as _;
+                let chunk = vec![b'x'; 1 << 20];
+                let mut err = std::io::stderr().lock();
+                for _ in 0..48 {
+                    let _ = err.write_all(&chunk);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                let _ = writeln!(err, "\nfaulty: flooded stderr");
+                std::process::abort()
+            }
             Some(Fault::Lie) | None => {}
         }
     }
