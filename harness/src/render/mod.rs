@@ -49,6 +49,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    remove_stale_temporaries(path, name);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
@@ -65,6 +66,34 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot move {} to {}: {e}", tmp.display(), path.display())
     })
+}
+
+/// Removes the `.NAME.PID.tmp` files beside `path` that a writer killed mid-write left behind
+/// (kill -9 between create and rename): those whose process is gone. A live writer's is left.
+fn remove_stale_temporaries(path: &Path, name: &std::ffi::OsStr) {
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => std::path::PathBuf::from("."),
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let file = file.to_string_lossy();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Text for a terminal: control characters (but newline and tab), DEL, C1 controls and the
@@ -621,6 +650,27 @@ mod tests {
         let blocked = path.join("below-a-file.txt");
         let err = write_atomic(&blocked, b"x").unwrap_err();
         assert!(err.contains("out.txt"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A writer killed between create and rename (kill -9) leaves `.NAME.PID.tmp`; the next
+    /// write of that path removes it, and leaves a live writer's alone (issue 16).
+    #[test]
+    fn a_dead_writers_temporary_file_is_removed() {
+        let dir = std::env::temp_dir().join(format!("sslwrite-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.json");
+        // No process has a pid above the kernel's limit (4194304).
+        let dead = dir.join(".r.json.4194999.tmp");
+        let live = dir.join(".r.json.1.tmp");
+        let other = dir.join(".other.json.4194999.tmp");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, "half").unwrap();
+        }
+        write_atomic(&path, b"whole").unwrap();
+        assert!(!dead.exists(), "the dead writer's temporary is gone");
+        assert!(live.exists(), "a live process's temporary stays");
+        assert!(other.exists(), "another file's temporary stays");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
