@@ -413,3 +413,37 @@ fn a_stderr_flood_is_capped() {
         &stderr[..stderr.len().min(300)]
     );
 }
+
+/// In JUnit a run whose implementation crashed or hung is an error (the test could not
+/// finish), not a failure (issue 16).
+#[test]
+fn junit_counts_a_crash_as_an_error() {
+    let d = dir("junit-crash");
+    scenario(&d.path(""), "aborts", 7);
+    let junit = d.path("r.xml");
+    let out = sslwrite()
+        .args([
+            "conformance",
+            "--quiet",
+            "--impl",
+            "openssl",
+            "--impl",
+            "faulty:abort=7",
+        ])
+        .arg("--scenarios")
+        .arg(d.path("scenarios"))
+        .arg("--json")
+        .arg(d.path("r.json"))
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+    assert!(
+        xml.contains("<error message=\"the worker was killed by SIGABRT\" type=\"crash\">"),
+        "{xml}"
+    );
+}

@@ -5,7 +5,9 @@
 //! known reason or breaks the contract without one: the message names the first difference (step,
 //! field, both values) and the violations; the body holds the run side by side. An
 //! implementation that could not do a step is `<skipped>` with the reason; one whose set-up
-//! failed is an `<error>`. Explained differences pass, their reason in `<system-out>`.
+//! failed, or that crashed or hung (I4) without a known entry for it, is an `<error>` (the test
+//! could not finish: JUnit's error, not its failure). Explained differences pass, their reason
+//! in `<system-out>`.
 
 use super::explain::explain_run;
 use super::{
@@ -32,7 +34,21 @@ pub fn render(report: &Report) -> String {
                 escape_xml(&run.id),
                 escape_xml(&format!("{} [{name}]", run.run))
             ));
+            let lost = match &trace.status {
+                RunStatus::Crash { message, .. } => Some(("crash", message.as_str())),
+                RunStatus::Timeout { message, .. } => Some(("timeout", message.as_str())),
+                _ => None,
+            };
             match cell_verdict(run, name) {
+                Some(Verdict::Diverge) if lost.is_some() => {
+                    errors += 1;
+                    let (kind, message) = lost.unwrap_or_default();
+                    cases.push_str(&format!(
+                        "      <error message=\"{}\" type=\"{kind}\">{}</error>\n",
+                        escape_xml(message),
+                        escape_xml(&explain_run(report, run))
+                    ));
+                }
                 Some(Verdict::Error) => {
                     errors += 1;
                     let message = match &trace.status {
