@@ -26,6 +26,14 @@ bin=fuzz/target/x86_64-unknown-linux-gnu/release
 for target in differential invariants scenario_file; do
   cp "$bin/$target" "$OUT/"
 done
+# The loader target starts from the suite's scenario files (the run targets need no seeds: any
+# bytes make a valid write sequence).
+python3 - "$OUT/scenario_file_seed_corpus.zip" scenarios/*.json <<'PY'
+import sys, zipfile, os
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for f in sys.argv[2:]:
+        z.write(f, os.path.basename(f))
+PY
 
 # with_library NAME KIND FILE [COMPANION...]: differential_NAME against the linked OpenSSL.
 with_library() {
