@@ -90,6 +90,12 @@ fn debians_wolfssl_runs_every_scenario_and_the_measured_facts_hold() {
     );
     for run in r["scenarios"].as_array().unwrap() {
         let t = &run["results"]["wolfssl"];
+        // The one hang this wolfSSL has (a fuzz finding kept as a regression scenario): the
+        // worker is killed at the time limit, and that is the fact to hold.
+        if run["id"] == "regression-wolfssl-write-after-shutdown-hangs" {
+            assert_eq!(t["status"], "timeout", "{}: {t}", run["run"]);
+            continue;
+        }
         assert!(
             !matches!(t["status"].as_str(), Some("timeout" | "crash" | "error")),
             "{}: {}",
