@@ -20,6 +20,9 @@ use crate::fuzz_set::{self, IMPL_ENV, SET_FILE};
 
 const TARGETS: [&str; 3] = ["differential", "invariants", "scenario_file"];
 
+/// libFuzzer's per-input time limit (`-timeout`), in seconds.
+const UNIT_TIMEOUT_SECONDS: u32 = 10;
+
 fn has_cargo_fuzz() -> bool {
     Command::new("cargo")
         .args(["fuzz", "--version"])
@@ -212,6 +215,11 @@ pub fn run(args: &[String]) -> ExitCode {
     cmd.arg(&target).arg(&corpus).arg("--");
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display()));
     cmd.arg(format!("-max_total_time={time}"));
+    // An execution takes milliseconds (tens under AddressSanitizer); one that takes seconds is
+    // a library that hangs (wolfSSL 5.5.4 spun in wolfSSL_accept_TLSv13 for minutes in a
+    // campaign). libFuzzer's default of 1200 s would hold a fork-mode job that long; with this
+    // the input becomes a timeout- artifact, which the triage replays in a worker.
+    cmd.arg(format!("-timeout={UNIT_TIMEOUT_SECONDS}"));
     // A fixed seed and run count make a smoke run deterministic (CI): same inputs every time.
     if let Some(r) = runs {
         cmd.arg(format!("-runs={r}"));
