@@ -340,6 +340,25 @@ fn a_write_loop_against_a_library_hiding_its_successes_stops_with_i3() {
     assert!(std::fs::metadata(d.path("r.json")).unwrap().len() < 1 << 20);
 }
 
+/// `sslwrite conformance` of `d`'s scenarios on the linked OpenSSL and the faulty library
+/// `faults`, the JSON report in `r.json`.
+fn with_faults(d: &common::TempDir, faults: &str) -> Command {
+    let mut c = sslwrite();
+    c.args([
+        "conformance",
+        "--quiet",
+        "--impl",
+        "openssl",
+        "--impl",
+        faults,
+    ])
+    .arg("--scenarios")
+    .arg(d.path("scenarios"))
+    .arg("--json")
+    .arg(d.path("r.json"));
+    c
+}
+
 /// A library that starts a child process and never waits for it (`faulty:fork=7`): the worker's
 /// process group goes when the worker does, the child with it (issue 16).
 #[test]
@@ -347,20 +366,8 @@ fn a_librarys_children_do_not_outlive_its_worker() {
     let d = dir("fork");
     scenario(&d.path(""), "forks", 7);
     let pids = d.path("pids");
-    let out = sslwrite()
+    let out = with_faults(&d, "faulty:fork=7")
         .env("SSLWRITE_FAULTY_PIDS", &pids)
-        .args([
-            "conformance",
-            "--quiet",
-            "--impl",
-            "openssl",
-            "--impl",
-            "faulty:fork=7",
-        ])
-        .arg("--scenarios")
-        .arg(d.path("scenarios"))
-        .arg("--json")
-        .arg(d.path("r.json"))
         .output()
         .unwrap();
     assert!(out.status.code().is_some(), "{}", text(&out));
@@ -386,21 +393,7 @@ fn a_librarys_children_do_not_outlive_its_worker() {
 fn a_stderr_flood_is_capped() {
     let d = dir("flood");
     scenario(&d.path(""), "floods", 7);
-    let out = sslwrite()
-        .args([
-            "conformance",
-            "--quiet",
-            "--impl",
-            "openssl",
-            "--impl",
-            "faulty:flood=7",
-        ])
-        .arg("--scenarios")
-        .arg(d.path("scenarios"))
-        .arg("--json")
-        .arg(d.path("r.json"))
-        .output()
-        .unwrap();
+    let out = with_faults(&d, "faulty:flood=7").output().unwrap();
     assert!(out.status.code().is_some(), "{}", text(&out));
     let r = report(&d);
     let t = &run(&r, "floods")["results"]["faulty"];
@@ -421,19 +414,7 @@ fn junit_counts_a_crash_as_an_error() {
     let d = dir("junit-crash");
     scenario(&d.path(""), "aborts", 7);
     let junit = d.path("r.xml");
-    let out = sslwrite()
-        .args([
-            "conformance",
-            "--quiet",
-            "--impl",
-            "openssl",
-            "--impl",
-            "faulty:abort=7",
-        ])
-        .arg("--scenarios")
-        .arg(d.path("scenarios"))
-        .arg("--json")
-        .arg(d.path("r.json"))
+    let out = with_faults(&d, "faulty:abort=7")
         .arg("--junit")
         .arg(&junit)
         .output()
