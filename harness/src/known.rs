@@ -24,10 +24,21 @@ pub enum KnownKind {
     Violation,
 }
 
-/// One expected difference.
+/// One expected difference: what an implementation does at one point of a run, and why.
+///
+/// A divergence entry describes the behaviour of the implementations it names (its *subject*:
+/// `implementation`, `families`, `versions`) beside the behaviour it was written against (its
+/// *norm*: `reference_value`, and the implementations of `reference_versions` in the OpenSSL
+/// family, the linked OpenSSL every entry was written with). So it explains a difference
+/// whichever of the two sides is the run's reference: the subject doing `value` where the other
+/// side does the norm, in either direction (see [`Known::explain_pair`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownEntry {
+    /// A stable name for the entry (`z-write-zero/rustls/zero-length-write`): reports name the
+    /// entry that explained each difference by it. Unique in the file; letters, digits and
+    /// `-_./` only.
+    pub id: String,
     /// Glob over scenario ids (`rn-*`).
     pub scenario: String,
     /// The implementation the entry is about: a glob over column names (`rustls`, `openssl*`,
@@ -45,10 +56,11 @@ pub struct KnownEntry {
     /// entry scoped to versions not in a run is not stale there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
-    /// Only when the run's *reference* has a version matching this glob (alternatives with
-    /// `|`): a difference that exists because of the reference's version (the linked OpenSSL
-    /// is 3.0 on one machine, the vendored 3.6 on another). Entries for other references are
-    /// neither used nor stale.
+    /// Only when the *other* side of the difference (the norm: the reference when the entry
+    /// describes a column, the column when it describes the reference) has a version matching
+    /// this glob (alternatives with `|`): a difference that exists because of the norm's
+    /// version (the linked OpenSSL is 3.0 on one machine, the vendored 3.6 on another). Where
+    /// no such side ran, the entry is neither used nor stale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_versions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,7 +78,10 @@ pub struct KnownEntry {
     /// that describe a behaviour wherever it occurs (the fuzzer's generated runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
-    /// Globs over the two differing values (`syscall`, `ok(*)`), for divergence entries.
+    /// Globs over the two differing values, for divergence entries: `value` what the subject
+    /// does (`ok(*)`), `reference_value` what the norm does there (`syscall`). Without
+    /// `reference_value` the norm is whatever an implementation of the entry's baseline (the
+    /// OpenSSL family, of `reference_versions`) does: the other side must be one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,7 +92,7 @@ pub struct KnownEntry {
     /// Context: a glob that some earlier step must match, written `OP => OUTCOME`
     /// (`shutdown => ok(*)`, `* => ssl(bad length)`); several joined by ` & ` must all hold,
     /// each for some earlier step (`shutdown => ok(*) & renegotiate => ok(1)`). Earlier steps
-    /// of the reference for a divergence; of the implementation itself for a violation.
+    /// of the norm's side for a divergence; of the implementation itself for a violation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Modes that must be on in the run (`["partial_write"]`).
@@ -123,6 +138,10 @@ pub const FAMILIES: [&str; 7] = [
 
 /// The families an entry without `families` was written for.
 pub const DEFAULT_FAMILIES: [&str; 2] = ["openssl", "rustls"];
+
+/// The families every divergence entry was written against: the linked OpenSSL was the
+/// reference when each was written.
+pub const BASELINE_FAMILIES: [&str; 1] = ["openssl"];
 
 impl<'a> From<&'a str> for Subject<'a> {
     fn from(name: &'a str) -> Subject<'a> {
@@ -187,6 +206,12 @@ struct Patterns {
     op: Option<glob::Pattern>,
     reference_value: Option<glob::Pattern>,
     value: Option<glob::Pattern>,
+}
+
+/// Whether a norm written as one `ssl(reason)` is met by another `ssl(...)`: the diff never
+/// compares the wording of a reason (each library words its own), so neither does the norm.
+fn same_ssl_class(norm: &str, value: &str) -> bool {
+    norm.starts_with("ssl(") && value.starts_with("ssl(")
 }
 
 fn opt_matches(p: &Option<glob::Pattern>, s: Option<&str>) -> bool {
@@ -265,6 +290,20 @@ impl Known {
                     FAMILIES.join(", ")
                 ));
             }
+            let id_ok = !e.id.is_empty()
+                && e.id.len() <= 100
+                && e.id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+            if !id_ok {
+                return Err(format!(
+                    "entry {i}: id {:?} must be 1 to 100 letters, digits or -_./",
+                    e.id
+                ));
+            }
+            if let Some(j) = file.entries[..i].iter().position(|f| f.id == e.id) {
+                return Err(format!("entry {i}: id {:?} is already entry {j}'s", e.id));
+            }
             if e.reason.trim().len() < 10 {
                 return Err(format!(
                     "entry {i} ({}, {}): every entry needs a written reason (at least a sentence)",
@@ -310,16 +349,25 @@ impl Known {
         self.patterns[i].scenario.matches(id)
     }
 
-    /// Whether entry `i` can apply to `subject` (its implementation and version globs match;
-    /// a divergence entry never applies to the reference, which is not diffed).
-    pub fn concerns_implementation<'a>(
-        &self,
-        i: usize,
-        subject: impl Into<Subject<'a>>,
-        is_reference: bool,
-    ) -> bool {
-        let kind = self.entries[i].kind;
-        !(is_reference && kind == KnownKind::Divergence) && self.subject_matches(i, subject.into())
+    /// Whether entry `i` is about `subject` (its implementation, family and version globs
+    /// match): the implementation whose behaviour it describes.
+    pub fn concerns_implementation<'a>(&self, i: usize, subject: impl Into<Subject<'a>>) -> bool {
+        self.subject_matches(i, subject.into())
+    }
+
+    /// Whether `subject` is of what divergence entry `i` was written against: the OpenSSL
+    /// family (the linked OpenSSL), of `reference_versions` when it names some. A bare name
+    /// (no family, tests) counts as of the family.
+    pub fn in_baseline<'a>(&self, i: usize, subject: impl Into<Subject<'a>>) -> bool {
+        let subject = subject.into();
+        let p = &self.patterns[i].reference_versions;
+        subject
+            .family
+            .is_none_or(|f| BASELINE_FAMILIES.contains(&f))
+            && (p.is_empty()
+                || subject
+                    .version
+                    .is_some_and(|v| p.iter().any(|g| g.matches(v))))
     }
 
     fn subject_matches(&self, i: usize, subject: Subject<'_>) -> bool {
@@ -387,45 +435,80 @@ impl Known {
             .all(|p| steps[..end].iter().any(|s| p.matches(&seen(s))))
     }
 
-    /// The first divergence entry that explains `d`; `steps` is the reference's trace.
-    pub fn explain_difference<'a, 's>(
+    /// Whether divergence entry `i` describes what `this` side did at the difference `d`, the
+    /// other side being `other`. With `norm`, the other side must also do what the entry was
+    /// written against (`reference_value`, else be of its baseline); without, the entry must
+    /// name the value it describes (both sides deviate, each described by an entry of its own).
+    fn describes(
         &self,
-        scope: impl Into<Scope<'s>>,
-        implementation: impl Into<Subject<'a>>,
+        i: usize,
+        scope: Scope<'_>,
         d: &Difference,
-        steps: &[StepRecord],
-    ) -> Option<usize> {
-        self.explain_difference_against(scope, implementation, None, d, steps)
+        this: &Side<'_>,
+        other: &Side<'_>,
+        norm: bool,
+    ) -> bool {
+        let (e, p) = (&self.entries[i], &self.patterns[i]);
+        let op = d
+            .step
+            .and_then(|s| this.steps.get(s).or_else(|| other.steps.get(s)))
+            .map(|s| s.op.as_str());
+        self.common(i, KnownKind::Divergence, scope, this.subject)
+            && (e.step.is_none() || e.step == d.step)
+            && e.field.as_ref().is_none_or(|f| *f == d.field)
+            && opt_matches(&p.op, op)
+            && opt_matches(&p.value, Some(this.value))
+            && self.after_holds(i, other.steps, d.step)
+            && if norm {
+                self.in_norm(i, other)
+            } else {
+                p.value.is_some()
+            }
     }
 
-    /// Whether entry `i` holds for a run whose reference has this version (`None`: unknown,
-    /// which only entries without `reference_versions` accept).
-    pub fn reference_matches(&self, i: usize, reference_version: Option<&str>) -> bool {
-        let p = &self.patterns[i].reference_versions;
-        p.is_empty() || reference_version.is_some_and(|v| p.iter().any(|g| g.matches(v)))
+    /// Whether `other` does the norm of entry `i`: its version within `reference_versions`,
+    /// and the value `reference_value` names (without one: `other` is of the baseline).
+    fn in_norm(&self, i: usize, other: &Side<'_>) -> bool {
+        let p = &self.patterns[i];
+        let versions = p.reference_versions.is_empty()
+            || other
+                .subject
+                .version
+                .is_some_and(|v| p.reference_versions.iter().any(|g| g.matches(v)));
+        versions
+            && match &p.reference_value {
+                Some(g) => g.matches(other.value) || same_ssl_class(g.as_str(), other.value),
+                None => self.in_baseline(i, other.subject),
+            }
     }
 
-    /// [`Known::explain_difference`] for a run whose reference has version `reference_version`.
-    pub fn explain_difference_against<'a, 's>(
+    /// The entries that explain the difference `d` between the run's `reference` and an
+    /// `implementation`, whichever of them deviates: an entry describing the implementation
+    /// where the reference does the norm; else one describing the reference where the
+    /// implementation does the norm; else one entry for each side, each naming the value it
+    /// describes. The same file thus explains a difference under any `--reference`.
+    pub fn explain_pair<'s>(
         &self,
         scope: impl Into<Scope<'s>>,
-        implementation: impl Into<Subject<'a>>,
-        reference_version: Option<&str>,
         d: &Difference,
-        steps: &[StepRecord],
-    ) -> Option<usize> {
-        let (scope, implementation) = (scope.into(), implementation.into());
-        let op = d.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
-        (0..self.entries.len()).find(|&i| {
-            let (e, p) = (&self.entries[i], &self.patterns[i]);
-            self.common(i, KnownKind::Divergence, scope, implementation)
-                && self.reference_matches(i, reference_version)
-                && (e.step.is_none() || e.step == d.step)
-                && e.field.as_ref().is_none_or(|f| *f == d.field)
-                && opt_matches(&p.op, op)
-                && opt_matches(&p.reference_value, Some(&d.reference_value))
-                && opt_matches(&p.value, Some(&d.value))
-                && self.after_holds(i, steps, d.step)
+        reference: Side<'_>,
+        implementation: Side<'_>,
+    ) -> Option<Explained> {
+        let scope = scope.into();
+        let find = |this: &Side<'_>, other: &Side<'_>, norm: bool| {
+            (0..self.entries.len()).find(|&i| self.describes(i, scope, d, this, other, norm))
+        };
+        if let Some(i) = find(&implementation, &reference, true) {
+            return Some(Explained::Implementation(i));
+        }
+        if let Some(i) = find(&reference, &implementation, true) {
+            return Some(Explained::Reference(i));
+        }
+        let implementation_entry = find(&implementation, &reference, false)?;
+        let reference_entry = find(&reference, &implementation, false)?;
+        Some(Explained::Both {
+            implementation: implementation_entry,
+            reference: reference_entry,
         })
     }
 
@@ -449,17 +532,42 @@ impl Known {
         })
     }
 
-    /// A divergence entry that expects *this run* to differ wherever it differs (no step, op or
-    /// value filter): used to warn when the run now agrees.
-    pub fn expects_difference<'a, 's>(
+    /// Every entry that describes either side of `d` against the other doing its norm (the
+    /// first two ways of [`Known::explain_pair`]), whichever would be chosen: all of them are
+    /// in use, none is stale because another came first.
+    pub fn describing<'s>(
         &self,
         scope: impl Into<Scope<'s>>,
-        implementation: impl Into<Subject<'a>>,
+        d: &Difference,
+        reference: Side<'_>,
+        implementation: Side<'_>,
+    ) -> Vec<usize> {
+        let scope = scope.into();
+        (0..self.entries.len())
+            .filter(|&i| {
+                self.describes(i, scope, d, &implementation, &reference, true)
+                    || self.describes(i, scope, d, &reference, &implementation, true)
+            })
+            .collect()
+    }
+
+    /// A divergence entry that expects *this run* to differ wherever it differs (no step, op or
+    /// value filter) between `reference` and `implementation`, describing either while the
+    /// other is of its baseline: used to warn when the run now agrees.
+    pub fn expects_difference<'a, 'b, 's>(
+        &self,
+        scope: impl Into<Scope<'s>>,
+        reference: impl Into<Subject<'a>>,
+        implementation: impl Into<Subject<'b>>,
     ) -> Option<usize> {
-        let (scope, implementation) = (scope.into(), implementation.into());
+        let (scope, reference, implementation) =
+            (scope.into(), reference.into(), implementation.into());
         (0..self.entries.len()).find(|&i| {
             let e = &self.entries[i];
-            self.common(i, KnownKind::Divergence, scope, implementation)
+            let described = |this: Subject<'_>, other: Subject<'_>| {
+                self.common(i, KnownKind::Divergence, scope, this) && self.in_baseline(i, other)
+            };
+            (described(implementation, reference) || described(reference, implementation))
                 && e.step.is_none()
                 && e.after.is_none()
                 && e.field.is_none()
@@ -470,11 +578,79 @@ impl Known {
     }
 }
 
+/// One side of a difference: who, what it did at the differing place, and its steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Side<'a> {
+    pub subject: Subject<'a>,
+    pub value: &'a str,
+    pub steps: &'a [StepRecord],
+}
+
+impl<'a> Side<'a> {
+    pub fn new(subject: impl Into<Subject<'a>>, value: &'a str, steps: &'a [StepRecord]) -> Self {
+        Side {
+            subject: subject.into(),
+            value,
+            steps,
+        }
+    }
+}
+
+/// Which entries explained a difference, by the side each describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Explained {
+    /// The implementation deviates; the reference does the entry's norm.
+    Implementation(usize),
+    /// The reference deviates; the implementation does the entry's norm.
+    Reference(usize),
+    /// Both deviate, each as an entry of its own says.
+    Both {
+        implementation: usize,
+        reference: usize,
+    },
+}
+
+impl Explained {
+    /// The entries used, each with whether it describes the reference.
+    pub fn entries(self) -> Vec<(usize, bool)> {
+        match self {
+            Explained::Implementation(i) => vec![(i, false)],
+            Explained::Reference(i) => vec![(i, true)],
+            Explained::Both {
+                implementation,
+                reference,
+            } => vec![(implementation, false), (reference, true)],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::contract::{Call, Modes, Outcome};
     use crate::runner::Actor;
+
+    /// The entry that explains `d` of `implementation` against a bare `openssl` reference,
+    /// both sides with the steps `steps`.
+    fn explain<'a, 's>(
+        k: &Known,
+        scope: impl Into<Scope<'s>>,
+        implementation: impl Into<Subject<'a>>,
+        d: &Difference,
+        steps: &[StepRecord],
+    ) -> Option<usize> {
+        k.explain_pair(
+            scope,
+            d,
+            Side::new("openssl", &d.reference_value, steps),
+            Side {
+                subject: implementation.into(),
+                value: &d.value,
+                steps,
+            },
+        )
+        .map(|x| x.entries()[0].0)
+    }
 
     fn key(id: &str, tls: Tls) -> RunKey {
         RunKey {
@@ -488,7 +664,7 @@ mod tests {
     #[test]
     fn entries_need_reasons() {
         let e = Known::parse(
-            r#"{"entries":[{"scenario":"x","implementation":"rustls","clause":"W5","reason":""}]}"#,
+            r#"{"entries":[{"id":"e1","scenario":"x","implementation":"rustls","clause":"W5","reason":""}]}"#,
         );
         assert!(e.unwrap_err().contains("written reason"));
     }
@@ -507,7 +683,7 @@ mod tests {
     #[test]
     fn a_transport_scoped_entry_matches_only_runs_over_that_transport() {
         let k = Known::parse(
-            r#"{"entries":[{"scenario":"sd-*","implementation":"rustls","transport":"tcp",
+            r#"{"entries":[{"id":"e2","scenario":"sd-*","implementation":"rustls","transport":"tcp",
                 "clause":"W11","reason":"the kernel resets the connection first"}]}"#,
         )
         .unwrap();
@@ -518,34 +694,31 @@ mod tests {
             key: &run,
             transport: TransportKind::Tcp,
         };
-        assert_eq!(k.explain_difference(tcp, "rustls", &d, none), Some(0));
+        assert_eq!(explain(&k, tcp, "rustls", &d, none), Some(0));
         assert!(k.in_scope(0, tcp));
         // A bare key is a run in memory.
-        assert_eq!(k.explain_difference(&run, "rustls", &d, none), None);
+        assert_eq!(explain(&k, &run, "rustls", &d, none), None);
         assert!(!k.in_scope(0, &run));
     }
 
     #[test]
     fn matching_respects_glob_tls_step_and_kind() {
         let k = Known::parse(
-            r#"{"entries":[{"scenario":"rn-*","implementation":"rustls","tls":"1.2","step":3,
+            r#"{"entries":[{"id":"e3","scenario":"rn-*","implementation":"rustls","tls":"1.2","step":3,
                 "clause":"W5","reason":"rustls never renegotiates; it answers no_renegotiation"}]}"#,
         )
         .unwrap();
         let d = diff(3, "ok(1)", "want_read");
         let none: &[StepRecord] = &[];
         let rn12 = key("rn-mid-write", Tls::V12);
-        assert_eq!(k.explain_difference(&rn12, "rustls", &d, none), Some(0));
+        assert_eq!(explain(&k, &rn12, "rustls", &d, none), Some(0));
         let rn13 = key("rn-mid-write", Tls::V13);
-        assert_eq!(k.explain_difference(&rn13, "rustls", &d, none), None);
+        assert_eq!(explain(&k, &rn13, "rustls", &d, none), None);
         let other_step = diff(4, "a", "b");
-        assert_eq!(
-            k.explain_difference(&rn12, "rustls", &other_step, none),
-            None
-        );
-        assert_eq!(k.explain_difference(&rn12, "openssl", &d, none), None);
+        assert_eq!(explain(&k, &rn12, "rustls", &other_step, none), None);
+        assert_eq!(explain(&k, &rn12, "openssl", &d, none), None);
         let ku = key("ku-x", Tls::V12);
-        assert_eq!(k.explain_difference(&ku, "rustls", &d, none), None);
+        assert_eq!(explain(&k, &ku, "rustls", &d, none), None);
         let v = Violation {
             clause: "W5".into(),
             kind: "spec".into(),
@@ -580,9 +753,9 @@ mod tests {
     #[test]
     fn entries_never_reach_a_family_they_were_not_written_for() {
         let k = Known::parse(
-            r#"{"entries":[{"scenario":"sd-*","implementation":"*","versions":"OpenSSL 1.1.*",
+            r#"{"entries":[{"id":"e4","scenario":"sd-*","implementation":"*","versions":"OpenSSL 1.1.*",
                 "clause":"W11","reason":"OpenSSL 1.1.1 answers syscall here"},
-               {"scenario":"sd-*","implementation":"*","families":["boringssl"],
+               {"id":"e5","scenario":"sd-*","implementation":"*","families":["boringssl"],
                 "clause":"W11","reason":"BoringSSL answers with PROTOCOL_IS_SHUTDOWN"}]}"#,
         )
         .unwrap();
@@ -593,13 +766,13 @@ mod tests {
         // version glob matches, the family does not.
         let boring = info_of("bssl", "OpenSSL 1.1.1 (compatible; BoringSSL)", "boringssl");
         let openssl111 = info("o111", "OpenSSL 1.1.1w  11 Sep 2023");
-        assert_eq!(k.explain_difference(&key, &boring, &d, none), Some(1));
-        assert_eq!(k.explain_difference(&key, &openssl111, &d, none), Some(0));
+        assert_eq!(explain(&k, &key, &boring, &d, none), Some(1));
+        assert_eq!(explain(&k, &key, &openssl111, &d, none), Some(0));
         let awslc = info_of("awslc", "AWS-LC 1.18.0", "aws-lc");
-        assert_eq!(k.explain_difference(&key, &awslc, &d, none), None);
-        assert!(!k.concerns_implementation(1, &openssl111, false));
+        assert_eq!(explain(&k, &key, &awslc, &d, none), None);
+        assert!(!k.concerns_implementation(1, &openssl111));
         assert!(Known::parse(
-            r#"{"entries":[{"scenario":"x","implementation":"*","families":["boring"],"clause":"W11","reason":"an unknown family is refused"}]}"#
+            r#"{"entries":[{"id":"e6","scenario":"x","implementation":"*","families":["boring"],"clause":"W11","reason":"an unknown family is refused"}]}"#
         )
         .unwrap_err()
         .contains("unknown family"));
@@ -608,13 +781,13 @@ mod tests {
     #[test]
     fn entries_scope_to_implementation_globs_and_version_ranges() {
         let k = Known::parse(
-            r#"{"entries":[{"scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.0.*",
+            r#"{"entries":[{"id":"e7","scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.0.*",
                 "kind":"violation","clause":"W4","reason":"OpenSSL 3.0 trusts a dirty error queue"},
-               {"scenario":"rv-*","implementation":"openssl-3.*","clause":"W4",
+               {"id":"e8","scenario":"rv-*","implementation":"openssl-3.*","clause":"W4",
                 "reason":"every build labelled openssl-3.x differs the same way"},
-               {"scenario":"rv-*","implementation":"rustls","clause":"W4",
+               {"id":"e9","scenario":"rv-*","implementation":"rustls","clause":"W4",
                 "reason":"an entry without versions, as before: the label alone"},
-               {"scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.[2-9].*|OpenSSL [4-9].*",
+               {"id":"e10","scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.[2-9].*|OpenSSL [4-9].*",
                 "kind":"violation","clause":"W6","reason":"from 3.2 on, whatever the label"}]}"#,
         )
         .unwrap();
@@ -642,25 +815,25 @@ mod tests {
             "a bare name has no version: a version-scoped entry does not apply"
         );
         let d = diff(2, "ok(1)", "want_read");
-        assert_eq!(k.explain_difference(&key, &newer, &d, none), Some(1));
-        assert_eq!(k.explain_difference(&key, &system, &d, none), None);
-        assert_eq!(k.explain_difference(&key, "rustls", &d, none), Some(2));
+        assert_eq!(explain(&k, &key, &newer, &d, none), Some(1));
+        assert_eq!(explain(&k, &key, &system, &d, none), None);
+        assert_eq!(explain(&k, &key, "rustls", &d, none), Some(2));
         assert_eq!(
-            k.explain_difference(&key, &info("rustls", "rustls 0.23"), &d, none),
+            explain(&k, &key, &info("rustls", "rustls 0.23"), &d, none),
             Some(2)
         );
         // Staleness is judged only where an entry's implementation and version ran.
         assert!(
-            k.concerns_implementation(0, &linked, true),
+            k.concerns_implementation(0, &linked),
             "violations concern the reference"
         );
-        assert!(!k.concerns_implementation(0, &newer, false));
+        assert!(!k.concerns_implementation(0, &newer));
         assert!(
-            !k.concerns_implementation(1, &linked, true),
+            !k.concerns_implementation(1, &linked),
             "no divergence for the reference"
         );
-        assert!(k.concerns_implementation(1, &newer, false));
-        assert!(!k.concerns_implementation(2, &system, false));
+        assert!(k.concerns_implementation(1, &newer));
+        assert!(!k.concerns_implementation(2, &system));
         let w6 = Violation {
             clause: "W6".into(),
             ..v.clone()
@@ -674,7 +847,7 @@ mod tests {
             "3.0 is not 3.2+"
         );
         assert!(Known::parse(
-            r#"{"entries":[{"scenario":"x","implementation":"[","clause":"W4","reason":"a bad glob is refused"}]}"#
+            r#"{"entries":[{"id":"e11","scenario":"x","implementation":"[","clause":"W4","reason":"a bad glob is refused"}]}"#
         )
         .unwrap_err()
         .contains("implementation"));
@@ -698,10 +871,10 @@ mod tests {
     #[test]
     fn behaviour_entries_match_op_values_and_context() {
         let k = Known::parse(
-            r#"{"entries":[{"scenario":"*","implementation":"rustls","op":"write *len=0",
+            r#"{"entries":[{"id":"e12","scenario":"*","implementation":"rustls","op":"write *len=0",
                 "reference_value":"syscall","value":"ok(*)","clause":"W9",
                 "reason":"zero-length SSL_write: OpenSSL fails, rustls accepts"},
-               {"scenario":"*","implementation":"rustls","after":"shutdown => ok(*)",
+               {"id":"e13","scenario":"*","implementation":"rustls","after":"shutdown => ok(*)",
                 "reference_value":"ssl(protocol is shutdown)","clause":"W11",
                 "reason":"rustls writes after its own close_notify"}]}"#,
         )
@@ -712,11 +885,11 @@ mod tests {
             step(1, "write buf=0 content=stream len=0", Outcome::Syscall),
         ];
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), &zero),
+            explain(&k, &k0, "rustls", &diff(1, "syscall", "ok(0)"), &zero),
             Some(0)
         );
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &diff(1, "want_write", "ok(0)"), &zero),
+            explain(&k, &k0, "rustls", &diff(1, "want_write", "ok(0)"), &zero),
             None
         );
         let ten = [
@@ -724,7 +897,7 @@ mod tests {
             step(1, "write buf=0 content=stream len=10", Outcome::Syscall),
         ];
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &diff(1, "syscall", "ok(0)"), &ten),
+            explain(&k, &k0, "rustls", &diff(1, "syscall", "ok(0)"), &ten),
             None
         );
         let shut = Outcome::Ssl("protocol is shutdown".into());
@@ -737,10 +910,10 @@ mod tests {
             step(1, "shutdown", Outcome::Ok(0)),
         ];
         let d = diff(1, "ssl(protocol is shutdown)", "ok(5)");
-        assert_eq!(k.explain_difference(&k0, "rustls", &d, &after), Some(1));
+        assert_eq!(explain(&k, &k0, "rustls", &d, &after), Some(1));
         let d0 = diff(0, "ssl(protocol is shutdown)", "ok(5)");
         assert_eq!(
-            k.explain_difference(&k0, "rustls", &d0, &before),
+            explain(&k, &k0, "rustls", &d0, &before),
             None,
             "context must come first"
         );
@@ -749,7 +922,7 @@ mod tests {
     #[test]
     fn after_joined_by_ampersands_needs_every_context() {
         let k = Known::parse(
-            r#"{"entries":[{"scenario":"*","implementation":"rustls",
+            r#"{"entries":[{"id":"e14","scenario":"*","implementation":"rustls",
                 "after":"shutdown => ok(*) & renegotiate => ok(1)",
                 "reference_value":"ok(*)","clause":"W11",
                 "reason":"both a shutdown and a renegotiation came before"}]}"#,
@@ -762,12 +935,110 @@ mod tests {
             step(1, "renegotiate", Outcome::Ok(1)),
             step(2, "write len=100", Outcome::Ok(100)),
         ];
-        assert_eq!(k.explain_difference(&k0, "rustls", &d, &both), Some(0));
+        assert_eq!(explain(&k, &k0, "rustls", &d, &both), Some(0));
         let one = [
             step(0, "shutdown", Outcome::Ok(0)),
             step(1, "read len=5", Outcome::WantRead),
             step(2, "write len=100", Outcome::Ok(100)),
         ];
-        assert_eq!(k.explain_difference(&k0, "rustls", &d, &one), None);
+        assert_eq!(explain(&k, &k0, "rustls", &d, &one), None);
+    }
+
+    #[test]
+    fn an_entry_explains_the_same_difference_under_either_reference() {
+        let k = Known::parse(
+            r#"{"entries":[{"id":"zero/rustls","scenario":"z-*","implementation":"rustls",
+                "families":["rustls"],"step":1,"reference_value":"syscall","value":"ok(0)",
+                "clause":"W9","reason":"rustls accepts the zero-length write"},
+               {"id":"zero/rustls-unpinned","scenario":"y-*","implementation":"rustls",
+                "families":["rustls"],"step":1,"clause":"W9",
+                "reason":"written against OpenSSL without naming its value"},
+               {"id":"zero/wolfssl","scenario":"z-*","implementation":"*",
+                "families":["wolfssl"],"step":1,"reference_value":"syscall",
+                "value":"unclassified","clause":"W9",
+                "reason":"wolfSSL gives no error class for it"}]}"#,
+        )
+        .unwrap();
+        let (openssl, rustls) = (
+            info("openssl", "OpenSSL 3.0.19 27 Jan 2026"),
+            info("rustls", "rustls 0.23.46"),
+        );
+        let boring = info_of("boringssl", "BoringSSL", "boringssl");
+        let wolf = info_of("wolfssl", "wolfSSL 5.5.4", "wolfssl");
+        let steps = [step(0, "handshake", Outcome::Ok(1))];
+        let pair = |run: &RunKey,
+                    a: &crate::contract::ImplInfo,
+                    av: &str,
+                    b: &crate::contract::ImplInfo,
+                    bv: &str| {
+            let d = Difference {
+                implementation: b.name.clone(),
+                reference: a.name.clone(),
+                step: Some(1),
+                field: "outcome".into(),
+                reference_value: av.into(),
+                value: bv.into(),
+            };
+            k.explain_pair(run, &d, Side::new(a, av, &steps), Side::new(b, bv, &steps))
+        };
+        let z = key("z-write-zero", Tls::V13);
+        // The same difference, with either side as the reference.
+        assert_eq!(
+            pair(&z, &openssl, "syscall", &rustls, "ok(0)"),
+            Some(Explained::Implementation(0))
+        );
+        assert_eq!(
+            pair(&z, &rustls, "ok(0)", &openssl, "syscall"),
+            Some(Explained::Reference(0))
+        );
+        // Another library doing the norm the entry names is explained the same way.
+        assert_eq!(
+            pair(&z, &rustls, "ok(0)", &boring, "syscall"),
+            Some(Explained::Reference(0))
+        );
+        // ... but not one that does something else there.
+        assert_eq!(pair(&z, &rustls, "ok(0)", &boring, "want_read"), None);
+        // Both deviate, each as its own entry says.
+        assert_eq!(
+            pair(&z, &rustls, "ok(0)", &wolf, "unclassified"),
+            Some(Explained::Both {
+                implementation: 2,
+                reference: 0
+            })
+        );
+        assert_eq!(pair(&z, &rustls, "ok(1)", &wolf, "unclassified"), None);
+        // An entry that does not name the norm's value was written against OpenSSL: it explains
+        // rustls against an OpenSSL of either role, never against BoringSSL.
+        let y = key("y-write-zero", Tls::V13);
+        assert_eq!(
+            pair(&y, &rustls, "ok(0)", &openssl, "syscall"),
+            Some(Explained::Reference(1))
+        );
+        assert_eq!(
+            pair(&y, &openssl, "syscall", &rustls, "ok(0)"),
+            Some(Explained::Implementation(1))
+        );
+        assert_eq!(pair(&y, &rustls, "ok(0)", &boring, "syscall"), None);
+        assert_eq!(pair(&y, &boring, "syscall", &rustls, "ok(0)"), None);
+    }
+
+    #[test]
+    fn ids_are_required_unique_and_plain() {
+        let one = |id: &str| {
+            format!(
+                r#"{{"id":{id:?},"scenario":"x","implementation":"rustls","clause":"W5","reason":"a reason of some length"}}"#
+            )
+        };
+        let file = |entries: &[String]| format!(r#"{{"entries":[{}]}}"#, entries.join(","));
+        assert!(Known::parse(&file(&[one("a/b-c_d.e")])).is_ok());
+        let dup = Known::parse(&file(&[one("a"), one("a")])).unwrap_err();
+        assert_eq!(dup, "entry 1: id \"a\" is already entry 0's");
+        let bad = Known::parse(&file(&[one("a b")])).unwrap_err();
+        assert!(bad.starts_with("entry 0: id \"a b\" must be"), "{bad}");
+        let missing = Known::parse(
+            r#"{"entries":[{"scenario":"x","implementation":"rustls","clause":"W5","reason":"a reason of some length"}]}"#,
+        )
+        .unwrap_err();
+        assert!(missing.contains("missing field `id`"), "{missing}");
     }
 }

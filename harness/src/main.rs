@@ -615,6 +615,9 @@ fn exit_status(report: &Report, baseline: Option<&Comparison>, strict: bool) -> 
     }
     if strict && warnings > 0 {
         eprintln!("sslwrite: --strict: {warnings} warning(s) count as failures");
+        for (name, ids) in &report.summary.stale_entries {
+            eprintln!("sslwrite: --strict: unused for {name}: {}", ids.join(", "));
+        }
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

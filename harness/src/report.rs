@@ -104,11 +104,21 @@ pub struct RunReport {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownMatch {
+    /// The implementation whose difference (or violation) is explained.
     pub implementation: String,
     /// `divergence` or `violation`.
     pub kind: String,
     pub clause: String,
     pub reason: String,
+    /// The id of the known-divergence entry that explained it (absent in reports written
+    /// before entries had ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The implementation whose behaviour the entry describes, when that is not
+    /// `implementation`: the reference, which deviated there while `implementation` did what
+    /// the entry was written against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub describes: Option<String>,
 }
 
 /// One implementation's standing on one clause.
@@ -148,6 +158,10 @@ pub struct Summary {
     pub known_violations: BTreeMap<String, usize>,
     /// Whether the run is clean: no divergence, no unexplained violation, no error.
     pub passed: bool,
+    /// Per implementation: the ids of the known entries about it (or written against it)
+    /// that explained nothing where it played (stale; failures with `--strict`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stale_entries: BTreeMap<String, Vec<String>>,
 }
 
 impl Report {

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::contract::{ImplInfo, Implementation, Tls};
 use crate::diff::{self, Verdict};
-use crate::known::{Known, Scope};
+use crate::known::{Known, KnownKind, Scope, Side};
 use crate::report::{
     ClauseStanding, ClauseVerdict, ClauseView, KnownMatch, Report, RunReport, Summary,
     TransportDifference, SCHEMA_VERSION,
@@ -187,23 +187,30 @@ pub fn assemble_with(
             let (d, n) = diff::compare_with(policy, &reference, &traces[0], &info.name, trace);
             notes.extend(n);
             if let Some(d) = d {
-                let reference_version = Some(infos[0].version.as_str());
-                match known.explain_difference_against(
-                    scope,
-                    info,
-                    reference_version,
-                    &d,
-                    &traces[0].steps,
-                ) {
-                    Some(e) => {
-                        used[e] += 1;
-                        let entry = &known.entries[e];
-                        known_matches.push(KnownMatch {
-                            implementation: info.name.clone(),
-                            kind: "divergence".into(),
-                            clause: entry.clause.0.clone(),
-                            reason: entry.reason.clone(),
-                        });
+                let reference_side = Side::new(&infos[0], &d.reference_value, &traces[0].steps);
+                let side = Side::new(info, &d.value, &trace.steps);
+                let explained = known.explain_pair(scope, &d, reference_side, side);
+                // An entry is in use wherever it describes a side, chosen or not.
+                let mut in_use = known.describing(scope, &d, reference_side, side);
+                in_use.extend(explained.iter().flat_map(|x| x.entries()).map(|(e, _)| e));
+                in_use.sort_unstable();
+                in_use.dedup();
+                for e in in_use {
+                    used[e] += 1;
+                }
+                match explained {
+                    Some(x) => {
+                        for (e, about_reference) in x.entries() {
+                            let entry = &known.entries[e];
+                            known_matches.push(KnownMatch {
+                                implementation: info.name.clone(),
+                                kind: "divergence".into(),
+                                clause: entry.clause.0.clone(),
+                                reason: entry.reason.clone(),
+                                entry: Some(entry.id.clone()),
+                                describes: about_reference.then(|| reference.clone()),
+                            });
+                        }
                     }
                     None => all_known = false,
                 }
@@ -221,6 +228,8 @@ pub fn assemble_with(
                             kind: "violation".into(),
                             clause: v.clause.clone(),
                             reason: known.entries[e].reason.clone(),
+                            entry: Some(known.entries[e].id.clone()),
+                            describes: None,
                         });
                     }
                     None => *unexpected.entry(info.name.clone()).or_default() += 1,
@@ -248,10 +257,10 @@ pub fn assemble_with(
         };
         if verdict == Verdict::Agree {
             for info in infos.iter().skip(1) {
-                if let Some(e) = known.expects_difference(scope, info) {
+                if let Some(e) = known.expects_difference(scope, &infos[0], info) {
                     warnings.push(format!(
-                        "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
-                        info.name, known.entries[e].scenario
+                        "{key}: {} now agrees with {reference}, but known-divergence entry {} expects a difference",
+                        info.name, known.entries[e].id
                     ));
                 }
             }
@@ -277,33 +286,64 @@ pub fn assemble_with(
     // An entry is stale when it concerns a scenario that ran, and an implementation (label and
     // version) that ran, and matched nothing there. Entries for scenarios or implementations
     // outside this run (filtered out, the fuzzer's generated runs, versions not in the matrix)
-    // are not judged.
-    // A run only counts when it is in the entry's scope and the implementation it covers
-    // really played it (not skipped).
+    // are not judged. A run only counts when it is in the entry's scope and the implementation
+    // it describes really played it (not skipped); for a divergence entry, so must another
+    // implementation of what the entry was written against (its baseline), on either side of
+    // the diff.
+    let played = |r: &RunReport, info: &ImplInfo| {
+        r.results
+            .get(&info.name)
+            .is_some_and(|t| !matches!(t.status, RunStatus::Skipped { .. }))
+    };
+    let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, n) in used.iter().enumerate() {
-        let concerned = runs.iter().zip(&reports).any(|((_, key), r)| {
-            known.in_scope(
-                i,
-                Scope {
-                    key,
-                    transport: r.transport,
-                },
-            ) && infos
-                .first()
-                .is_some_and(|reference| known.reference_matches(i, Some(&reference.version)))
-                && infos.iter().enumerate().any(|(k, info)| {
-                    known.concerns_implementation(i, info, k == 0)
-                        && r.results
-                            .get(&info.name)
-                            .is_some_and(|t| !matches!(t.status, RunStatus::Skipped { .. }))
-                })
-        });
-        if *n == 0 && concerned {
-            let e = &known.entries[i];
+        let e = &known.entries[i];
+        let mut concerned = Vec::new();
+        for ((_, key), r) in runs.iter().zip(&reports) {
+            let scope = Scope {
+                key,
+                transport: r.transport,
+            };
+            if !known.in_scope(i, scope) {
+                continue;
+            }
+            for (k, info) in infos.iter().enumerate() {
+                // A pair the entry could explain: its subject against the reference, or as the
+                // reference against a column, the other side of its baseline, both played, and
+                // their first difference not before the entry's step (a difference that is
+                // never looked at cannot be explained).
+                let unmasked = |other: &ImplInfo| {
+                    let column = if k == 0 { &other.name } else { &info.name };
+                    !r.differences.iter().any(|d| {
+                        d.implementation == *column
+                            && matches!((d.step, e.step), (Some(s), Some(n)) if s < n)
+                    })
+                };
+                let baseline = e.kind == KnownKind::Violation
+                    || infos.iter().enumerate().any(|(j, other)| {
+                        j != k
+                            && (j == 0 || k == 0)
+                            && known.in_baseline(i, other)
+                            && played(r, other)
+                            && unmasked(other)
+                    });
+                if known.concerns_implementation(i, info)
+                    && played(r, info)
+                    && baseline
+                    && !concerned.contains(&info.name)
+                {
+                    concerned.push(info.name.clone());
+                }
+            }
+        }
+        if *n == 0 && !concerned.is_empty() {
             warnings.push(format!(
-                "known-divergence entry {i} ({} / {}) matches nothing in this run: stale",
-                e.scenario, e.implementation
+                "known-divergence entry {} ({} / {}) matches nothing in this run: stale",
+                e.id, e.scenario, e.implementation
             ));
+            for name in concerned {
+                stale.entry(name).or_default().push(e.id.clone());
+            }
         }
     }
     let transport_differences = transport_differences(&reports, infos);
@@ -351,6 +391,7 @@ pub fn assemble_with(
             unexpected_violations: unexpected,
             known_violations: known_v,
             passed,
+            stale_entries: stale,
         },
         scenarios: reports,
         clauses,

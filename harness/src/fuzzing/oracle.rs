@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::contract::{ImplInfo, Implementation};
 use crate::diff;
 use crate::impls;
-use crate::known::Known;
+use crate::known::{Known, Side};
 use crate::runner::{self, RunOptions, Trace};
 use crate::scenario::Scenario;
 use crate::sessions::SessionPool;
@@ -244,16 +244,14 @@ pub fn judge(o: &Oracles, g: &Generated, traces: &[Trace]) -> Result<(), Finding
             .step
             .and_then(|i| traces[0].steps.get(i))
             .map(|s| s.op.as_str());
-        if o.known
-            .explain_difference_against(
-                &g.key,
-                &imp.info(),
-                Some(&o.impls[0].info().version),
-                &d,
-                &traces[0].steps,
-            )
-            .is_some()
-        {
+        let (reference, info) = (o.impls[0].info(), imp.info());
+        let explained = o.known.explain_pair(
+            &g.key,
+            &d,
+            Side::new(&reference, &d.reference_value, &traces[0].steps),
+            Side::new(&info, &d.value, &trace.steps),
+        );
+        if explained.is_some() {
             continue;
         }
         return Err(Finding {

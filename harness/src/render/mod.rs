@@ -445,6 +445,8 @@ pub(crate) mod fixture {
             kind: kind.into(),
             clause: clause.into(),
             reason: reason.into(),
+            entry: None,
+            describes: None,
         });
     }
 
@@ -581,6 +583,7 @@ pub(crate) mod fixture {
                     .into_iter()
                     .collect(),
                 passed: false,
+                stale_entries: BTreeMap::new(),
             },
             scenarios,
             clauses,
