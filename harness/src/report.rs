@@ -43,6 +43,9 @@ pub struct Report {
     /// With both transports: where a TCP run and the same run in memory differ.
     #[serde(default)]
     pub transport_differences: Vec<TransportDifference>,
+    /// Set when the report is one shard of a run (`--shard I/N`): what `merge` needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardRecord>,
 }
 
 /// The version number in a version string, for column headers: `OpenSSL 3.0.19 27 Jan 2026` →

@@ -588,6 +588,7 @@ pub(crate) mod fixture {
             complete: true,
             transports: vec![Default::default()],
             transport_differences: vec![],
+            shard: None,
         }
     }
 }
