@@ -239,7 +239,11 @@ fn warnings(
         // A shard gives its warnings in run order: each belongs to the first run at or after
         // the previous one's whose key it starts with.
         let mut from = 0;
-        for w in r.warnings.iter().filter(|w| !shard_stale.contains(w.as_str())) {
+        for w in r
+            .warnings
+            .iter()
+            .filter(|w| !shard_stale.contains(w.as_str()))
+        {
             let at = (from..r.scenarios.len())
                 .find(|&k| w.starts_with(&format!("{}: ", key_of(&r.scenarios[k]))));
             let p = match at {
@@ -301,7 +305,12 @@ mod tests {
         parts.reverse();
         let m = merge(&parts, vec!["merge".into()]).unwrap();
         assert!(m.missing.is_empty());
-        let runs = |r: &Report| r.scenarios.iter().map(|s| s.run.clone()).collect::<Vec<_>>();
+        let runs = |r: &Report| {
+            r.scenarios
+                .iter()
+                .map(|s| s.run.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(runs(&m.report), runs(&whole));
         // The fixture's clause view is hand-made for two clauses; those are derived the same.
         for (clause, view) in &whole.clauses {
@@ -344,7 +353,8 @@ mod tests {
                 s.unused_known.remove(0);
                 r.warnings.remove(0);
                 s.known_uses[1] = 1;
-                r.warnings.insert(0, format!("{}: rustls now agrees", key_of(&r.scenarios[0])));
+                r.warnings
+                    .insert(0, format!("{}: rustls now agrees", key_of(&r.scenarios[0])));
             }
         }
         let m = merge(&parts, Vec::new()).unwrap();
@@ -364,7 +374,10 @@ mod tests {
             let err = merge(parts, Vec::new()).unwrap_err();
             assert!(err.contains(why), "{err}");
         };
-        refuse(&[("w.json".into(), whole.clone())], "w.json is not a shard's report");
+        refuse(
+            &[("w.json".into(), whole.clone())],
+            "w.json is not a shard's report",
+        );
         let parts = shards(&whole, 2);
         refuse(
             &[parts[0].clone(), parts[0].clone()],

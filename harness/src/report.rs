@@ -387,7 +387,9 @@ impl Report {
             }
         }
         if !self.complete {
-            out.push_str("INCOMPLETE: the harness was stopped before every run finished\n");
+            out.push_str(
+                "INCOMPLETE: not every selected run is here (the harness was stopped before every run finished, or a merge lacks shards)\n",
+            );
         }
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
@@ -539,7 +541,7 @@ mod tests {
         };
         let text = r.summary_text();
         assert!(
-            text.contains("INCOMPLETE: the harness was stopped"),
+            text.contains("INCOMPLETE: not every selected run is here (the harness was stopped"),
             "{text}"
         );
         assert!(

@@ -8,6 +8,7 @@
 //! violations a known entry explains, and the steps of a run aligned across implementations.
 
 pub mod baseline;
+pub mod compare;
 pub mod explain;
 pub mod html;
 pub mod junit;
