@@ -396,3 +396,43 @@ fn openssl_version(report: &Path) -> String {
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn a_known_entry_one_shard_used_is_not_stale_in_the_merge() {
+    let d = common::TempDir::new("compare", "stale", &[]);
+    let dir = sslwrite::project_root().join("scenarios");
+    let known = dir.join("known-divergences.json");
+    let play = |json: &Path, extra: &[&str]| {
+        let mut args = vec!["--filter", "ku-*", "--jobs", "2"];
+        args.extend_from_slice(extra);
+        let o = common::conformance(&dir, &known, json, &args);
+        assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
+    };
+    let whole = d.path("whole.json");
+    play(&whole, &[]);
+    let (one, two) = (d.path("1.json"), d.path("2.json"));
+    play(&one, &["--shard", "1/2"]);
+    play(&two, &["--shard", "2/2"]);
+    let warnings = |p: &Path| findings(p)["warnings"].clone();
+    assert_eq!(warnings(&whole), serde_json::json!([]));
+    // The case this test is about: an entry that explains a run of one shard only, so the
+    // other shard calls it stale.
+    assert!(
+        [&one, &two]
+            .iter()
+            .any(|p| warnings(p).to_string().contains("stale")),
+        "no shard of ku-* calls an entry stale any more: choose another --filter for this test"
+    );
+    let merged = d.path("merged.json");
+    let o = sslwrite(&[
+        "merge",
+        s(&one),
+        s(&two),
+        "--json",
+        s(&merged),
+        "--quiet",
+        "--strict",
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
+    assert_eq!(findings(&merged), findings(&whole));
+}

@@ -2,8 +2,9 @@
 //! reports of the shards of one run (`conformance --shard I/N`) into the report the whole run
 //! would have made (sslwrite::merge), and renders it as `sslwrite report` does. The exit status
 //! is the one `conformance` gives for that report: 0 clean; 1 an unexplained divergence or
-//! violation, or a shard missing (the report is incomplete); 2 a report cannot be read or is
-//! refused (not shards of one run), a run erred, or an output cannot be written.
+//! violation, or a shard missing (the report is incomplete), or with `--strict` a warning; 2 a
+//! report cannot be read or is refused (not shards of one run), a run erred, or an output
+//! cannot be written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,10 @@ pub struct MergeArgs {
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
+    /// Treat warnings (known-divergence entries no shard used) as failures. Give it here
+    /// rather than to the shards: a shard judges an entry by its own runs only.
+    #[arg(long)]
+    strict: bool,
 }
 
 pub fn run(a: MergeArgs) -> ExitCode {
@@ -57,5 +62,5 @@ pub fn run(a: MergeArgs) -> ExitCode {
     if let Err(code) = a.outputs.write(&report, None, a.quiet) {
         return code;
     }
-    crate::exit_status(&report, None, false)
+    crate::exit_status(&report, None, a.strict)
 }
