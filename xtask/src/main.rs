@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 /// One line per task: the usage `--help` prints.
 const TASKS: &[(&str, &str)] = &[
-    ("conformance", "conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)"),
+    ("conformance", "conformance [ARGS]  run every scenario on every implementation; --shard I/N one shard of them (sslwrite conformance --help)"),
     ("test", "test [ARGS]         run the test suite (cargo test --workspace)"),
     ("lint", "lint                cargo fmt --check and cargo clippy -D warnings"),
     ("report", "report PATH [ARGS]  re-render a saved report (sslwrite report --help)"),
