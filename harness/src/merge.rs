@@ -5,9 +5,10 @@
 //! clause view, the summary and the transport differences are derived again from them by the
 //! code that derives them for a whole run ([`crate::suite::derive`]); the per-implementation
 //! violation counts, being per run, are the sums of the shards'. Warnings about a run keep
-//! their place; a known-divergence entry is stale when some shard calls it stale and no shard
-//! used it. The run-specific fields: the earliest start, the longest shard's duration (shards
-//! run side by side), the hosts, and the merge's own command line.
+//! their place (each shard records them with their run); a known-divergence entry is stale
+//! when some shard calls it stale and no shard used it. The run-specific fields: the earliest
+//! start, the longest shard's duration (shards run side by side), the hosts, and the merge's
+//! own command line.
 //!
 //! Refused (an error naming the files): a report that is no shard, shards of different suites
 //! (scenario files, known-divergence file, selection, implementations, reference, number of
@@ -17,7 +18,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::report::{Report, RunReport};
-use crate::scenario::RunKey;
 use crate::shard::ShardRecord;
 
 /// The merged report, and the shards that were missing (1-based; empty when all were there).
@@ -204,24 +204,15 @@ fn same_suite(
     Ok(())
 }
 
-/// The key a run's warnings start with (`KEY: ...`): its run name without the transport.
-fn key_of(run: &RunReport) -> String {
-    RunKey {
-        id: run.id.clone(),
-        tls: run.tls,
-        role: run.role,
-        modes: run.modes,
-    }
-    .to_string()
-}
-
-/// The merged warnings: those about a run, in the runs' suite order, then the stale entries
-/// (in the file's order), as the whole run would give them.
+/// The merged warnings as the whole run would give them: those about a run, in the runs'
+/// suite order; any other warning a shard gave (once); then the stale entries, in the file's
+/// order.
 fn warnings(
     shards: &[(&str, &Report, ShardRecord)],
     position: &HashMap<&str, usize>,
 ) -> Vec<String> {
     let mut about_runs: Vec<(usize, String)> = Vec::new();
+    let mut others: Vec<String> = Vec::new();
     let mut total_uses: Vec<usize> = Vec::new();
     let mut stale: BTreeMap<usize, String> = BTreeMap::new();
     for (_, r, s) in shards {
@@ -234,33 +225,25 @@ fn warnings(
         for u in &s.unused_known {
             stale.entry(u.entry).or_insert_with(|| u.warning.clone());
         }
-        let shard_stale: BTreeSet<&str> =
-            s.unused_known.iter().map(|u| u.warning.as_str()).collect();
-        // A shard gives its warnings in run order: each belongs to the first run at or after
-        // the previous one's whose key it starts with.
-        let mut from = 0;
-        for w in r
-            .warnings
+        for w in &s.run_warnings {
+            let p = position.get(w.run.as_str()).copied().unwrap_or(usize::MAX);
+            about_runs.push((p, w.warning.clone()));
+        }
+        let listed: BTreeSet<&str> = s
+            .unused_known
             .iter()
-            .filter(|w| !shard_stale.contains(w.as_str()))
-        {
-            let at = (from..r.scenarios.len())
-                .find(|&k| w.starts_with(&format!("{}: ", key_of(&r.scenarios[k]))));
-            let p = match at {
-                Some(k) => {
-                    from = k;
-                    position
-                        .get(r.scenarios[k].run.as_str())
-                        .copied()
-                        .unwrap_or(usize::MAX)
-                }
-                None => usize::MAX,
-            };
-            about_runs.push((p, w.clone()));
+            .map(|u| u.warning.as_str())
+            .chain(s.run_warnings.iter().map(|w| w.warning.as_str()))
+            .collect();
+        for w in &r.warnings {
+            if !listed.contains(w.as_str()) && !others.contains(w) {
+                others.push(w.clone());
+            }
         }
     }
     about_runs.sort_by_key(|(p, _)| *p);
     let mut out: Vec<String> = about_runs.into_iter().map(|(_, w)| w).collect();
+    out.extend(others);
     out.extend(
         stale
             .into_iter()
@@ -274,7 +257,7 @@ fn warnings(
 mod tests {
     use super::*;
     use crate::render::fixture;
-    use crate::shard::UnusedKnown;
+    use crate::shard::{RunWarning, UnusedKnown};
 
     /// The fixture report cut into `n` shards as `--shard I/N` would have played it.
     fn shards(whole: &Report, n: usize) -> Vec<(String, Report)> {
@@ -292,6 +275,7 @@ mod tests {
                     digest: "d".into(),
                     known_uses: vec![0; 4],
                     unused_known: Vec::new(),
+                    run_warnings: Vec::new(),
                 });
                 (format!("s{i}.json"), r)
             })
@@ -353,8 +337,12 @@ mod tests {
                 s.unused_known.remove(0);
                 r.warnings.remove(0);
                 s.known_uses[1] = 1;
-                r.warnings
-                    .insert(0, format!("{}: rustls now agrees", key_of(&r.scenarios[0])));
+                let warning = format!("{}: rustls now agrees", r.scenarios[0].run);
+                s.run_warnings.push(RunWarning {
+                    run: r.scenarios[0].run.clone(),
+                    warning: warning.clone(),
+                });
+                r.warnings.insert(0, warning);
             }
         }
         let m = merge(&parts, Vec::new()).unwrap();

@@ -92,6 +92,18 @@ pub struct ShardRecord {
     /// The entries this shard would call stale: in scope here, explaining nothing here. The
     /// whole run calls an entry stale when some shard lists it and no shard used it.
     pub unused_known: Vec<UnusedKnown>,
+    /// The warnings about one run (it agrees although an entry expects a difference), with
+    /// the run: `merge` puts them in the runs' order.
+    pub run_warnings: Vec<RunWarning>,
+}
+
+/// A warning about one run of a shard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunWarning {
+    /// The run's name, as in the report's runs.
+    pub run: String,
+    /// The warning, as in the report's `warnings`.
+    pub warning: String,
 }
 
 /// A known-divergence entry that explained nothing in a shard it concerned.

@@ -16,7 +16,7 @@ use crate::report::{
 };
 use crate::runner::{self, RunOptions, RunStatus, Trace};
 use crate::scenario::{RunKey, Scenario, CLAUSES};
-use crate::shard::{ShardPlan, ShardRecord, UnusedKnown};
+use crate::shard::{RunWarning, ShardPlan, ShardRecord, UnusedKnown};
 use crate::transport::TransportKind;
 
 /// What to run.
@@ -171,6 +171,7 @@ pub fn assemble_with(
     let mut used = vec![0usize; known.entries.len()];
     let mut warnings = Vec::new();
     let mut unused_known = Vec::new();
+    let mut run_warnings = Vec::new();
     let mut reports = Vec::new();
     let mut unexpected: BTreeMap<String, usize> =
         infos.iter().map(|i| (i.name.clone(), 0)).collect();
@@ -254,10 +255,15 @@ pub fn assemble_with(
         if verdict == Verdict::Agree {
             for info in infos.iter().skip(1) {
                 if let Some(e) = known.expects_difference(scope, info) {
-                    warnings.push(format!(
+                    let warning = format!(
                         "{key}: {} now agrees with {reference}, but known-divergence entry {e} ({}) expects a difference",
                         info.name, known.entries[e].scenario
-                    ));
+                    );
+                    run_warnings.push(RunWarning {
+                        run: run_name(key, transport),
+                        warning: warning.clone(),
+                    });
+                    warnings.push(warning);
                 }
             }
         }
@@ -324,6 +330,7 @@ pub fn assemble_with(
         digest: plan.digest.clone(),
         known_uses: used.clone(),
         unused_known,
+        run_warnings,
     });
     Report {
         schema_version: SCHEMA_VERSION,

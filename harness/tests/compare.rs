@@ -436,3 +436,59 @@ fn a_known_entry_one_shard_used_is_not_stale_in_the_merge() {
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     assert_eq!(findings(&merged), findings(&whole));
 }
+
+#[test]
+fn warnings_about_runs_and_stale_entries_merge_in_place() {
+    let d = suite("warnings");
+    // An entry that expects faulty to differ in b-sixty, played where it does not lie.
+    std::fs::write(
+        d.path("known.json"),
+        r#"{"entries": [{"scenario": "b-sixty", "implementation": "faulty", "clause": "W1",
+                         "reason": "faulty lies about 60-byte writes"}]}"#,
+    )
+    .unwrap();
+    let both = ["--transport", "both"];
+    let whole = d.path("whole.json");
+    assert_eq!(play(&d, HONEST, &whole, &both), 0);
+    let agrees = |run: &str| {
+        format!("{run}: faulty now agrees with openssl, but known-divergence entry 0 (b-sixty) expects a difference")
+    };
+    let expected = vec![
+        agrees("b-sixty/tls1.2/client/auto_retry"),
+        agrees("b-sixty/tls1.3/client/auto_retry"),
+        agrees("b-sixty/tls1.2/client/auto_retry"),
+        agrees("b-sixty/tls1.3/client/auto_retry"),
+        "known-divergence entry 0 (b-sixty / faulty) matches nothing in this run: stale".into(),
+    ];
+    assert_eq!(findings(&whole)["warnings"], serde_json::json!(expected));
+    let mut files = Vec::new();
+    for i in [2, 1] {
+        let p = d.path(&format!("{i}.json"));
+        let spec = format!("{i}/2");
+        let mut args = both.to_vec();
+        args.extend(["--shard", &spec]);
+        assert_eq!(play(&d, HONEST, &p, &args), 0);
+        files.push(p);
+    }
+    let merged = d.path("merged.json");
+    let o = sslwrite(&[
+        "merge",
+        s(&files[0]),
+        s(&files[1]),
+        "--json",
+        s(&merged),
+        "--quiet",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(findings(&merged), findings(&whole));
+    let o = sslwrite(&[
+        "merge",
+        s(&files[0]),
+        s(&files[1]),
+        "--json",
+        s(&merged),
+        "--quiet",
+        "--strict",
+    ]);
+    assert_eq!(code(&o), 1, "--strict: the warnings fail");
+}

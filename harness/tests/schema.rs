@@ -124,7 +124,8 @@ fn report() -> Value {
     value["shard"] = json!({
         "index": 2, "count": 3, "suite": ["sd-own-shutdown/tls1.3/client/auto_retry"],
         "digest": "cbf29ce484222325", "known_uses": [0, 1],
-        "unused_known": [{"entry": 0, "warning": "known-divergence entry 0 matches nothing"}]
+        "unused_known": [{"entry": 0, "warning": "known-divergence entry 0 matches nothing"}],
+        "run_warnings": [{"run": "sd-own-shutdown/tls1.3/client/auto_retry", "warning": "agrees"}]
     });
     // A library loaded at run time (--impl libssl:PATH@label) describes itself.
     value["implementations"].as_array_mut().unwrap().push(json!({
