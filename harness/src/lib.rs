@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod impls;
 pub mod isolation;
 pub mod known;
+pub mod merge;
 pub mod payload;
 pub mod peer;
 pub mod render;
@@ -25,6 +26,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sessions;
+pub mod shard;
 pub mod suite;
 #[allow(unsafe_code)]
 pub mod sys;

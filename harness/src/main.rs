@@ -14,6 +14,7 @@ use sslwrite::known::Known;
 use sslwrite::render::{self, baseline::Comparison};
 use sslwrite::report::Report;
 use sslwrite::scenario::{self, KNOWN_DIVERGENCES_FILE};
+use sslwrite::shard::{ShardPlan, ShardSpec};
 use sslwrite::suite::{self, Selection};
 use sslwrite::transport::TransportKind;
 use sslwrite::{impls, project_root};
@@ -43,6 +44,10 @@ enum Command {
     FuzzSeeds(FuzzSeedsArgs),
     /// Replay a fuzz session's artifacts in worker processes; one row per unique finding.
     FuzzTriage(cli::fuzz_triage::FuzzTriageArgs),
+    /// What changed between two saved reports (exit 1 when something regressed).
+    Compare(cli::compare::CompareArgs),
+    /// Join the reports of `conformance --shard I/N` into the report of the whole run.
+    Merge(cli::merge::MergeArgs),
     /// (isolation) a worker process: plays the runs sent on stdin (see isolation.rs).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -203,6 +208,10 @@ struct ConformanceArgs {
     /// Only runs under this TLS version.
     #[arg(long, value_name = "1.2|1.3", value_parser = parse_tls)]
     tls: Option<Tls>,
+    /// Play only the I-th of N shards of the selected runs (1 <= I <= N; `sslwrite merge`
+    /// joins the shards' reports).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<ShardSpec>,
     /// Where to write the JSON report.
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
@@ -267,6 +276,8 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay(a),
         Command::FuzzSeeds(a) => fuzz_seeds(a),
         Command::FuzzTriage(a) => cli::fuzz_triage::run(a),
+        Command::Compare(a) => cli::compare::run(a),
+        Command::Merge(a) => cli::merge::run(a),
         Command::Worker(a) => ExitCode::from(sslwrite::isolation::worker_main(&a.progress)),
         Command::Bench(a) => bench(a),
         Command::BenchBulk(a) => bench_bulk(a),
@@ -371,6 +382,18 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         eprintln!("error: no scenario run matches the selection (--filter/--tls); nothing to do");
         return ExitCode::from(2);
     }
+    let transports = match a.transport {
+        TransportArg::Memory => vec![TransportKind::Memory],
+        TransportArg::Tcp => vec![TransportKind::Tcp],
+        TransportArg::Both => vec![TransportKind::Memory, TransportKind::Tcp],
+    };
+    let (runs, shard) = match a.shard {
+        None => (runs, None),
+        Some(spec) => {
+            let plan = shard_plan(spec, &runs, &transports, &known_path);
+            (spec.select(&runs), Some(plan))
+        }
+    };
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -384,11 +407,6 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         eprintln!("error: cannot install the SIGINT/SIGTERM handlers: {e}");
         return ExitCode::from(2);
     }
-    let transports = match a.transport {
-        TransportArg::Memory => vec![TransportKind::Memory],
-        TransportArg::Tcp => vec![TransportKind::Tcp],
-        TransportArg::Both => vec![TransportKind::Memory, TransportKind::Tcp],
-    };
     let bar = progress(
         (runs.len() * names.len() * transports.len()) as u64,
         a.quiet,
@@ -434,6 +452,7 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         &suite::AssembleOptions {
             transports: done_kinds,
             complete: complete && stopped.is_none(),
+            shard,
         },
     );
     if let Some(sig) = stopped {
@@ -447,6 +466,15 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, a.verbose) {
         return code;
     }
+    if let Some(s) = report.shard.as_ref().filter(|_| !a.quiet) {
+        println!(
+            "shard {}/{}: {} of the selection's {} runs (sslwrite merge joins the shards' reports)",
+            s.index,
+            s.count,
+            report.scenarios.len(),
+            s.suite.len()
+        );
+    }
     let comparison = baseline
         .as_ref()
         .zip(a.baseline.as_deref())
@@ -457,9 +485,9 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
             println!("warning: {w}");
         }
     }
-    // Only a full run writes the default report: a partial one (--filter, --tls, --explain)
-    // would replace the suite's report with a few runs; it writes where --json says.
-    let partial = a.filter.is_some() || a.tls.is_some() || a.explain.is_some();
+    // Only a full run writes the default report: a partial one (--filter, --tls, --explain,
+    // --shard) would replace the suite's report with a few runs; it writes where --json says.
+    let partial = a.filter.is_some() || a.tls.is_some() || a.explain.is_some() || a.shard.is_some();
     let json = match (a.json, partial) {
         (Some(j), _) => Some(j),
         (None, false) => Some(project_root().join("reports").join("conformance.json")),
@@ -483,6 +511,34 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
         return ExitCode::from(sslwrite::sys::stop_exit_code(sig));
     }
     exit_status(&report, comparison.as_ref(), a.strict)
+}
+
+/// What a shard's report records besides its runs: the names of every run of the selection
+/// (over every transport, in the order the whole run reports them) and a digest of the scenario
+/// files and the known-divergence file (an unreadable file counts as empty: it was read
+/// already, or the run would not have started).
+fn shard_plan(
+    spec: ShardSpec,
+    runs: &[(&scenario::Scenario, scenario::RunKey)],
+    transports: &[TransportKind],
+    known: &std::path::Path,
+) -> ShardPlan {
+    let suite = transports
+        .iter()
+        .flat_map(|&t| runs.iter().map(move |(_, k)| suite::run_name(k, t)))
+        .collect();
+    let mut files: Vec<&std::path::Path> = runs.iter().map(|(s, _)| s.path.as_path()).collect();
+    files.dedup();
+    files.push(known);
+    let contents: Vec<Vec<u8>> = files
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_default())
+        .collect();
+    ShardPlan {
+        spec,
+        suite,
+        digest: sslwrite::shard::digest(contents.iter().map(Vec::as_slice)),
+    }
 }
 
 /// The implementations to run, the reference first: their `--impl` names (what a worker

@@ -43,6 +43,9 @@ pub struct Report {
     /// With both transports: where a TCP run and the same run in memory differ.
     #[serde(default)]
     pub transport_differences: Vec<TransportDifference>,
+    /// Set when the report is one shard of a run (`--shard I/N`): what `merge` needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardRecord>,
 }
 
 /// The version number in a version string, for column headers: `OpenSSL 3.0.19 27 Jan 2026` →
@@ -398,7 +401,9 @@ impl Report {
             }
         }
         if !self.complete {
-            out.push_str("INCOMPLETE: the harness was stopped before every run finished\n");
+            out.push_str(
+                "INCOMPLETE: not every selected run is here (the harness was stopped before every run finished, or a merge lacks shards)\n",
+            );
         }
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
@@ -550,7 +555,7 @@ mod tests {
         };
         let text = r.summary_text();
         assert!(
-            text.contains("INCOMPLETE: the harness was stopped"),
+            text.contains("INCOMPLETE: not every selected run is here (the harness was stopped"),
             "{text}"
         );
         assert!(

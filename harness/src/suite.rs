@@ -16,6 +16,7 @@ use crate::report::{
 };
 use crate::runner::{self, RunOptions, RunStatus, Trace};
 use crate::scenario::{RunKey, Scenario, CLAUSES};
+use crate::shard::{RunWarning, ShardPlan, ShardRecord, UnusedKnown};
 use crate::transport::TransportKind;
 
 /// What to run.
@@ -129,6 +130,8 @@ pub struct AssembleOptions {
     pub transports: Vec<TransportKind>,
     /// False when the harness was stopped before every selected run finished.
     pub complete: bool,
+    /// Set when the runs are one shard of the selection: the report gets a `shard` record.
+    pub shard: Option<ShardPlan>,
 }
 
 /// Diffs and judges played runs and builds the report.
@@ -143,6 +146,7 @@ pub fn assemble(
     let opts = AssembleOptions {
         transports: Vec::new(),
         complete: true,
+        shard: None,
     };
     assemble_with(runs, traces, infos, known, started, command_line, &opts)
 }
@@ -166,6 +170,8 @@ pub fn assemble_with(
     let reference = infos.first().map(|i| i.name.clone()).unwrap_or_default();
     let mut used = vec![0usize; known.entries.len()];
     let mut warnings = Vec::new();
+    let mut unused_known = Vec::new();
+    let mut run_warnings = Vec::new();
     let mut reports = Vec::new();
     let mut unexpected: BTreeMap<String, usize> =
         infos.iter().map(|i| (i.name.clone(), 0)).collect();
@@ -258,10 +264,15 @@ pub fn assemble_with(
         if verdict == Verdict::Agree {
             for info in infos.iter().skip(1) {
                 if let Some(e) = known.expects_difference(scope, &infos[0], info) {
-                    warnings.push(format!(
+                    let warning = format!(
                         "{key}: {} now agrees with {reference}, but known-divergence entry {} expects a difference",
                         info.name, known.entries[e].id
-                    ));
+                    );
+                    run_warnings.push(RunWarning {
+                        run: run_name(key, transport),
+                        warning: warning.clone(),
+                    });
+                    warnings.push(warning);
                 }
             }
         }
@@ -337,35 +348,32 @@ pub fn assemble_with(
             }
         }
         if *n == 0 && !concerned.is_empty() {
-            warnings.push(format!(
+            let warning = format!(
                 "known-divergence entry {} ({} / {}) matches nothing in this run: stale",
                 e.id, e.scenario, e.implementation
-            ));
-            for name in concerned {
-                stale.entry(name).or_default().push(e.id.clone());
+            );
+            for name in &concerned {
+                stale.entry(name.clone()).or_default().push(e.id.clone());
             }
+            unused_known.push(UnusedKnown {
+                entry: i,
+                id: e.id.clone(),
+                implementations: concerned,
+                warning: warning.clone(),
+            });
+            warnings.push(warning);
         }
     }
-    let transport_differences = transport_differences(&reports, infos);
-    let clauses = clause_view(&reports, infos);
-    let mut verdicts: BTreeMap<String, usize> = Verdict::ALL
-        .iter()
-        .map(|v| (v.as_str().to_string(), 0))
-        .collect();
-    for r in &reports {
-        *verdicts.entry(r.verdict.as_str().to_string()).or_default() += 1;
-    }
-    let passed = opts.complete
-        && verdicts["diverge"] == 0
-        && verdicts["error"] == 0
-        && unexpected.values().all(|n| *n == 0);
-    let mut transports: Vec<TransportKind> = Vec::new();
-    for r in &reports {
-        if !transports.contains(&r.transport) {
-            transports.push(r.transport);
-        }
-    }
-    transports.sort_by_key(|t| t.as_str());
+    let derived = derive(&reports, infos, (unexpected, known_v), stale, opts.complete);
+    let shard = opts.shard.as_ref().map(|plan| ShardRecord {
+        index: plan.spec.index,
+        count: plan.spec.count,
+        suite: plan.suite.clone(),
+        digest: plan.digest.clone(),
+        known_uses: used.clone(),
+        unused_known,
+        run_warnings,
+    });
     Report {
         schema_version: SCHEMA_VERSION,
         harness: ImplInfo {
@@ -385,18 +393,67 @@ pub fn assemble_with(
             .map_or(0, |d| d.as_secs()),
         duration_ms: started.1.elapsed().as_millis() as u64,
         command_line,
+        summary: derived.summary,
+        scenarios: reports,
+        clauses: derived.clauses,
+        warnings,
+        complete: opts.complete,
+        transports: derived.transports,
+        transport_differences: derived.transport_differences,
+        shard,
+    }
+}
+
+/// What a report derives from its runs alone (besides the violation counts, which come from
+/// judging them): the clause view, the summary, the transports and where they differ.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derived {
+    pub clauses: BTreeMap<String, ClauseView>,
+    pub summary: Summary,
+    pub transports: Vec<TransportKind>,
+    pub transport_differences: Vec<TransportDifference>,
+}
+
+/// Derives the rest of a report from `reports` (in report order) judged as they are, with
+/// per implementation the violations no known entry explains (`unexpected`) and those one
+/// does (`known_violations`). [`assemble_with`] and [`crate::merge`] both end here.
+pub fn derive(
+    reports: &[RunReport],
+    infos: &[ImplInfo],
+    (unexpected, known_violations): (BTreeMap<String, usize>, BTreeMap<String, usize>),
+    stale_entries: BTreeMap<String, Vec<String>>,
+    complete: bool,
+) -> Derived {
+    let transport_differences = transport_differences(reports, infos);
+    let clauses = clause_view(reports, infos);
+    let mut verdicts: BTreeMap<String, usize> = Verdict::ALL
+        .iter()
+        .map(|v| (v.as_str().to_string(), 0))
+        .collect();
+    for r in reports {
+        *verdicts.entry(r.verdict.as_str().to_string()).or_default() += 1;
+    }
+    let passed = complete
+        && verdicts["diverge"] == 0
+        && verdicts["error"] == 0
+        && unexpected.values().all(|n| *n == 0);
+    let mut transports: Vec<TransportKind> = Vec::new();
+    for r in reports {
+        if !transports.contains(&r.transport) {
+            transports.push(r.transport);
+        }
+    }
+    transports.sort_by_key(|t| t.as_str());
+    Derived {
+        clauses,
         summary: Summary {
             runs: reports.len(),
             verdicts,
             unexpected_violations: unexpected,
-            known_violations: known_v,
+            known_violations,
             passed,
-            stale_entries: stale,
+            stale_entries,
         },
-        scenarios: reports,
-        clauses,
-        warnings,
-        complete: opts.complete,
         transports,
         transport_differences,
     }

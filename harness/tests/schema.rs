@@ -129,6 +129,13 @@ fn report() -> Value {
         "run": "sd-own-shutdown/tls1.3/client/auto_retry", "implementation": "openssl",
         "step": 3, "field": "outcome", "memory": "want_write", "tcp": "ok(100)"
     }]);
+    // One shard of a sharded run (--shard I/N).
+    value["shard"] = json!({
+        "index": 2, "count": 3, "suite": ["sd-own-shutdown/tls1.3/client/auto_retry"],
+        "digest": "cbf29ce484222325", "known_uses": [0, 1],
+        "unused_known": [{"entry": 0, "warning": "known-divergence entry 0 matches nothing"}],
+        "run_warnings": [{"run": "sd-own-shutdown/tls1.3/client/auto_retry", "warning": "agrees"}]
+    });
     // A library loaded at run time (--impl libssl:PATH@label) describes itself.
     value["implementations"].as_array_mut().unwrap().push(json!({
         "name": "system", "version": "OpenSSL 3.0.19 27 Jan 2026", "family": "openssl",

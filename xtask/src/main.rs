@@ -6,6 +6,7 @@
 mod awslc;
 mod bench;
 mod cargo;
+mod compare;
 mod conformance;
 mod fuzz;
 mod fuzz_set;
@@ -13,6 +14,7 @@ mod fuzz_triage;
 mod html_check;
 mod libs;
 mod lint;
+mod merge;
 mod openssl;
 mod replay;
 mod report;
@@ -22,10 +24,12 @@ use std::process::ExitCode;
 
 /// One line per task: the usage `--help` prints.
 const TASKS: &[(&str, &str)] = &[
-    ("conformance", "conformance [ARGS]  run every scenario on every implementation (sslwrite conformance --help)"),
+    ("conformance", "conformance [ARGS]  run every scenario on every implementation; --shard I/N one shard of them (sslwrite conformance --help)"),
     ("test", "test [ARGS]         run the test suite (cargo test --workspace)"),
     ("lint", "lint                cargo fmt --check and cargo clippy -D warnings"),
     ("report", "report PATH [ARGS]  re-render a saved report (sslwrite report --help)"),
+    ("compare", "compare OLD NEW [--markdown PATH]  what changed between two saved reports (sslwrite compare --help)"),
+    ("merge", "merge A.json B.json ... --json OUT  join the reports of conformance --shard I/N (sslwrite merge --help)"),
     ("html-check", "html-check [PATH]   render the HTML report in headless Chromium, screenshot and check it"),
     ("fuzz", "fuzz TARGET [--impl NAME]... [--time S] [--jobs N] [--keep-going] [--measure]  cargo fuzz (differential | invariants | scenario_file)"),
     ("replay", "replay ARTIFACT     turn a fuzz finding into a scenario under scenarios/regressions/"),
@@ -53,7 +57,7 @@ fn main() -> ExitCode {
     // The tasks that hand their arguments to sslwrite or cargo answer --help there.
     let passes_help = matches!(
         task.as_deref(),
-        Some("conformance" | "test" | "report" | "bench")
+        Some("conformance" | "test" | "report" | "bench" | "compare" | "merge")
     );
     if let (Some(t), Some(first)) = (task.as_deref(), rest.first()) {
         if help(first) && !passes_help {
@@ -72,6 +76,8 @@ fn main() -> ExitCode {
         Some("test") => test::run(&rest),
         Some("lint") => lint::run(&rest),
         Some("report") => report::run(&rest),
+        Some("compare") => compare::run(&rest),
+        Some("merge") => merge::run(&rest),
         Some("html-check") => html_check::run(&rest),
         Some("fuzz") => fuzz::run(&rest),
         Some("bench") => bench::run(&rest),

@@ -1,11 +1,15 @@
-//! Compares a report with an earlier one (a committed baseline), run by run and implementation
-//! by implementation (matched by run name + implementation name).
+//! Compares a report with an earlier one, run by run and implementation by implementation
+//! (matched by run name + implementation name): `conformance --baseline` (a committed baseline)
+//! and `sslwrite compare OLD NEW` (two saved reports) both go through [`compare`].
 //!
 //! A *regression* is a run × implementation that agreed, differed for a known reason or skipped
 //! in the baseline and now diverges or errs, or that has an unexplained violation the baseline
 //! did not have. A run × implementation the baseline does not have is judged as if it had agreed
 //! there: a new scenario that diverges is a regression. A *fix* is the reverse: it diverged or
 //! erred and now does not — better than the baseline expects, so the baseline is out of date.
+//! A *change* is neither, but the verdict or what was seen (the first difference, the
+//! violations, the error) is not the same: `agree` → `known`, or a run that diverges as before
+//! at another step.
 
 use std::collections::BTreeMap;
 
@@ -61,6 +65,9 @@ pub struct Comparison {
     pub regressions: Vec<Change>,
     /// Better than the baseline (diverge/error → agree/known/skip).
     pub fixed: Vec<Change>,
+    /// Neither worse nor better, but another verdict or first difference (`why`: before and
+    /// now).
+    pub changed: Vec<Change>,
     /// Run × implementations that diverge now and did not before (new runs included).
     pub new_divergences: Vec<Change>,
     /// Steps whose outcome changed, whatever the verdicts say.
@@ -98,6 +105,22 @@ fn trouble(run: &RunReport, implementation: &str) -> String {
         out.push(describe_difference(d));
     }
     for v in unexplained_violations(run, implementation) {
+        out.push(format!("violation {}", describe_violation(v)));
+    }
+    out.join("; ")
+}
+
+/// What `implementation` showed in `run`, explained or not, in one line: the error, the first
+/// difference, the violations (empty when it agreed).
+fn seen(run: &RunReport, implementation: &str) -> String {
+    let mut out = Vec::new();
+    if let Some(RunStatus::Error { message }) = run.results.get(implementation).map(|t| &t.status) {
+        out.push(format!("error: {message}"));
+    }
+    if let Some(d) = super::difference(run, implementation) {
+        out.push(describe_difference(d));
+    }
+    for (v, _) in super::violations(run, implementation) {
         out.push(format!("violation {}", describe_violation(v)));
     }
     out.join("; ")
@@ -165,6 +188,16 @@ pub fn compare(baseline: &Report, current: &Report, label: &str) -> Comparison {
                 .collect();
             if !fresh.is_empty() {
                 c.regressions.push(change(fresh.join("; ")));
+            } else if let Some(old) = old {
+                let (then, now_seen) = (seen(old, name), seen(run, name));
+                if was != Some(now) || then != now_seen {
+                    let or_nothing = |s: String| if s.is_empty() { "nothing".into() } else { s };
+                    c.changed.push(change(format!(
+                        "was: {}; now: {}",
+                        or_nothing(then),
+                        or_nothing(now_seen)
+                    )));
+                }
             }
         }
         if let Some(old) = old {
@@ -229,10 +262,11 @@ impl Comparison {
     pub fn text(&self) -> String {
         let verdict = |v: Option<Verdict>| v.map_or("new", Verdict::as_str);
         let mut out = format!(
-            "compared with {}: {} regression(s), {} fixed, {} new divergence(s), {} changed outcome(s), {} new run(s), {} removed run(s)\n",
+            "compared with {}: {} regression(s), {} fixed, {} changed, {} new divergence(s), {} changed outcome(s), {} new run(s), {} removed run(s)\n",
             self.baseline,
             self.regressions.len(),
             self.fixed.len(),
+            self.changed.len(),
             self.new_divergences.len(),
             self.changed_outcomes.len(),
             self.new_runs.len(),
@@ -267,6 +301,7 @@ impl Comparison {
         };
         changes("regressions", &self.regressions, &mut out);
         changes("fixed", &self.fixed, &mut out);
+        changes("changed", &self.changed, &mut out);
         changes("new divergences", &self.new_divergences, &mut out);
         if !self.changed_outcomes.is_empty() {
             out.push_str("changed outcomes:\n");
@@ -384,6 +419,51 @@ mod tests {
         );
         assert_eq!(c.improvements().len(), 1);
         assert!(c.improvements()[0].contains("update the baseline"));
+    }
+
+    #[test]
+    fn a_known_run_that_now_agrees_and_a_difference_that_moved_are_changes() {
+        let base = fixture::report();
+        let mut now = base.clone();
+        now.scenarios[2].differences.clear();
+        now.scenarios[2].known.clear();
+        now.scenarios[2].verdict = Verdict::Agree;
+        now.scenarios[1].differences[0].step = Some(2);
+        let c = compare(&base, &now, "base.json");
+        assert!(!c.regressed() && c.fixed.is_empty(), "{}", c.text());
+        assert_eq!(
+            c.changed
+                .iter()
+                .map(|x| (x.key.clone(), x.before, x.after))
+                .collect::<Vec<_>>(),
+            vec![
+                (
+                    key("shutdown", "rustls"),
+                    Some(Verdict::Diverge),
+                    Verdict::Diverge
+                ),
+                (key("zero", "rustls"), Some(Verdict::Known), Verdict::Agree),
+            ]
+        );
+        assert!(
+            c.changed[0].why.starts_with(
+                "was: step 1 outcome: openssl ssl(protocol is shutdown), rustls ok(100); \
+                 violation I1"
+            ) && c.changed[0].why.contains("; now: step 2 outcome:"),
+            "{}",
+            c.changed[0].why
+        );
+        assert_eq!(
+            c.changed[1].why,
+            "was: step 1 outcome: openssl syscall, rustls ok(0); now: nothing"
+        );
+        assert!(
+            c.text().contains(
+                "changed:\n  shutdown/tls1.3/client/auto_retry [rustls]: diverge -> diverge (was: "
+            ),
+            "{}",
+            c.text()
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
     ));
     if !report.complete {
         out.push_str(
-            "**Incomplete**: the harness was stopped (SIGINT/SIGTERM) before every run finished; these are the runs that did.\n\n",
+            "**Incomplete**: the harness was stopped (SIGINT/SIGTERM) before every run finished, or a merge lacks shards; these are the runs that did.\n\n",
         );
     }
     if report.transports.len() > 1 {

@@ -8,6 +8,7 @@
 //! violations a known entry explains, and the steps of a run aligned across implementations.
 
 pub mod baseline;
+pub mod compare;
 pub mod explain;
 pub mod html;
 pub mod junit;
@@ -591,6 +592,7 @@ pub(crate) mod fixture {
             complete: true,
             transports: vec![Default::default()],
             transport_differences: vec![],
+            shard: None,
         }
     }
 }
