@@ -422,6 +422,7 @@ pub(crate) mod fixture {
             differences: vec![],
             known: vec![],
             notes: vec![],
+            matrix: crate::matrix::behaviours(&[("openssl", &a), ("rustls", &b)]),
             results: [("openssl".to_string(), a), ("rustls".to_string(), b)]
                 .into_iter()
                 .collect(),
