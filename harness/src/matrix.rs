@@ -258,3 +258,120 @@ fn group(traces: &[(&str, &Trace)], seen: &[Seen]) -> Vec<Group> {
     }
     groups.into_iter().map(|(_, g)| g).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Outcome;
+    use crate::render::fixture;
+
+    fn names<'a>(g: &'a Group) -> Vec<&'a str> {
+        g.implementations.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn three_implementations_two_agree_one_differs_make_two_groups() {
+        let a = fixture::trace(&[Outcome::Ok(1), Outcome::Syscall]);
+        let b = fixture::trace(&[Outcome::Ok(1), Outcome::Ok(0)]);
+        let c = a.clone();
+        let rows = behaviours(&[("openssl", &a), ("rustls", &b), ("openssl-3.6", &c)]);
+        assert_eq!(rows.len(), 1, "{rows:#?}");
+        let row = &rows[0];
+        assert_eq!((row.step, row.op.as_str()), (Some(1), "write len=100"));
+        assert_eq!(row.groups.len(), 2);
+        assert_eq!(names(&row.groups[0]), ["openssl", "openssl-3.6"]);
+        assert_eq!(names(&row.groups[1]), ["rustls"]);
+        assert_eq!(row.groups[0].observation.cell(), "syscall [ret=-1]");
+        assert_eq!(row.groups[1].observation.cell(), "ok(0) [ret=-1]");
+    }
+
+    #[test]
+    fn when_all_agree_there_is_no_row() {
+        let a = fixture::trace(&[Outcome::Ok(1), Outcome::Ok(100)]);
+        assert_eq!(behaviours(&[("x", &a), ("y", &a), ("z", &a)]), vec![]);
+        assert_eq!(behaviours(&[("x", &a)]), vec![]);
+        assert_eq!(behaviours(&[]), vec![]);
+    }
+
+    #[test]
+    fn what_the_diff_does_not_compare_makes_no_row() {
+        // Reasons worded differently, and a read's count: one group, the outcome as compared.
+        let mut a = fixture::trace(&[Outcome::Ok(1), Outcome::Ssl("protocol is shutdown".into())]);
+        let mut b = fixture::trace(&[Outcome::Ok(1), Outcome::Ssl("closed".into())]);
+        for (t, n) in [(&mut a, 10), (&mut b, 99)] {
+            let mut read = fixture::step(2, "read len=100", Outcome::Ok(n));
+            read.call.as_mut().unwrap().ret = n as i64;
+            t.steps.push(read);
+        }
+        assert_eq!(behaviours(&[("a", &a), ("b", &b)]), vec![]);
+        // With a third that differs, the agreeing two show the compared part only.
+        let mut c = a.clone();
+        c.steps[1].call = Some(crate::contract::Call::new(Outcome::WantWrite, -1));
+        let rows = behaviours(&[("a", &a), ("b", &b), ("c", &c)]);
+        assert_eq!(rows.len(), 1, "{rows:#?}");
+        assert_eq!(names(&rows[0].groups[0]), ["a", "b"]);
+        assert_eq!(
+            rows[0].groups[0].observation.outcome.as_deref(),
+            Some("ssl")
+        );
+        assert_eq!(rows[0].groups[1].observation.cell(), "want_write [ret=-1]");
+    }
+
+    #[test]
+    fn a_run_that_stops_early_is_an_observation_at_its_stop_and_its_end() {
+        let a = fixture::trace(&[Outcome::Ok(1), Outcome::Ok(100), Outcome::Ok(100)]);
+        let mut b = fixture::trace(&[Outcome::Ok(1), Outcome::Skip("no renegotiation".into())]);
+        b.status = RunStatus::Skipped {
+            step: Some(1),
+            reason: "no renegotiation".into(),
+        };
+        b.delivery.received = 0;
+        let mut c = fixture::trace(&[Outcome::Ok(1), Outcome::Ok(100)]);
+        c.status = RunStatus::Crash {
+            step: Some(2),
+            message: "SIGSEGV".into(),
+            signal: Some("SIGSEGV".into()),
+            stderr: None,
+        };
+        let rows = behaviours(&[("a", &a), ("b", &b), ("c", &c)]);
+        let shown: Vec<(Option<usize>, Vec<String>)> = rows
+            .iter()
+            .map(|r| {
+                let cells = r
+                    .groups
+                    .iter()
+                    .map(|g| format!("{}: {}", g.implementations.join("+"), g.observation.cell()))
+                    .collect();
+                (r.step, cells)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (
+                    Some(1),
+                    vec![
+                        "a+c: ok(100) [ret=-1]".to_string(),
+                        "b: skip(no renegotiation) [ret=-1]".to_string()
+                    ]
+                ),
+                (
+                    None,
+                    vec![
+                        "a: completed, peer got 100".to_string(),
+                        "b: skipped, peer got 0".to_string(),
+                        "c: crash, peer got 100".to_string()
+                    ]
+                ),
+            ],
+            "step 2, reached by one implementation only, is not a disagreement"
+        );
+        // A step some did not reach is shown for them when others disagree there.
+        let mut d = a.clone();
+        d.steps[2].call = Some(crate::contract::Call::new(Outcome::WantRead, -1));
+        let rows = behaviours(&[("a", &a), ("b", &b), ("d", &d)]);
+        let step2 = rows.iter().find(|r| r.step == Some(2)).unwrap();
+        assert_eq!(step2.groups[1].observation.cell(), "not reached (skipped)");
+        assert_eq!(names(&step2.groups[1]), ["b"]);
+    }
+}
