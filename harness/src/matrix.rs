@@ -218,7 +218,7 @@ fn step_seen(r: &StepRecord) -> Seen {
         ret: r
             .call
             .as_ref()
-            .filter(|_| by_count && !write_loop)
+            .filter(|c| by_count && !write_loop && !harness_outcome(&c.outcome))
             .map(|c| c.ret),
         bytes: r.bytes.filter(|_| on_impl),
         status: None,
@@ -233,6 +233,15 @@ fn step_seen(r: &StepRecord) -> Seen {
         ..exact.clone()
     };
     Seen { key, exact }
+}
+
+/// Outcomes the harness sets, not a call's (their return value means nothing).
+fn harness_outcome(o: &crate::contract::Outcome) -> bool {
+    use crate::contract::Outcome;
+    matches!(
+        o,
+        Outcome::Skip(_) | Outcome::Deadlock | Outcome::Crash(_) | Outcome::Timeout
+    )
 }
 
 /// Groups `seen` (one per trace, in column order) by key, each group in the order of its
@@ -352,7 +361,7 @@ mod tests {
                     Some(1),
                     vec![
                         "a+c: ok(100) [ret=-1]".to_string(),
-                        "b: skip(no renegotiation) [ret=-1]".to_string()
+                        "b: skip(no renegotiation)".to_string()
                     ]
                 ),
                 (
