@@ -12,6 +12,7 @@ pub mod explain;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 
 use std::io::Write as _;
 use std::path::Path;
