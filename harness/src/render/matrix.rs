@@ -75,6 +75,14 @@ impl Row<'_> {
             .step
             .map_or("end".to_string(), |s| s.to_string())
     }
+
+    /// What was asked: the step in one line, or for the end what its cells say.
+    pub fn op(&self) -> String {
+        match self.behaviour.step {
+            Some(_) => self.behaviour.op.clone(),
+            None => "how the run ended".to_string(),
+        }
+    }
 }
 
 /// The matrix of a report, folded and capped.
@@ -204,19 +212,20 @@ pub fn text(report: &Report, max_rows: usize) -> String {
         return String::new();
     }
     const OP_WIDTH: usize = 40;
-    let op = |b: &Behaviour| -> String {
-        if b.op.chars().count() > OP_WIDTH {
-            let cut: String = b.op.chars().take(OP_WIDTH - 1).collect();
+    let op = |r: &Row| -> String {
+        let op = r.op();
+        if op.chars().count() > OP_WIDTH {
+            let cut: String = op.chars().take(OP_WIDTH - 1).collect();
             format!("{cut}…")
         } else {
-            b.op.clone()
+            op
         }
     };
     let run_w = v.rows.iter().map(|r| r.run.run.len()).max().unwrap_or(3);
     let op_w = v
         .rows
         .iter()
-        .map(|r| op(r.behaviour).chars().count())
+        .map(|r| op(r).chars().count())
         .max()
         .unwrap_or(2)
         .max(2);
@@ -250,7 +259,7 @@ pub fn text(report: &Report, max_rows: usize) -> String {
             "{}  {}  {}",
             pad(&r.run.run, run_w),
             pad(&r.step(), 4),
-            pad(&op(r.behaviour), op_w)
+            pad(&op(r), op_w)
         );
         for (cell, w) in r.cells.iter().zip(&widths) {
             line.push_str(&format!("  {}", pad(cell, *w)));
