@@ -508,6 +508,21 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_report_reads_with_its_matrix_computed_from_its_traces() {
+        let r = fixture::report();
+        assert!(r.scenarios.iter().any(|s| !s.matrix.is_empty()));
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["schema_version"] = serde_json::json!(1);
+        for s in v["scenarios"].as_array_mut().unwrap() {
+            s.as_object_mut().unwrap().remove("matrix");
+        }
+        let p = temp("v1.json");
+        std::fs::write(&p, v.to_string()).unwrap();
+        assert_eq!(Report::read(&p).unwrap(), r);
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
     fn reading_names_the_file_and_the_problem() {
         let p = temp("bad.json");
         std::fs::write(&p, "{not json").unwrap();
