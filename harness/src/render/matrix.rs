@@ -28,9 +28,14 @@ pub struct Column<'a> {
 }
 
 impl Column<'_> {
-    /// The column's title: `rustls 0.23.46`, or folded `openssl 3.2.4 to 4.0.3`.
+    /// The column's title: `rustls 0.23.46` (the name alone when it has the version already:
+    /// `openssl-3.6.3`), or folded `openssl 3.2.4 to 4.0.3`.
     pub fn header(&self) -> String {
         let first = self.members[0];
+        let version = short_version(&first.version);
+        if self.members.len() == 1 && first.name.contains(version) {
+            return first.name.clone();
+        }
         match self.members.last() {
             Some(last) if self.members.len() > 1 => format!(
                 "{} {} to {}",
@@ -357,11 +362,11 @@ mod tests {
     fn a_single_differing_cell_prevents_folding() {
         let mut r = with_columns(&[
             ("openssl-3.6", "OpenSSL 3.6.3", false),
-            ("openssl-4.0", "OpenSSL 4.0.3", false),
+            ("openssl-4.0.3", "OpenSSL 4.0.3", false),
         ]);
         // 4.0 differs from 3.6 in one row only.
         let zero = r.scenarios.iter_mut().find(|s| s.id == "zero").unwrap();
-        let t = zero.results.get_mut("openssl-4.0").unwrap();
+        let t = zero.results.get_mut("openssl-4.0.3").unwrap();
         t.steps[1].call = Some(crate::contract::Call::new(Outcome::WantWrite, -1));
         recompute(&mut r);
         let v = view(&r, MAX_ROWS);
@@ -371,7 +376,7 @@ mod tests {
                 "openssl 3.0.19",
                 "rustls 0.23",
                 "openssl-3.6 3.6.3",
-                "openssl-4.0 4.0.3"
+                "openssl-4.0.3"
             ]
         );
         let zero = v.rows.iter().find(|r| r.run.id == "zero").unwrap();
