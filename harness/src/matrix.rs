@@ -274,7 +274,7 @@ mod tests {
     use crate::contract::Outcome;
     use crate::render::fixture;
 
-    fn names<'a>(g: &'a Group) -> Vec<&'a str> {
+    fn names(g: &Group) -> Vec<&str> {
         g.implementations.iter().map(String::as_str).collect()
     }
 
