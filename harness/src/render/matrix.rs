@@ -16,7 +16,7 @@ use crate::matrix::Behaviour;
 use crate::report::{short_version, Report, RunReport};
 
 /// Rows a Markdown summary or the terminal shows at most.
-pub const MAX_ROWS: usize = 100;
+pub const MAX_ROWS: usize = 300;
 
 /// Rows the HTML page shows at most.
 pub const MAX_ROWS_HTML: usize = 1000;
