@@ -29,11 +29,13 @@ pub struct Column<'a> {
 
 impl Column<'_> {
     /// The column's title: `rustls 0.23.46` (the name alone when it has the version already:
-    /// `openssl-3.6.3`), or folded `openssl 3.2.4 to 4.0.3`.
+    /// `openssl-3.6.3`, `boringssl` for a version without a number, `BoringSSL`), or folded
+    /// `openssl 3.2.4 to 4.0.3`.
     pub fn header(&self) -> String {
         let first = self.members[0];
         let version = short_version(&first.version);
-        if self.members.len() == 1 && first.name.contains(version) {
+        let named = first.name.to_lowercase().contains(&version.to_lowercase());
+        if self.members.len() == 1 && named {
             return first.name.clone();
         }
         match self.members.last() {
