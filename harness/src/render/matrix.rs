@@ -361,6 +361,28 @@ mod tests {
     }
 
     #[test]
+    fn headers_name_the_version_once() {
+        let info = |name: &str, version: &str| ImplInfo {
+            name: name.into(),
+            version: version.into(),
+            family: "boringssl".into(),
+            library: None,
+        };
+        let (b, r) = (
+            info("boringssl", "BoringSSL"),
+            info("system", "OpenSSL 3.0.19 27 Jan"),
+        );
+        let one = |i: &ImplInfo| Column { members: vec![i] }.header();
+        assert_eq!(one(&b), "boringssl");
+        assert_eq!(one(&r), "system 3.0.19");
+        let both = Column {
+            members: vec![&r, &b],
+        };
+        assert_eq!(both.header(), "boringssl 3.0.19 to BoringSSL");
+        assert_eq!(both.folded_names(), "system, boringssl");
+    }
+
+    #[test]
     fn a_single_differing_cell_prevents_folding() {
         let mut r = with_columns(&[
             ("openssl-3.6", "OpenSSL 3.6.3", false),
