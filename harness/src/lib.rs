@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod impls;
 pub mod isolation;
 pub mod known;
+pub mod matrix;
 pub mod merge;
 pub mod payload;
 pub mod peer;

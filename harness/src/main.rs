@@ -161,6 +161,10 @@ struct ReportArgs {
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
+    /// Print the behaviour matrix under the table: every step where the implementations do
+    /// not all agree, one column per implementation.
+    #[arg(long)]
+    matrix: bool,
 }
 
 #[derive(clap::Args)]
@@ -240,9 +244,13 @@ struct ConformanceArgs {
     /// --filter says otherwise).
     #[arg(long, value_name = "ID")]
     explain: Option<String>,
-    /// Print the notes and known reasons under the table.
+    /// Print the notes and known reasons under the table, and the behaviour matrix.
     #[arg(long)]
     verbose: bool,
+    /// Print the behaviour matrix under the table: every step where the implementations do
+    /// not all agree, one column per implementation.
+    #[arg(long)]
+    matrix: bool,
     /// Play each run in a worker process (default) or in this one.
     #[arg(long, value_enum, default_value = "process")]
     isolation: IsolationMode,
@@ -463,7 +471,11 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
             runs.len() * transports.len()
         );
     }
-    if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, a.verbose) {
+    let detail = Detail {
+        notes: a.verbose,
+        matrix: a.matrix || a.verbose,
+    };
+    if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, detail) {
         return code;
     }
     if let Some(s) = report.shard.as_ref().filter(|_| !a.quiet) {
@@ -697,13 +709,22 @@ fn progress(total: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
+/// What `show` prints under the tables.
+#[derive(Clone, Copy, Default)]
+struct Detail {
+    /// Notes and known reasons run by run (`--verbose`).
+    notes: bool,
+    /// The behaviour matrix (`--matrix`, `--verbose`).
+    matrix: bool,
+}
+
 /// Prints the table (coloured on a terminal unless NO_COLOR is set), or one scenario side by
 /// side, then the summary. `--quiet`: the summary only.
 fn show(
     report: &Report,
     explain: Option<&str>,
     quiet: bool,
-    verbose: bool,
+    detail: Detail,
 ) -> Result<(), ExitCode> {
     if let Some(id) = explain {
         match render::explain::explain(report, id) {
@@ -721,8 +742,17 @@ fn show(
         println!();
         print!("{}", report.clause_table());
         println!();
-        if verbose {
+        if detail.notes {
             print!("{}", render::terminal_safe(&report.details_text()));
+            println!();
+        }
+        if detail.matrix {
+            let text = render::matrix::text(report, render::matrix::MAX_ROWS);
+            if text.is_empty() {
+                println!("behaviour matrix: every implementation observed the same at every step");
+            } else {
+                print!("{}", render::terminal_safe(&text));
+            }
             println!();
         }
     }
@@ -773,7 +803,11 @@ fn report(a: ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, false) {
+    let detail = Detail {
+        notes: false,
+        matrix: a.matrix,
+    };
+    if let Err(code) = show(&report, a.explain.as_deref(), a.quiet, detail) {
         return code;
     }
     match a.outputs.write(&report, None, a.quiet) {

@@ -12,7 +12,11 @@ use crate::runner::Trace;
 use crate::transport::TransportKind;
 
 /// Bumped on any change a consumer of the JSON could notice.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The earlier versions [`Report::read`] still reads. Version 1 has no behaviour matrix: it is
+/// computed from the report's traces as the report is read.
+pub const READABLE_SCHEMA_VERSIONS: [u32; 2] = [1, SCHEMA_VERSION];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -103,6 +107,11 @@ pub struct RunReport {
     pub notes: Vec<String>,
     /// Per implementation: its trace, with invariant and spec violations.
     pub results: BTreeMap<String, Trace>,
+    /// The behaviour matrix: the steps (and the end) where the implementations do not all
+    /// agree, each with the implementations grouped by observation ([`crate::matrix`]).
+    /// Empty (and absent from the JSON) when they all agree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matrix: Vec<crate::matrix::Behaviour>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,12 +191,17 @@ impl Report {
             .map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
-        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        let version = match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if READABLE_SCHEMA_VERSIONS.iter().any(|r| u64::from(*r) == v) => v,
             Some(v) => {
                 return Err(format!(
-                    "{} has schema_version {v}, this sslwrite reads schema_version {SCHEMA_VERSION}; regenerate it with `cargo xtask conformance` (or use the sslwrite that wrote it)",
-                    path.display()
+                    "{} has schema_version {v}, this sslwrite reads schema_version {}; regenerate it with `cargo xtask conformance` (or use the sslwrite that wrote it)",
+                    path.display(),
+                    READABLE_SCHEMA_VERSIONS
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ))
             }
             None => {
@@ -196,13 +210,32 @@ impl Report {
                     path.display()
                 ))
             }
-        }
-        serde_json::from_value(value).map_err(|e| {
+        };
+        let mut report: Report = serde_json::from_value(value).map_err(|e| {
             format!(
-                "{} is not a valid sslwrite report (schema_version {SCHEMA_VERSION}): {e}",
+                "{} is not a valid sslwrite report (schema_version {version}): {e}",
                 path.display()
             )
-        })
+        })?;
+        if version < u64::from(SCHEMA_VERSION) {
+            report.upgrade();
+        }
+        Ok(report)
+    }
+
+    /// Brings a report of an earlier schema version read into this one up to date: the
+    /// behaviour matrix of each run, computed from its traces in column order.
+    fn upgrade(&mut self) {
+        for run in &mut self.scenarios {
+            let traces: Vec<(&str, &Trace)> = self
+                .implementations
+                .iter()
+                .filter_map(|i| run.results.get_key_value(&i.name))
+                .map(|(n, t)| (n.as_str(), t))
+                .collect();
+            run.matrix = crate::matrix::behaviours(&traces);
+        }
+        self.schema_version = SCHEMA_VERSION;
     }
 
     /// The compact table: one row per run, one column per implementation, and the verdict.
@@ -489,6 +522,21 @@ mod tests {
         let r = fixture::report();
         let p = temp("roundtrip.json");
         r.write(&p).unwrap();
+        assert_eq!(Report::read(&p).unwrap(), r);
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_report_reads_with_its_matrix_computed_from_its_traces() {
+        let r = fixture::report();
+        assert!(r.scenarios.iter().any(|s| !s.matrix.is_empty()));
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["schema_version"] = serde_json::json!(1);
+        for s in v["scenarios"].as_array_mut().unwrap() {
+            s.as_object_mut().unwrap().remove("matrix");
+        }
+        let p = temp("v1.json");
+        std::fs::write(&p, v.to_string()).unwrap();
         assert_eq!(Report::read(&p).unwrap(), r);
         std::fs::remove_file(&p).unwrap();
     }

@@ -291,6 +291,13 @@ pub fn assemble_with(
             differences,
             known: known_matches,
             notes,
+            matrix: crate::matrix::behaviours(
+                &infos
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .zip(&traces)
+                    .collect::<Vec<_>>(),
+            ),
             results: infos.iter().map(|i| i.name.clone()).zip(traces).collect(),
         });
     }

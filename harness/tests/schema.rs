@@ -1,4 +1,4 @@
-//! The JSON report and reports/schema-v1.json describe the same format.
+//! The JSON report and reports/schema-v2.json describe the same format.
 //!
 //! A real report (a few scenarios chosen for the optional fields they produce, played
 //! in-process on both implementations, plus the few fields a clean suite never shows) is checked
@@ -105,6 +105,16 @@ fn report() -> Value {
     let mut died = extra;
     died["run"] = json!(format!("{}-died", died["run"].as_str().unwrap()));
     died["transport"] = json!("tcp");
+    // Its behaviour matrix, with every kind of observation: a call, a step not reached, an end.
+    died["matrix"] = json!([
+        {"step": 2, "op": "write_all api=write buf=0 len=100", "groups": [
+            {"observation": {"outcome": "ok(100)", "ret": 100, "bytes": 100},
+             "implementations": ["openssl"]},
+            {"observation": {"status": "crash"}, "implementations": ["rustls"]}]},
+        {"step": null, "op": "end", "groups": [
+            {"observation": {"status": "crash", "received": 0}, "implementations": ["openssl"]},
+            {"observation": {"status": "timeout", "received": 0}, "implementations": ["rustls"]}]}
+    ]);
     let mut traces = died["results"].as_object_mut().unwrap().values_mut();
     let crash = traces.next().unwrap().as_object_mut().unwrap();
     crash.insert("status".into(), json!("crash"));

@@ -49,7 +49,7 @@ pub fn run(a: MergeArgs) -> ExitCode {
         }
     };
     let report = merged.report;
-    if let Err(code) = crate::show(&report, None, a.quiet, false) {
+    if let Err(code) = crate::show(&report, None, a.quiet, crate::Detail::default()) {
         return code;
     }
     if let Err(e) = report.write(&a.json) {

@@ -91,6 +91,12 @@ details.comparison > summary { cursor: pointer; font-weight: 600; margin-bottom:
 .violation.unexplained { color: var(--focus); font-weight: 600; }
 .wire { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; }
 .hidden { display: none !important; }
+#behaviour-matrix td.obs { white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+#behaviour-matrix td.obs.g0 { background: #eef3fb; } #behaviour-matrix td.obs.g1 { background: #fde7d4; }
+#behaviour-matrix td.obs.g2 { background: #e6f4e1; } #behaviour-matrix td.obs.g3 { background: #efe3f7; }
+#behaviour-matrix td.reason { color: #6b5200; }
+#behaviour-matrix th small { font-weight: 400; color: var(--muted); }
+ol.reasons li { max-width: 900px; color: #6b5200; }
 "#;
 
 const SCRIPT: &str = r#"
@@ -183,6 +189,7 @@ pub fn render(report: &Report) -> String {
     header(report, passed, &mut out);
     out.push_str("<main>\n");
     summary(report, &names, &mut out);
+    behaviour_matrix(report, &mut out);
     matrix(report, &names, &mut out);
     out.push_str("</main>\n<script>");
     out.push_str(SCRIPT);
@@ -292,6 +299,105 @@ fn summary(report: &Report, names: &[&str], out: &mut String) {
         out.push_str("</tr>\n");
     }
     out.push_str("</table>\n</div>\n</section>\n");
+}
+
+/// The behaviour matrix ([`super::matrix`]): `section#behaviours`, `table#behaviour-matrix`
+/// with `data-rows` (shown) and `data-total`, one `tr.behaviour[data-run][data-step]` per row,
+/// cells `td.obs[data-impls][data-group]` (the group's index in the row; `g0`.. colour them).
+fn behaviour_matrix(report: &Report, out: &mut String) {
+    let v = super::matrix::view(report, super::matrix::MAX_ROWS_HTML);
+    out.push_str(&format!(
+        "<section id=\"behaviours\">\n<h2>Behaviour matrix ({})</h2>\n",
+        v.total
+    ));
+    if v.rows.is_empty() {
+        out.push_str("<p class=\"legend\">At every step every implementation observed the same.</p>\n</section>\n");
+        return;
+    }
+    out.push_str(
+        "<p class=\"legend\">One row per step (or run end) where the implementations do not all \
+         agree, every pair compared, not only against the reference. Cells of one colour in a row \
+         observed the same; adjacent columns of one family that behave alike in every row are \
+         folded into one. Click a run for its step-by-step comparison.</p>\n",
+    );
+    out.push_str(&format!(
+        "<table id=\"behaviour-matrix\" data-rows=\"{}\" data-total=\"{}\">\n<thead><tr><th>run</th><th>step</th><th>op</th>",
+        v.rows.len(),
+        v.total
+    ));
+    for c in &v.columns {
+        let names: Vec<&str> = c.members.iter().map(|i| i.name.as_str()).collect();
+        out.push_str(&format!(
+            "<th data-impls=\"{}\" title=\"{}\">{}{}</th>",
+            e(&names.join(" ")),
+            e(&c.members
+                .iter()
+                .map(|i| i.version.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")),
+            e(&c.header()),
+            if c.members.len() > 1 {
+                format!("<br><small>{}</small>", e(&c.folded_names()))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out.push_str("<th>reason</th></tr></thead>\n<tbody>\n");
+    for r in &v.rows {
+        let href = format!("#open={}", percent_encode(&r.run.run));
+        out.push_str(&format!(
+            "<tr class=\"behaviour\" data-run=\"{0}\" data-step=\"{1}\"><td><a href=\"{2}\"><code>{0}</code></a></td><td>{1}</td><td><code>{3}</code></td>",
+            e(&r.run.run),
+            e(&r.step()),
+            e(&href),
+            e(&r.op())
+        ));
+        for (k, (cell, g)) in r.cells.iter().zip(&r.groups).enumerate() {
+            let names: Vec<&str> = v.columns[k]
+                .members
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect();
+            let group = g.map_or(String::new(), |g| format!(" g{}", g.min(3)));
+            out.push_str(&format!(
+                "<td class=\"obs{group}\" data-impls=\"{}\" data-group=\"{}\">{}</td>",
+                e(&names.join(" ")),
+                g.map_or(String::new(), |g| g.to_string()),
+                e(cell)
+            ));
+        }
+        let refs: Vec<String> = r
+            .reasons
+            .iter()
+            .map(|i| {
+                format!(
+                    "<a href=\"#reason-{0}\" title=\"{1}\">[{0}]</a>",
+                    i + 1,
+                    e(v.reasons[*i])
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "<td class=\"reason\">{}</td></tr>\n",
+            refs.join(" ")
+        ));
+    }
+    out.push_str("</tbody>\n</table>\n");
+    if v.omitted() > 0 {
+        out.push_str(&format!(
+            "<p class=\"meta\" id=\"behaviours-omitted\">… and {} more row(s) (all of them: <code>matrix</code> of each run in the JSON report).</p>\n",
+            v.omitted()
+        ));
+    }
+    if !v.reasons.is_empty() {
+        out.push_str("<ol class=\"reasons\">\n");
+        for (i, reason) in v.reasons.iter().enumerate() {
+            out.push_str(&format!("<li id=\"reason-{}\">{}</li>\n", i + 1, e(reason)));
+        }
+        out.push_str("</ol>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 /// A clause's runs in the matrix: the clause, and each run with its index in the report.
@@ -849,6 +955,37 @@ mod tests {
         assert!(html.contains("data-impl=\"rustls\" data-verdict=\"known\" data-status=\"ok\""));
         assert!(html.contains("data-impl=\"rustls\" data-verdict=\"skip\" data-status=\"skip\""));
         assert!(html.contains("href=\"#open=shutdown%2Ftls1.3%2Fclient%2Fauto_retry\""));
+    }
+
+    #[test]
+    fn the_behaviour_matrix_has_its_rows_groups_and_reasons_escaped() {
+        let mut r = fixture::report();
+        r.scenarios[2].known[0].reason = "zero <script>alert(1)</script> & \"q\"".into();
+        r.implementations[1].version = "rustls 0.23<img>".into();
+        let html = render(&r);
+        assert!(
+            html.contains("<table id=\"behaviour-matrix\" data-rows=\"5\" data-total=\"5\">"),
+            "{html}"
+        );
+        assert!(html.contains("<th data-impls=\"rustls\" title=\"rustls 0.23&lt;img&gt;\">rustls 0.23&lt;img&gt;</th>"));
+        let start = html
+            .find("<tr class=\"behaviour\" data-run=\"zero/tls1.3/client/auto_retry\" data-step=\"1\">")
+            .expect("the row of the zero run's step 1");
+        let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+        assert!(
+            row.contains("<td class=\"obs g0\" data-impls=\"openssl\" data-group=\"0\">syscall [ret=-1]</td><td class=\"obs g1\" data-impls=\"rustls\" data-group=\"1\">ok(0) [ret=-1]</td>"),
+            "{row}"
+        );
+        assert!(row.contains("<a href=\"#reason-1\" title=\"zero &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;\">[1]</a>"), "{row}");
+        assert!(html.contains("<li id=\"reason-1\">zero &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;</li>"));
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("data-run=\"agrees/tls1.3/client/auto_retry\" data-step"));
+        let section = &html[html.find("<section id=\"behaviours\">").unwrap()..];
+        let section = &section[..section.find("</section>").unwrap()];
+        assert!(
+            !section.contains("<details") && !section.contains("class=\"open"),
+            "nothing the page's script or html-check counts: {section}"
+        );
     }
 
     #[test]

@@ -219,6 +219,7 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
         }
         out.push_str("\n</details>\n\n");
     }
+    out.push_str(&behaviour_matrix(report));
     if !report.warnings.is_empty() {
         out.push_str(&format!("### Warnings ({})\n\n", report.warnings.len()));
         for w in &report.warnings {
@@ -236,6 +237,64 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
             },
             b.text()
         ));
+    }
+    out
+}
+
+/// The behaviour matrix ([`super::matrix`]): every step where the implementations do not all
+/// agree, the outcome per column, the reasons numbered under the table.
+fn behaviour_matrix(report: &Report) -> String {
+    let v = super::matrix::view(report, super::matrix::MAX_ROWS);
+    let mut out = format!("### Behaviour matrix ({})\n\n", v.total);
+    if v.rows.is_empty() {
+        out.push_str("None: at every step every implementation observed the same.\n\n");
+        return out;
+    }
+    out.push_str(
+        "One row per step (or run end) where the implementations do not all agree, every pair \
+         compared, not only against the reference; adjacent columns of one family that behave \
+         alike in every row are folded into one.\n\n| run | step | op |",
+    );
+    for c in &v.columns {
+        out.push_str(&format!(" {} |", cell(&c.header())));
+    }
+    out.push_str(" reason |\n|---|---|---|");
+    out.push_str(&"---|".repeat(v.columns.len()));
+    out.push_str("---|\n");
+    for r in &v.rows {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |",
+            r.run.run,
+            r.step(),
+            cell(&r.op())
+        ));
+        for c in &r.cells {
+            out.push_str(&format!(" {} |", cell(c)));
+        }
+        out.push_str(&format!(" {} |\n", v.refs(r)));
+    }
+    out.push('\n');
+    if v.omitted() > 0 {
+        out.push_str(&format!(
+            "… and {} more row(s) (all of them: `matrix` of each run in the JSON report).\n\n",
+            v.omitted()
+        ));
+    }
+    for c in v.columns.iter().filter(|c| c.members.len() > 1) {
+        out.push_str(&format!(
+            "- **{}**: {}\n",
+            cell(&c.header()),
+            cell(&c.folded_names())
+        ));
+    }
+    if v.columns.iter().any(|c| c.members.len() > 1) {
+        out.push('\n');
+    }
+    for (i, reason) in v.reasons.iter().enumerate() {
+        out.push_str(&format!("{}. {}\n", i + 1, cell(reason)));
+    }
+    if !v.reasons.is_empty() {
+        out.push('\n');
     }
     out
 }
@@ -290,6 +349,38 @@ mod tests {
         assert!(md.contains("### Diverging or failing (1)"));
         assert!(md.contains("- known-divergence entry 3 matches nothing"));
         assert!(!md.contains("agrees/"), "agreeing runs are not listed");
+    }
+
+    #[test]
+    fn the_behaviour_matrix_has_a_row_per_disagreement_and_each_reason_once() {
+        let md = render(&fixture::report(), None);
+        assert!(md.contains("### Behaviour matrix (5)\n"), "{md}");
+        assert!(
+            md.contains("| run | step | op | openssl 3.0.19 | rustls 0.23 | reason |\n"),
+            "{md}"
+        );
+        for row in [
+            "| `shutdown/tls1.3/client/auto_retry` | 1 | write len=100 | ssl(protocol is shutdown) \\[ret=-1\\] | ok(100) \\[ret=-1\\] |  |",
+            "| `shutdown/tls1.3/client/auto_retry` | end | how the run ended | completed, peer got 100 | completed, peer got 0 |  |",
+            "| `zero/tls1.3/client/auto_retry` | 1 | write len=100 | syscall \\[ret=-1\\] | ok(0) \\[ret=-1\\] | [1] |",
+        ] {
+            assert!(md.lines().any(|l| l == row), "missing row {row:?} in\n{md}");
+        }
+        assert!(md.contains("\n1. zero-length writes differ\n"), "{md}");
+        assert!(
+            !md.contains("| `agrees/"),
+            "a run where all agree has no row"
+        );
+    }
+
+    #[test]
+    fn untrusted_text_in_the_matrix_is_escaped() {
+        let mut r = fixture::report();
+        r.implementations[1].version = "rustls 0<b>|</b>".into();
+        r.scenarios[2].known[0].reason = "a | b\n<i>c</i>".into();
+        let md = render(&r, None);
+        assert!(md.contains("| rustls 0&lt;b&gt;\\|&lt;/b&gt; |"), "{md}");
+        assert!(md.contains("\n1. a \\| b &lt;i&gt;c&lt;/i&gt;\n"), "{md}");
     }
 
     #[test]

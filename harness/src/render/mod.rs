@@ -13,6 +13,7 @@ pub mod explain;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -423,6 +424,7 @@ pub(crate) mod fixture {
             differences: vec![],
             known: vec![],
             notes: vec![],
+            matrix: crate::matrix::behaviours(&[("openssl", &a), ("rustls", &b)]),
             results: [("openssl".to_string(), a), ("rustls".to_string(), b)]
                 .into_iter()
                 .collect(),
