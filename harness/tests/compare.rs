@@ -353,10 +353,11 @@ fn merge_refuses_what_is_not_one_run_and_marks_a_missing_shard() {
     assert_eq!(code(&o), 2);
     assert!(
         err(&o).starts_with(&format!(
-            "error: {} and {} are not shards of one run: different harness versions (sslwrite {}, schema_version 1 against sslwrite 0.0.1-old, schema_version 1)",
+            "error: {} and {} are not shards of one run: different harness versions (sslwrite {}, schema_version {v} against sslwrite 0.0.1-old, schema_version {v})",
             a1.display(),
             old.display(),
-            env!("CARGO_PKG_VERSION")
+            env!("CARGO_PKG_VERSION"),
+            v = sslwrite::report::SCHEMA_VERSION
         )),
         "{}",
         err(&o)
