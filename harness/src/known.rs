@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{Role, Tls};
 use crate::diff::Difference;
 use crate::runner::{StepRecord, Violation};
-use crate::scenario::{ClauseId, RunKey};
+use crate::scenario::{ClauseId, RunKey, Step};
+use crate::step_pattern::StepPattern;
 use crate::transport::TransportKind;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +33,7 @@ pub enum KnownKind {
 /// family, the linked OpenSSL every entry was written with). So it explains a difference
 /// whichever of the two sides is the run's reference: the subject doing `value` where the other
 /// side does the norm, in either direction (see [`Known::explain_pair`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownEntry {
     /// A stable name for the entry (`z-write-zero/rustls/zero-length-write`): reports name the
@@ -41,28 +42,27 @@ pub struct KnownEntry {
     pub id: String,
     /// Glob over scenario ids (`rn-*`).
     pub scenario: String,
-    /// The implementation the entry is about: a glob over column names (`rustls`, `openssl*`,
-    /// `*`). A plain name matches only itself.
+    /// The implementation the entry is about, among those of `families`: a glob over column
+    /// names (`rustls`, `openssl-3.*`). Absent: any column of those families.
+    #[serde(default = "any_name", skip_serializing_if = "is_any_name")]
     pub implementation: String,
-    /// The implementation families it was written for, by the identity each column reports
-    /// (`ImplInfo::family`: `openssl`, `rustls`, `boringssl`, `aws-lc`, `libressl`, `other`).
-    /// Absent: `openssl` and `rustls`, the families every entry before families existed was
-    /// written for. A glob over names never reaches another family: a wildcard entry about
-    /// OpenSSL explains nothing of a BoringSSL column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub families: Option<Vec<String>>,
-    /// Only implementations whose version string matches this glob (`OpenSSL 3.0.*`), or one
-    /// of several separated by `|` (`OpenSSL 3.[2-9].*|OpenSSL [4-9].*`: 3.2 and later). An
+    /// The implementation families the entry is about, by the identity each column reports
+    /// (`ImplInfo::family`: `openssl`, `rustls`, `boringssl`, `aws-lc`, `libressl`, `wolfssl`,
+    /// `other`). Required: an entry never reaches a family it does not name, whatever its
+    /// name glob says.
+    pub families: Vec<String>,
+    /// Only implementations whose version string matches one of these globs
+    /// (`["OpenSSL 3.[2-9].*", "OpenSSL [4-9].*"]`: 3.2 and later). Empty: any version. An
     /// entry scoped to versions not in a run is not stale there.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub versions: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
     /// Only when the *other* side of the difference (the norm: the reference when the entry
     /// describes a column, the column when it describes the reference) has a version matching
-    /// this glob (alternatives with `|`): a difference that exists because of the norm's
-    /// version (the linked OpenSSL is 3.0 on one machine, the vendored 3.6 on another). Where
-    /// no such side ran, the entry is neither used nor stale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference_versions: Option<String>,
+    /// one of these globs: a difference that exists because of the norm's version (the linked
+    /// OpenSSL is 3.0 on one machine, the vendored 3.6 on another). Where no such side ran, the
+    /// entry is neither used nor stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_versions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,10 +74,11 @@ pub struct KnownEntry {
     /// The step of the first difference (or of the violation), when it matters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
-    /// Glob over the step's one-line form (`write buf=0 content=stream len=0`), for entries
-    /// that describe a behaviour wherever it occurs (the fuzzer's generated runs).
+    /// The step of the difference (or violation), as a typed pattern: ops and field values
+    /// (`{"names": ["write", "write_ex"], "args": {"len": 0}}`), for entries that describe a
+    /// behaviour wherever it occurs (the fuzzer's generated runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub op: Option<String>,
+    pub op: Option<StepPattern>,
     /// Globs over the two differing values, for divergence entries: `value` what the subject
     /// does (`ok(*)`), `reference_value` what the norm does there (`syscall`). Without
     /// `reference_value` the norm is whatever an implementation of the entry's baseline (the
@@ -89,12 +90,12 @@ pub struct KnownEntry {
     /// The differing field (`outcome`, `bytes`, `peer_received`, ...), for divergence entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Context: a glob that some earlier step must match, written `OP => OUTCOME`
-    /// (`shutdown => ok(*)`, `* => ssl(bad length)`); several joined by ` & ` must all hold,
-    /// each for some earlier step (`shutdown => ok(*) & renegotiate => ok(1)`). Earlier steps
-    /// of the norm's side for a divergence; of the implementation itself for a violation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    /// Context: each must hold for some step before the difference (or violation): a step of
+    /// the pattern `op` whose outcome matches the glob `outcome` (either may be left out).
+    /// Steps of the norm's side for a divergence; of the implementation itself for a
+    /// violation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<Context>,
     /// Modes that must be on in the run (`["partial_write"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modes_on: Vec<String>,
@@ -109,7 +110,26 @@ pub struct KnownEntry {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One earlier step an entry's context asks for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<StepPattern>,
+    /// Glob over the step's outcome in the shared vocabulary (`ok(*)`, `syscall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+fn any_name() -> String {
+    "*".into()
+}
+
+fn is_any_name(s: &str) -> bool {
+    s == "*"
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFile {
     pub entries: Vec<KnownEntry>,
@@ -135,9 +155,6 @@ pub const FAMILIES: [&str; 7] = [
     "wolfssl",
     "other",
 ];
-
-/// The families an entry without `families` was written for.
-pub const DEFAULT_FAMILIES: [&str; 2] = ["openssl", "rustls"];
 
 /// The families every divergence entry was written against: the linked OpenSSL was the
 /// reference when each was written.
@@ -169,19 +186,32 @@ impl<'a> From<&'a crate::contract::ImplInfo> for Subject<'a> {
     }
 }
 
-/// Which run an entry is asked about: its key and the transport it went over (a bare
-/// `&RunKey` is a run in memory).
+/// Which run an entry is asked about: its key, the transport it went over, and its script
+/// (the scenario's steps, which entries' step patterns are matched against).
 #[derive(Clone, Copy, Debug)]
 pub struct Scope<'a> {
     pub key: &'a RunKey,
     pub transport: TransportKind,
+    pub script: &'a [Step],
 }
 
+#[cfg(test)]
 impl<'a> From<&'a RunKey> for Scope<'a> {
     fn from(key: &'a RunKey) -> Scope<'a> {
         Scope {
             key,
             transport: TransportKind::Memory,
+            script: &[],
+        }
+    }
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(key: &'a RunKey, transport: TransportKind, script: &'a [Step]) -> Scope<'a> {
+        Scope {
+            key,
+            transport,
+            script,
         }
     }
 }
@@ -197,13 +227,12 @@ pub struct Known {
 struct Patterns {
     scenario: glob::Pattern,
     implementation: glob::Pattern,
-    /// Alternatives (`|`); empty: any version.
+    /// Any of them; empty: any version.
     versions: Vec<glob::Pattern>,
-    /// Alternatives (`|`) over the reference's version; empty: any reference.
+    /// Any of them, over the norm's version; empty: any.
     reference_versions: Vec<glob::Pattern>,
-    /// All must hold; empty: no context asked.
-    after: Vec<glob::Pattern>,
-    op: Option<glob::Pattern>,
+    /// Each context's outcome glob (all contexts must hold).
+    after: Vec<Option<glob::Pattern>>,
     reference_value: Option<glob::Pattern>,
     value: Option<glob::Pattern>,
 }
@@ -279,15 +308,33 @@ impl Known {
             if let Err(err) = crate::contract::Modes::from_names(named) {
                 return Err(format!("entry {i}: {err}"));
             }
-            if let Some(f) = e
-                .families
-                .iter()
-                .flatten()
-                .find(|f| !FAMILIES.contains(&f.as_str()))
-            {
+            if e.families.is_empty() {
+                return Err(format!(
+                    "entry {i} ({}): families is empty; name the families the entry is about",
+                    e.id
+                ));
+            }
+            if let Some(f) = e.families.iter().find(|f| !FAMILIES.contains(&f.as_str())) {
                 return Err(format!(
                     "entry {i}: unknown family {f:?} (known: {})",
                     FAMILIES.join(", ")
+                ));
+            }
+            let step_patterns =
+                e.op.iter()
+                    .chain(e.after.iter().filter_map(|c| c.op.as_ref()));
+            for p in step_patterns {
+                p.check()
+                    .map_err(|err| format!("entry {i} ({}): {err}", e.id))?;
+            }
+            if let Some(c) = e
+                .after
+                .iter()
+                .find(|c| c.op.is_none() && c.outcome.is_none())
+            {
+                return Err(format!(
+                    "entry {i} ({}): a context asks for nothing: {c:?}",
+                    e.id
                 ));
             }
             let id_ok = !e.id.is_empty()
@@ -316,24 +363,19 @@ impl Known {
             };
             let opt =
                 |what: &str, p: &Option<String>| p.as_deref().map(|p| compile(what, p)).transpose();
+            let globs = |what: &str, list: &[String]| -> Result<Vec<glob::Pattern>, String> {
+                list.iter().map(|p| compile(what, p)).collect()
+            };
             patterns.push(Patterns {
                 scenario: compile("scenario", &e.scenario)?,
                 implementation: compile("implementation", &e.implementation)?,
-                versions: e.versions.as_deref().map_or(Ok(Vec::new()), |v| {
-                    v.split('|').map(|p| compile("versions", p)).collect()
-                })?,
-                reference_versions: e.reference_versions.as_deref().map_or(
-                    Ok(Vec::new()),
-                    |v| {
-                        v.split('|')
-                            .map(|p| compile("reference_versions", p))
-                            .collect()
-                    },
-                )?,
-                after: e.after.as_deref().map_or(Ok(Vec::new()), |v| {
-                    v.split(" & ").map(|p| compile("after", p.trim())).collect()
-                })?,
-                op: opt("op", &e.op)?,
+                versions: globs("versions", &e.versions)?,
+                reference_versions: globs("reference_versions", &e.reference_versions)?,
+                after: e
+                    .after
+                    .iter()
+                    .map(|c| opt("after outcome", &c.outcome))
+                    .collect::<Result<_, _>>()?,
                 reference_value: opt("reference_value", &e.reference_value)?,
                 value: opt("value", &e.value)?,
             });
@@ -374,10 +416,7 @@ impl Known {
         let p = &self.patterns[i];
         let family_ok = subject
             .family
-            .is_none_or(|f| match &self.entries[i].families {
-                Some(list) => list.iter().any(|g| g == f),
-                None => DEFAULT_FAMILIES.contains(&f),
-            });
+            .is_none_or(|f| self.entries[i].families.iter().any(|g| g == f));
         family_ok
             && p.implementation.matches(subject.name)
             && (p.versions.is_empty()
@@ -415,24 +454,40 @@ impl Known {
             && self.in_scope(i, scope)
     }
 
-    /// Whether an entry's `after` context holds: some step before `step` (any step when
-    /// `None`) matches it.
-    fn after_holds(&self, i: usize, steps: &[StepRecord], step: Option<usize>) -> bool {
-        let patterns = &self.patterns[i].after;
-        if patterns.is_empty() {
-            return true;
-        }
+    /// Whether entry `i`'s step pattern (if any) matches step `step` of the run's script.
+    fn op_holds(&self, i: usize, scope: Scope<'_>, step: Option<usize>) -> bool {
+        self.entries[i].op.as_ref().is_none_or(|p| {
+            step.and_then(|s| scope.script.get(s))
+                .is_some_and(|s| p.matches(s))
+        })
+    }
+
+    /// Whether an entry's `after` context holds: each context is met by some step before
+    /// `step` (any step when `None`), its op by the script, its outcome by `steps`.
+    fn after_holds(
+        &self,
+        i: usize,
+        scope: Scope<'_>,
+        steps: &[StepRecord],
+        step: Option<usize>,
+    ) -> bool {
+        let (contexts, globs) = (&self.entries[i].after, &self.patterns[i].after);
         let end = step.unwrap_or(steps.len()).min(steps.len());
-        let seen = |s: &StepRecord| {
-            let outcome = s
-                .call
-                .as_ref()
-                .map_or(String::new(), |c| c.outcome.to_string());
-            format!("{} => {outcome}", s.op)
-        };
-        patterns
-            .iter()
-            .all(|p| steps[..end].iter().any(|s| p.matches(&seen(s))))
+        contexts.iter().zip(globs).all(|(c, glob)| {
+            steps[..end].iter().any(|s| {
+                let op_ok = c.op.as_ref().is_none_or(|p| {
+                    scope
+                        .script
+                        .get(s.index)
+                        .is_some_and(|step| p.matches(step))
+                });
+                let outcome = s
+                    .call
+                    .as_ref()
+                    .map_or(String::new(), |c| c.outcome.to_string());
+                op_ok && glob.as_ref().is_none_or(|g| g.matches(&outcome))
+            })
+        })
     }
 
     /// Whether divergence entry `i` describes what `this` side did at the difference `d`, the
@@ -449,16 +504,12 @@ impl Known {
         norm: bool,
     ) -> bool {
         let (e, p) = (&self.entries[i], &self.patterns[i]);
-        let op = d
-            .step
-            .and_then(|s| this.steps.get(s).or_else(|| other.steps.get(s)))
-            .map(|s| s.op.as_str());
         self.common(i, KnownKind::Divergence, scope, this.subject)
             && (e.step.is_none() || e.step == d.step)
             && e.field.as_ref().is_none_or(|f| *f == d.field)
-            && opt_matches(&p.op, op)
+            && self.op_holds(i, scope, d.step)
             && opt_matches(&p.value, Some(this.value))
-            && self.after_holds(i, other.steps, d.step)
+            && self.after_holds(i, scope, other.steps, d.step)
             && if norm {
                 self.in_norm(i, other)
             } else {
@@ -521,14 +572,13 @@ impl Known {
         steps: &[StepRecord],
     ) -> Option<usize> {
         let (scope, implementation) = (scope.into(), implementation.into());
-        let op = v.step.and_then(|i| steps.get(i)).map(|s| s.op.as_str());
         (0..self.entries.len()).find(|&i| {
-            let (e, p) = (&self.entries[i], &self.patterns[i]);
+            let e = &self.entries[i];
             self.common(i, KnownKind::Violation, scope, implementation)
                 && e.clause.0 == v.clause
                 && (e.step.is_none() || e.step == v.step)
-                && opt_matches(&p.op, op)
-                && self.after_holds(i, steps, v.step)
+                && self.op_holds(i, scope, v.step)
+                && self.after_holds(i, scope, steps, v.step)
         })
     }
 
@@ -569,7 +619,7 @@ impl Known {
             };
             (described(implementation, reference) || described(reference, implementation))
                 && e.step.is_none()
-                && e.after.is_none()
+                && e.after.is_empty()
                 && e.field.is_none()
                 && e.op.is_none()
                 && e.value.is_none()
@@ -664,7 +714,7 @@ mod tests {
     #[test]
     fn entries_need_reasons() {
         let e = Known::parse(
-            r#"{"entries":[{"id":"e1","scenario":"x","implementation":"rustls","clause":"W5","reason":""}]}"#,
+            r#"{"entries":[{"id":"e1","scenario":"x","implementation":"rustls","families":["rustls"],"clause":"W5","reason":""}]}"#,
         );
         assert!(e.unwrap_err().contains("written reason"));
     }
@@ -683,17 +733,14 @@ mod tests {
     #[test]
     fn a_transport_scoped_entry_matches_only_runs_over_that_transport() {
         let k = Known::parse(
-            r#"{"entries":[{"id":"e2","scenario":"sd-*","implementation":"rustls","transport":"tcp",
+            r#"{"entries":[{"id":"e2","scenario":"sd-*","implementation":"rustls","families":["rustls"],"transport":"tcp",
                 "clause":"W11","reason":"the kernel resets the connection first"}]}"#,
         )
         .unwrap();
         let d = diff(4, "zero_return", "syscall");
         let none: &[StepRecord] = &[];
         let run = key("sd-x", Tls::V13);
-        let tcp = Scope {
-            key: &run,
-            transport: TransportKind::Tcp,
-        };
+        let tcp = Scope::new(&run, TransportKind::Tcp, &[]);
         assert_eq!(explain(&k, tcp, "rustls", &d, none), Some(0));
         assert!(k.in_scope(0, tcp));
         // A bare key is a run in memory.
@@ -704,7 +751,7 @@ mod tests {
     #[test]
     fn matching_respects_glob_tls_step_and_kind() {
         let k = Known::parse(
-            r#"{"entries":[{"id":"e3","scenario":"rn-*","implementation":"rustls","tls":"1.2","step":3,
+            r#"{"entries":[{"id":"e3","scenario":"rn-*","implementation":"rustls","families":["rustls"],"tls":"1.2","step":3,
                 "clause":"W5","reason":"rustls never renegotiates; it answers no_renegotiation"}]}"#,
         )
         .unwrap();
@@ -753,7 +800,7 @@ mod tests {
     #[test]
     fn entries_never_reach_a_family_they_were_not_written_for() {
         let k = Known::parse(
-            r#"{"entries":[{"id":"e4","scenario":"sd-*","implementation":"*","versions":"OpenSSL 1.1.*",
+            r#"{"entries":[{"id":"e4","scenario":"sd-*","implementation":"*","families":["openssl"],"versions":["OpenSSL 1.1.*"],
                 "clause":"W11","reason":"OpenSSL 1.1.1 answers syscall here"},
                {"id":"e5","scenario":"sd-*","implementation":"*","families":["boringssl"],
                 "clause":"W11","reason":"BoringSSL answers with PROTOCOL_IS_SHUTDOWN"}]}"#,
@@ -781,13 +828,13 @@ mod tests {
     #[test]
     fn entries_scope_to_implementation_globs_and_version_ranges() {
         let k = Known::parse(
-            r#"{"entries":[{"id":"e7","scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.0.*",
+            r#"{"entries":[{"id":"e7","scenario":"rv-*","implementation":"*","families":["openssl"],"versions":["OpenSSL 3.0.*"],
                 "kind":"violation","clause":"W4","reason":"OpenSSL 3.0 trusts a dirty error queue"},
-               {"id":"e8","scenario":"rv-*","implementation":"openssl-3.*","clause":"W4",
+               {"id":"e8","scenario":"rv-*","implementation":"openssl-3.*","families":["openssl"],"clause":"W4",
                 "reason":"every build labelled openssl-3.x differs the same way"},
-               {"id":"e9","scenario":"rv-*","implementation":"rustls","clause":"W4",
+               {"id":"e9","scenario":"rv-*","implementation":"rustls","families":["rustls"],"clause":"W4",
                 "reason":"an entry without versions, as before: the label alone"},
-               {"id":"e10","scenario":"rv-*","implementation":"*","versions":"OpenSSL 3.[2-9].*|OpenSSL [4-9].*",
+               {"id":"e10","scenario":"rv-*","implementation":"*","families":["openssl"],"versions":["OpenSSL 3.[2-9].*","OpenSSL [4-9].*"],
                 "kind":"violation","clause":"W6","reason":"from 3.2 on, whatever the label"}]}"#,
         )
         .unwrap();
@@ -847,7 +894,7 @@ mod tests {
             "3.0 is not 3.2+"
         );
         assert!(Known::parse(
-            r#"{"entries":[{"id":"e11","scenario":"x","implementation":"[","clause":"W4","reason":"a bad glob is refused"}]}"#
+            r#"{"entries":[{"id":"e11","scenario":"x","implementation":"[","families":["openssl"],"clause":"W4","reason":"a bad glob is refused"}]}"#
         )
         .unwrap_err()
         .contains("implementation"));
@@ -868,80 +915,123 @@ mod tests {
         }
     }
 
+    /// A script of steps (JSON, as in a scenario file) and the records of playing it with
+    /// these outcomes.
+    fn scripted(steps: &[(&str, Outcome)]) -> (Vec<Step>, Vec<StepRecord>) {
+        let script: Vec<Step> = steps
+            .iter()
+            .map(|(json, _)| serde_json::from_str(json).unwrap())
+            .collect();
+        let records = script
+            .iter()
+            .zip(steps)
+            .enumerate()
+            .map(|(i, (s, (_, outcome)))| step(i, &s.short(), outcome.clone()))
+            .collect();
+        (script, records)
+    }
+
     #[test]
     fn behaviour_entries_match_op_values_and_context() {
         let k = Known::parse(
-            r#"{"entries":[{"id":"e12","scenario":"*","implementation":"rustls","op":"write *len=0",
+            r#"{"entries":[{"id":"e12","scenario":"*","implementation":"rustls","families":["rustls"],
+                "op":{"names":["write"],"args":{"len":0}},
                 "reference_value":"syscall","value":"ok(*)","clause":"W9",
                 "reason":"zero-length SSL_write: OpenSSL fails, rustls accepts"},
-               {"id":"e13","scenario":"*","implementation":"rustls","after":"shutdown => ok(*)",
+               {"id":"e13","scenario":"*","implementation":"rustls","families":["rustls"],
+                "after":[{"op":{"names":["shutdown"]},"outcome":"ok(*)"}],
                 "reference_value":"ssl(protocol is shutdown)","clause":"W11",
                 "reason":"rustls writes after its own close_notify"}]}"#,
         )
         .unwrap();
         let k0 = key("fuzz", Tls::V13);
-        let zero = [
-            step(0, "handshake", Outcome::Ok(1)),
-            step(1, "write buf=0 content=stream len=0", Outcome::Syscall),
-        ];
+        let run = |script: &[Step], d: &Difference, records: &[StepRecord]| {
+            explain(
+                &k,
+                Scope::new(&k0, TransportKind::Memory, script),
+                "rustls",
+                d,
+                records,
+            )
+        };
+        let (script, zero) = scripted(&[
+            (r#"{"op":"handshake"}"#, Outcome::Ok(1)),
+            (r#"{"op":"write","len":0}"#, Outcome::Syscall),
+        ]);
+        assert_eq!(run(&script, &diff(1, "syscall", "ok(0)"), &zero), Some(0));
+        assert_eq!(run(&script, &diff(1, "want_write", "ok(0)"), &zero), None);
+        // Without the script the step pattern has nothing to match.
         assert_eq!(
             explain(&k, &k0, "rustls", &diff(1, "syscall", "ok(0)"), &zero),
-            Some(0)
-        );
-        assert_eq!(
-            explain(&k, &k0, "rustls", &diff(1, "want_write", "ok(0)"), &zero),
             None
         );
-        let ten = [
-            step(0, "handshake", Outcome::Ok(1)),
-            step(1, "write buf=0 content=stream len=10", Outcome::Syscall),
-        ];
-        assert_eq!(
-            explain(&k, &k0, "rustls", &diff(1, "syscall", "ok(0)"), &ten),
-            None
-        );
+        let (script, ten) = scripted(&[
+            (r#"{"op":"handshake"}"#, Outcome::Ok(1)),
+            (r#"{"op":"write","len":10}"#, Outcome::Syscall),
+        ]);
+        assert_eq!(run(&script, &diff(1, "syscall", "ok(0)"), &ten), None);
         let shut = Outcome::Ssl("protocol is shutdown".into());
-        let after = [
-            step(0, "shutdown", Outcome::Ok(0)),
-            step(1, "write len=5", shut.clone()),
-        ];
-        let before = [
-            step(0, "write len=5", shut),
-            step(1, "shutdown", Outcome::Ok(0)),
-        ];
+        let (script, after) = scripted(&[
+            (r#"{"op":"shutdown"}"#, Outcome::Ok(0)),
+            (r#"{"op":"write","len":5}"#, shut.clone()),
+        ]);
         let d = diff(1, "ssl(protocol is shutdown)", "ok(5)");
-        assert_eq!(explain(&k, &k0, "rustls", &d, &after), Some(1));
+        assert_eq!(run(&script, &d, &after), Some(1));
+        let (script, before) = scripted(&[
+            (r#"{"op":"write","len":5}"#, shut),
+            (r#"{"op":"shutdown"}"#, Outcome::Ok(0)),
+        ]);
         let d0 = diff(0, "ssl(protocol is shutdown)", "ok(5)");
-        assert_eq!(
-            explain(&k, &k0, "rustls", &d0, &before),
-            None,
-            "context must come first"
-        );
+        assert_eq!(run(&script, &d0, &before), None, "context must come first");
     }
 
     #[test]
-    fn after_joined_by_ampersands_needs_every_context() {
+    fn every_context_must_hold_and_patterns_are_checked_at_load() {
         let k = Known::parse(
-            r#"{"entries":[{"id":"e14","scenario":"*","implementation":"rustls",
-                "after":"shutdown => ok(*) & renegotiate => ok(1)",
+            r#"{"entries":[{"id":"e14","scenario":"*","implementation":"rustls","families":["rustls"],
+                "after":[{"op":{"names":["shutdown"]},"outcome":"ok(*)"},
+                         {"op":{"names":["renegotiate"]},"outcome":"ok(1)"}],
                 "reference_value":"ok(*)","clause":"W11",
                 "reason":"both a shutdown and a renegotiation came before"}]}"#,
         )
         .unwrap();
         let k0 = key("fuzz", Tls::V12);
         let d = diff(2, "ok(100)", "ssl(protocol is shutdown)");
-        let both = [
-            step(0, "shutdown", Outcome::Ok(0)),
-            step(1, "renegotiate", Outcome::Ok(1)),
-            step(2, "write len=100", Outcome::Ok(100)),
-        ];
-        assert_eq!(explain(&k, &k0, "rustls", &d, &both), Some(0));
-        let one = [
-            step(0, "shutdown", Outcome::Ok(0)),
-            step(1, "read len=5", Outcome::WantRead),
-            step(2, "write len=100", Outcome::Ok(100)),
-        ];
-        assert_eq!(explain(&k, &k0, "rustls", &d, &one), None);
+        let (script, both) = scripted(&[
+            (r#"{"op":"shutdown"}"#, Outcome::Ok(0)),
+            (r#"{"op":"renegotiate"}"#, Outcome::Ok(1)),
+            (r#"{"op":"write","len":100}"#, Outcome::Ok(100)),
+        ]);
+        let scope = Scope::new(&k0, TransportKind::Memory, &script);
+        assert_eq!(explain(&k, scope, "rustls", &d, &both), Some(0));
+        let (script, one) = scripted(&[
+            (r#"{"op":"shutdown"}"#, Outcome::Ok(0)),
+            (r#"{"op":"read","len":5}"#, Outcome::WantRead),
+            (r#"{"op":"write","len":100}"#, Outcome::Ok(100)),
+        ]);
+        let scope = Scope::new(&k0, TransportKind::Memory, &script);
+        assert_eq!(explain(&k, scope, "rustls", &d, &one), None);
+        let refused = |entry: &str| {
+            Known::parse(&format!(
+                r#"{{"entries":[{{"id":"x","scenario":"*","families":["rustls"],{entry},"clause":"W11","reason":"a reason of some length"}}]}}"#
+            ))
+            .unwrap_err()
+        };
+        assert!(
+            refused(r#""op":{"names":["wrte"]}"#).starts_with("entry 0 (x): unknown op \"wrte\"")
+        );
+        assert_eq!(
+            refused(r#""after":[{"op":{"names":["shutdown"],"args":{"len":1}}}]"#),
+            "entry 0 (x): shutdown has no field \"len\""
+        );
+        assert!(refused(r#""after":[{}]"#).starts_with("entry 0 (x): a context asks for nothing"));
+        assert!(refused(r#""op":"write*""#).contains("invalid type: string"));
+        assert!(refused(r#""versions":"OpenSSL 3.*""#).contains("invalid type: string"));
+        assert!(
+            Known::parse(r#"{"entries":[{"id":"x","scenario":"*","families":[],"clause":"W11","reason":"a reason of some length"}]}"#)
+                .unwrap_err()
+                .contains("families is empty")
+        );
     }
 
     #[test]
@@ -1026,7 +1116,7 @@ mod tests {
     fn ids_are_required_unique_and_plain() {
         let one = |id: &str| {
             format!(
-                r#"{{"id":{id:?},"scenario":"x","implementation":"rustls","clause":"W5","reason":"a reason of some length"}}"#
+                r#"{{"id":{id:?},"scenario":"x","implementation":"rustls","families":["rustls"],"clause":"W5","reason":"a reason of some length"}}"#
             )
         };
         let file = |entries: &[String]| format!(r#"{{"entries":[{}]}}"#, entries.join(","));
@@ -1036,7 +1126,7 @@ mod tests {
         let bad = Known::parse(&file(&[one("a b")])).unwrap_err();
         assert!(bad.starts_with("entry 0: id \"a b\" must be"), "{bad}");
         let missing = Known::parse(
-            r#"{"entries":[{"scenario":"x","implementation":"rustls","clause":"W5","reason":"a reason of some length"}]}"#,
+            r#"{"entries":[{"scenario":"x","implementation":"rustls","families":["rustls"],"clause":"W5","reason":"a reason of some length"}]}"#,
         )
         .unwrap_err();
         assert!(missing.contains("missing field `id`"), "{missing}");

@@ -28,6 +28,7 @@ pub mod runner;
 pub mod scenario;
 pub mod sessions;
 pub mod shard;
+pub mod step_pattern;
 pub mod suite;
 #[allow(unsafe_code)]
 pub mod sys;

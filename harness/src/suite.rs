@@ -179,7 +179,7 @@ pub fn assemble_with(
 
     for (run_index, ((scenario, key), traces)) in runs.iter().zip(traces).enumerate() {
         let transport = transport_of(run_index);
-        let scope = Scope { key, transport };
+        let scope = Scope::new(key, transport, &scenario.steps);
         let mut differences = Vec::new();
         let mut notes = Vec::new();
         let mut known_matches = Vec::new();
@@ -317,11 +317,8 @@ pub fn assemble_with(
     for (i, n) in used.iter().enumerate() {
         let e = &known.entries[i];
         let mut concerned = Vec::new();
-        for ((_, key), r) in runs.iter().zip(&reports) {
-            let scope = Scope {
-                key,
-                transport: r.transport,
-            };
+        for ((scenario, key), r) in runs.iter().zip(&reports) {
+            let scope = Scope::new(key, r.transport, &scenario.steps);
             if !known.in_scope(i, scope) {
                 continue;
             }

@@ -444,7 +444,7 @@ fn warnings_about_runs_and_stale_entries_merge_in_place() {
     // An entry that expects faulty to differ in b-sixty, played where it does not lie.
     std::fs::write(
         d.path("known.json"),
-        r#"{"entries": [{"id": "b-sixty/faulty", "scenario": "b-sixty", "implementation": "faulty", "clause": "W1",
+        r#"{"entries": [{"id": "b-sixty/faulty", "scenario": "b-sixty", "implementation": "faulty", "families": ["openssl"], "clause": "W1",
                          "reason": "faulty lies about 60-byte writes"}]}"#,
     )
     .unwrap();

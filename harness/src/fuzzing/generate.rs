@@ -22,6 +22,17 @@ pub struct Generated {
     pub key: RunKey,
 }
 
+impl Generated {
+    /// The run as known entries see it: in memory, with the generated script.
+    pub fn scope(&self) -> crate::known::Scope<'_> {
+        crate::known::Scope::new(
+            &self.key,
+            crate::transport::TransportKind::Memory,
+            &self.scenario.steps,
+        )
+    }
+}
+
 /// Write sizes that sit on the interesting boundaries (records, capacities), plus any. Most
 /// stay within a few records: an execution's cost is mostly the bytes it moves.
 const SIZES: [u64; 11] = [

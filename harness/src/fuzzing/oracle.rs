@@ -182,7 +182,7 @@ fn unexplained_invariant(
         v.kind == "invariant"
             && !after_w6_break(v)
             && o.known
-                .explain_violation(&g.key, info, v, &trace.steps)
+                .explain_violation(g.scope(), info, v, &trace.steps)
                 .is_none()
     })?;
     Some(Finding {
@@ -246,7 +246,7 @@ pub fn judge(o: &Oracles, g: &Generated, traces: &[Trace]) -> Result<(), Finding
             .map(|s| s.op.as_str());
         let (reference, info) = (o.impls[0].info(), imp.info());
         let explained = o.known.explain_pair(
-            &g.key,
+            g.scope(),
             &d,
             Side::new(&reference, &d.reference_value, &traces[0].steps),
             Side::new(&info, &d.value, &trace.steps),
