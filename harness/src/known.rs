@@ -40,8 +40,9 @@ pub struct KnownEntry {
     /// entry that explained each difference by it. Unique in the file; letters, digits and
     /// `-_./` only.
     pub id: String,
-    /// Glob over scenario ids (`rn-*`).
-    pub scenario: String,
+    /// The scenarios it was written for: an id, or a list of ids (globs allowed, `rn-*`;
+    /// `fuzz` for the fuzzer's generated runs).
+    pub scenario: Scenarios,
     /// The implementation the entry is about, among those of `families`: a glob over column
     /// names (`rustls`, `openssl-3.*`). Absent: any column of those families.
     #[serde(default = "any_name", skip_serializing_if = "is_any_name")]
@@ -108,6 +109,43 @@ pub struct KnownEntry {
     pub clause: ClauseId,
     /// Why: what the run actually shows and why it is expected.
     pub reason: String,
+}
+
+/// One scenario id or several, each a glob: written as a string or a list of strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenarios(pub Vec<String>);
+
+impl std::fmt::Display for Scenarios {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+impl Serialize for Scenarios {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scenarios {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bad = || serde::de::Error::custom("expected a scenario id or a non-empty list of them");
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(one) => Ok(Scenarios(vec![one])),
+            serde_json::Value::Array(many) if !many.is_empty() => many
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Ok(s),
+                    _ => Err(bad()),
+                })
+                .collect::<Result<_, _>>()
+                .map(Scenarios),
+            _ => Err(bad()),
+        }
+    }
 }
 
 /// One earlier step an entry's context asks for.
@@ -225,7 +263,8 @@ pub struct Known {
 
 #[derive(Debug)]
 struct Patterns {
-    scenario: glob::Pattern,
+    /// Any of them.
+    scenario: Vec<glob::Pattern>,
     implementation: glob::Pattern,
     /// Any of them; empty: any version.
     versions: Vec<glob::Pattern>,
@@ -367,7 +406,7 @@ impl Known {
                 list.iter().map(|p| compile(what, p)).collect()
             };
             patterns.push(Patterns {
-                scenario: compile("scenario", &e.scenario)?,
+                scenario: globs("scenario", &e.scenario.0)?,
                 implementation: compile("implementation", &e.implementation)?,
                 versions: globs("versions", &e.versions)?,
                 reference_versions: globs("reference_versions", &e.reference_versions)?,
@@ -388,7 +427,7 @@ impl Known {
 
     /// Whether entry `i` is about scenario `id` at all (its scenario glob matches).
     pub fn concerns(&self, i: usize, id: &str) -> bool {
-        self.patterns[i].scenario.matches(id)
+        self.patterns[i].scenario.iter().any(|g| g.matches(id))
     }
 
     /// Whether entry `i` is about `subject` (its implementation, family and version globs
@@ -430,7 +469,7 @@ impl Known {
         let scope = scope.into();
         let (e, key) = (&self.entries[i], scope.key);
         e.transport.is_none_or(|t| t == scope.transport)
-            && self.patterns[i].scenario.matches(&key.id)
+            && self.patterns[i].scenario.iter().any(|g| g.matches(&key.id))
             && e.tls.is_none_or(|t| t == key.tls)
             && e.role.is_none_or(|r| r == key.role)
             && e.modes_on
@@ -1130,5 +1169,35 @@ mod tests {
         )
         .unwrap_err();
         assert!(missing.contains("missing field `id`"), "{missing}");
+    }
+
+    #[test]
+    fn an_entry_names_one_scenario_or_a_list_and_reaches_no_other() {
+        let k = Known::parse(
+            r#"{"entries":[{"id":"l","scenario":["sd-a","hs-*"],"families":["rustls"],
+                "clause":"W12","reason":"written for these scenarios only"}]}"#,
+        )
+        .unwrap();
+        let d = diff(1, "syscall", "ssl()");
+        let none: &[StepRecord] = &[];
+        for (id, explained) in [("sd-a", true), ("hs-b", true), ("sd-b", false)] {
+            let run = key(id, Tls::V13);
+            assert_eq!(
+                explain(&k, &run, "rustls", &d, none).is_some(),
+                explained,
+                "{id}"
+            );
+        }
+        assert_eq!(k.entries[0].scenario.to_string(), "sd-a, hs-*");
+        for bad in [r#"[]"#, r#"[1]"#, r#"3"#] {
+            let err = Known::parse(&format!(
+                r#"{{"entries":[{{"id":"l","scenario":{bad},"families":["rustls"],"clause":"W12","reason":"a reason of some length"}}]}}"#
+            ))
+            .unwrap_err();
+            assert!(
+                err.starts_with("expected a scenario id or a non-empty list of them"),
+                "{err}"
+            );
+        }
     }
 }
