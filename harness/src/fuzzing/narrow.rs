@@ -363,6 +363,7 @@ fn probe_one(
     }];
     steps.extend(step);
     let scenario = Scenario {
+        editor_schema: None,
         id: "probe".to_string(),
         title: format!("capability probe: {feature}"),
         clauses: vec![ClauseId("W1".to_string())],
