@@ -46,7 +46,11 @@ enum Names {
 
 impl fmt::Display for Names {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
+        match self {
+            Names::Variants(v) => write!(f, "variants {v:?}"),
+            Names::Fields(v) => write!(f, "fields {v:?}"),
+            Names::Other(m) => f.write_str(m),
+        }
     }
 }
 
@@ -570,12 +574,14 @@ fn every_json_example_in_the_readme_loads_and_matches_the_schema() {
     let blocks = json_blocks(&readme());
     assert!(blocks.len() > 30, "{} examples", blocks.len());
     let mut shown: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for (line, v) in &blocks {
         let step_schema = json!({"$ref": "#/$defs/step"});
         if v.get("op").is_some() {
             let mut val = Validator::new(&root);
             let mut errors = Vec::new();
             val.check(&step_schema, "#/$defs/step", v, "", &mut errors);
+            seen.extend(val.seen);
             assert!(errors.is_empty(), "README.md line {line}: {v}: {errors:?}");
             load_step(v).unwrap_or_else(|e| panic!("README.md line {line}: {v}: {e}"));
             shown.insert(v["op"].as_str().unwrap().to_string());
@@ -586,8 +592,9 @@ fn every_json_example_in_the_readme_loads_and_matches_the_schema() {
         for (k, x) in v.as_object().expect("an example is an object") {
             file[k] = x.clone();
         }
-        let (errors, _) = validate(&root, &file);
+        let (errors, fields) = validate(&root, &file);
         assert!(errors.is_empty(), "README.md line {line}: {errors:?}");
+        seen.extend(fields);
         let s = Scenario::parse(Path::new("README.md"), file.to_string().as_bytes())
             .unwrap_or_else(|e| panic!("README.md line {line}: {e}"));
         for step in &s.steps {
@@ -600,6 +607,14 @@ fn every_json_example_in_the_readme_loads_and_matches_the_schema() {
     assert!(
         missing.is_empty(),
         "README.md has no JSON example of: {missing:?}"
+    );
+    // ... nor of any field.
+    let mut declared = BTreeSet::new();
+    Validator::declared(&root, "#", &mut declared);
+    let unshown: Vec<&String> = declared.difference(&seen).collect();
+    assert!(
+        unshown.is_empty(),
+        "README.md has no JSON example with: {unshown:#?}"
     );
 }
 
