@@ -137,6 +137,9 @@ const SCRIPT: &str = r#"
       }
       g.classList.toggle('hidden', shown === 0);
     });
+    // The address says what is shown: a comparison the filter hides is closed.
+    var opened = state.open && q('tr.run', 'data-run', state.open);
+    if (opened && opened.classList.contains('hidden')) close(state.open);
   }
   function writeHash() {
     var parts = [];
@@ -1246,8 +1249,9 @@ mod tests {
             "if (want.open) open(want.open, true);",
             "filter(b.getAttribute('data-verdict'));\n      writeHash();",
             "window.addEventListener('hashchange', function () { fromHash(false); });",
-            // A run the filter hides is shown when it is opened.
+            // A run the filter hides is shown when it is opened, and closed when it is hidden.
             "if (row && row.classList.contains('hidden')) filter('all');",
+            "if (opened && opened.classList.contains('hidden')) close(state.open);",
         ] {
             assert!(SCRIPT.contains(piece), "{piece}");
         }
