@@ -526,10 +526,14 @@ fn the_loader_ignores_the_editors_schema_key_and_the_folder_skips_the_schema() {
     );
 }
 
-/// The README's ```json blocks.
+/// The ```json blocks of the README's first part, `# Scenario files` (up to the next top-level
+/// heading: later parts, such as the known-divergence file's, hold JSON of other formats).
 fn json_blocks(readme: &str) -> Vec<(usize, Value)> {
+    let part = readme[1..]
+        .find("\n# ")
+        .map_or(readme, |i| &readme[..i + 2]);
     let mut out = Vec::new();
-    let mut lines = readme.lines().enumerate();
+    let mut lines = part.lines().enumerate();
     while let Some((i, line)) = lines.next() {
         if line.trim_end() != "```json" {
             continue;
