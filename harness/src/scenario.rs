@@ -595,10 +595,6 @@ fn default_roles() -> Vec<Role> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// `"$schema"`: where an editor finds the file format (`scenarios/schema.json`). Accepted
-    /// so that files can name it, and otherwise ignored (never written back).
-    #[serde(rename = "$schema", default, skip_serializing)]
-    pub editor_schema: Option<String>,
     pub id: String,
     pub title: String,
     pub clauses: Vec<ClauseId>,
@@ -629,6 +625,10 @@ pub struct Scenario {
     /// compares (up to a W6 break by the script; success against failure after a fatal error).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
+    /// `"$schema"`: where an editor finds the file format (`scenarios/schema.json`). Accepted
+    /// so that files can name it, and otherwise ignored (never written back).
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub editor_schema: Option<String>,
     /// Where it was loaded from (set by the loader).
     #[serde(skip)]
     pub path: PathBuf,

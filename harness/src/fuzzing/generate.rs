@@ -189,7 +189,6 @@ pub fn generate_for(u: &mut Unstructured, narrowing: &Narrowing) -> Result<Gener
         .map(|c| ClauseId((*c).to_string()))
         .collect();
     let scenario = Scenario {
-        editor_schema: None,
         id: FUZZ_ID.to_string(),
         title: "generated write sequence".to_string(),
         clauses,
@@ -210,6 +209,7 @@ pub fn generate_for(u: &mut Unstructured, narrowing: &Narrowing) -> Result<Gener
         },
         steps,
         generated: true,
+        editor_schema: None,
         memory_only: None,
         path: Default::default(),
     };

@@ -363,7 +363,6 @@ fn probe_one(
     }];
     steps.extend(step);
     let scenario = Scenario {
-        editor_schema: None,
         id: "probe".to_string(),
         title: format!("capability probe: {feature}"),
         clauses: vec![ClauseId("W1".to_string())],
@@ -375,6 +374,7 @@ fn probe_one(
         connection,
         steps,
         generated: true,
+        editor_schema: None,
         memory_only: None,
         path: Default::default(),
     };
