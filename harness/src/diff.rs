@@ -300,6 +300,7 @@ mod tests {
             peer_end: None,
             broke_w6_at: None,
             resumed: None,
+            duration_us: None,
         }
     }
 

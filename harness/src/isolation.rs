@@ -537,6 +537,7 @@ fn lost_trace(
         peer_end: None,
         broke_w6_at: None,
         resumed: None,
+        duration_us: None,
     }
 }
 
@@ -632,7 +633,8 @@ pub fn play(
                         implementation: name.clone(),
                         transport,
                     };
-                    let trace = match w.run(index_of(scenario), scenario, req, iso.timeout) {
+                    let asked = Instant::now();
+                    let mut trace = match w.run(index_of(scenario), scenario, req, iso.timeout) {
                         Ok(t) => t,
                         Err(lost) => {
                             let mut w =
@@ -675,6 +677,11 @@ pub fn play(
                             }
                         }
                     };
+                    // A worker's trace says how long the run took there; a lost run's is the
+                    // time until the worker died or was killed.
+                    if trace.duration_us.is_none() {
+                        trace.duration_us = Some(runner::micros(asked.elapsed()));
+                    }
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(trace);
                     on_done();
                 }

@@ -169,6 +169,17 @@ pub struct Trace {
     /// where it can tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed: Option<bool>,
+    /// How long the run took, in microseconds, where it was played (set-up, a primed session
+    /// and the peer's last reads included; for a worker that died or hung, from the request to
+    /// its end). Absent in reports written before it was recorded. A measurement, not an
+    /// observation: the diff, the behaviour matrix and report comparisons never look at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_us: Option<u64>,
+}
+
+/// A duration in whole microseconds, for [`Trace::duration_us`].
+pub fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// What a step observer is told: a step begins, or one ended with its record.
@@ -230,6 +241,19 @@ pub fn run_with(
     key: &RunKey,
     opts: &RunOptions<'_>,
 ) -> Trace {
+    let started = std::time::Instant::now();
+    let mut trace = run_untimed(imp, reference, scenario, key, opts);
+    trace.duration_us = Some(micros(started.elapsed()));
+    trace
+}
+
+fn run_untimed(
+    imp: &dyn Implementation,
+    reference: &dyn Implementation,
+    scenario: &Scenario,
+    key: &RunKey,
+    opts: &RunOptions<'_>,
+) -> Trace {
     let pipe_cfg = PipeConfig {
         capacity_to_peer: cap(scenario.transport.capacity_to_peer, scenario),
         capacity_to_impl: cap(scenario.transport.capacity_to_impl, scenario),
@@ -248,6 +272,7 @@ pub fn run_with(
         peer_end: None,
         broke_w6_at: None,
         resumed: None,
+        duration_us: None,
     };
     let pipe = match opts.transport {
         TransportKind::Memory => Pipe::new(&pipe_cfg),
@@ -1314,6 +1339,7 @@ impl Runner<'_> {
             peer_end,
             broke_w6_at: self.broke_w6_at,
             resumed: None,
+            duration_us: None,
         }
     }
 }

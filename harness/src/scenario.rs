@@ -625,6 +625,10 @@ pub struct Scenario {
     /// compares (up to a W6 break by the script; success against failure after a fatal error).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
+    /// `"$schema"`: where an editor finds the file format (`scenarios/schema.json`). Accepted
+    /// so that files can name it, and otherwise ignored (never written back).
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub editor_schema: Option<String>,
     /// Where it was loaded from (set by the loader).
     #[serde(skip)]
     pub path: PathBuf,
@@ -1023,7 +1027,7 @@ impl fmt::Display for RunKey {
 }
 
 /// Loads every `*.json` scenario under `dir` (recursively, sorted; `known-divergences.json`
-/// excluded). Collects every error rather than stopping at the first; duplicate ids are errors.
+/// and `schema.json` excluded). Collects every error rather than stopping at the first; duplicate ids are errors.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -1061,6 +1065,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
 /// The file name of the known-divergences list, skipped when loading scenarios.
 pub const KNOWN_DIVERGENCES_FILE: &str = "known-divergences.json";
 
+/// The JSON Schema of scenario files (`scenarios/schema.json`), skipped when loading scenarios.
+pub const SCHEMA_FILE: &str = "schema.json";
+
 /// Symbolic links are not followed: a scenario folder holds its files, it does not point
 /// elsewhere (and a link cannot make the walk loop). A link is an error that names it.
 fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
@@ -1096,7 +1103,8 @@ fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError
         } else if kind.is_dir() {
             collect_json(&p, files, errors);
         } else if p.extension().is_some_and(|e| e == "json")
-            && p.file_name().is_some_and(|n| n != KNOWN_DIVERGENCES_FILE)
+            && p.file_name()
+                .is_some_and(|n| n != KNOWN_DIVERGENCES_FILE && n != SCHEMA_FILE)
         {
             files.push(p);
         }

@@ -35,7 +35,7 @@ const EXPECTED: [(&str, &str); 20] = [
     ("truncated.json", "hostile/truncated.json:7:29: EOF while parsing an object"),
     ("unknown-clause.json", "hostile/unknown-clause.json:4:26: unknown clause \"W99\": clauses are W1..W15 and invariants I1..I4"),
     ("unknown-field.json", "hostile/unknown-field.json:7:3: step 0: unknown field `lenght`, expected one of `len`, `buf`, `content`, `expect`, `clause`"),
-    ("unknown-top-field.json", "hostile/unknown-top-field.json:5:11: unknown field `command`, expected one of `id`, `title`, `clauses`, `situations`, `tls`, `modes`, `roles`, `transport`, `connection`, `steps`, `memory_only`, `generated`"),
+    ("unknown-top-field.json", "hostile/unknown-top-field.json:5:11: unknown field `command`, expected one of `id`, `title`, `clauses`, `situations`, `tls`, `modes`, `roles`, `transport`, `connection`, `steps`, `memory_only`, `generated`, `$schema`"),
     ("wrong-type-steps.json", "hostile/wrong-type-steps.json:5:11: invalid type: map, expected a list of at most 10000 steps"),
     ("wrong-type.json", "hostile/wrong-type.json:7:3: step 0: invalid type: string \"many\", expected u64"),
 ];

@@ -2,9 +2,8 @@
 //!
 //! A real report (a few scenarios chosen for the optional fields they produce, played
 //! in-process on both implementations, plus the few fields a clean suite never shows) is checked
-//! against the schema by a small validator written here (type, enum, const, required,
-//! properties, additionalProperties, items, minItems, maxItems, minimum, maximum, $ref into
-//! $defs; any other keyword in the schema fails the test, so the schema cannot outgrow it).
+//! against the schema by the small validator in `json_schema/` (shared with the scenario
+//! schema's test; any keyword it does not know fails the test, so the schema cannot outgrow it).
 //! Drift either way fails: a field the Rust types add is an additional property; a field they
 //! drop is a missing required one, or a declared property no report shows.
 
@@ -19,6 +18,9 @@ use sslwrite::project_root;
 use sslwrite::report::{Report, SCHEMA_VERSION};
 use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
 use sslwrite::suite::{self, Selection};
+
+mod json_schema;
+use json_schema::{open_objects, validate, Validator};
 
 /// Scenarios whose runs carry the optional fields: a violation with its known entry and the
 /// peer's end (sd-own-shutdown), a deadlock and error strings (io-blocking-deadlock), a skip
@@ -161,210 +163,6 @@ fn report() -> Value {
     serde_json::to_value(&report).expect("a report serializes")
 }
 
-struct Validator<'a> {
-    root: &'a Value,
-    /// Declared properties (`schema location/properties/name`) some value had.
-    seen: BTreeSet<String>,
-}
-
-const ANNOTATIONS: [&str; 5] = ["$schema", "$id", "title", "description", "$comment"];
-
-impl<'a> Validator<'a> {
-    fn new(root: &'a Value) -> Validator<'a> {
-        Validator {
-            root,
-            seen: BTreeSet::new(),
-        }
-    }
-
-    /// Checks `value` (at JSON pointer `at`) against `schema` (at schema location `loc`).
-    fn check(
-        &mut self,
-        schema: &Value,
-        loc: &str,
-        value: &Value,
-        at: &str,
-        errors: &mut Vec<String>,
-    ) {
-        let Some(obj) = schema.as_object() else {
-            errors.push(format!("{loc}: a schema must be an object"));
-            return;
-        };
-        for key in obj.keys() {
-            let known = ANNOTATIONS.contains(&key.as_str())
-                || (key == "$defs" && loc == "#")
-                || [
-                    "type",
-                    "enum",
-                    "const",
-                    "required",
-                    "properties",
-                    "additionalProperties",
-                    "items",
-                    "minItems",
-                    "maxItems",
-                    "minimum",
-                    "maximum",
-                    "$ref",
-                ]
-                .contains(&key.as_str());
-            if !known {
-                errors.push(format!(
-                    "{loc}: keyword {key:?} is not supported by this validator"
-                ));
-            }
-        }
-        if let Some(r) = obj.get("$ref") {
-            let r = r.as_str().unwrap_or_default();
-            match r
-                .strip_prefix("#/$defs/")
-                .and_then(|n| self.root["$defs"].get(n))
-            {
-                Some(target) => self.check(target, r, value, at, errors),
-                None => errors.push(format!("{loc}: unresolvable $ref {r:?}")),
-            }
-        }
-        if let Some(t) = obj.get("type") {
-            let types: Vec<&str> = match t {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-                _ => vec![],
-            };
-            let fits = types.iter().any(|t| match *t {
-                "object" => value.is_object(),
-                "array" => value.is_array(),
-                "string" => value.is_string(),
-                "integer" => value.is_i64() || value.is_u64(),
-                "number" => value.is_number(),
-                "boolean" => value.is_boolean(),
-                "null" => value.is_null(),
-                _ => false,
-            });
-            if !fits {
-                errors.push(format!("{at}: {value} is not of type {t}"));
-                return;
-            }
-        }
-        if let Some(Value::Array(options)) = obj.get("enum") {
-            if !options.contains(value) {
-                errors.push(format!("{at}: {value} is not one of {options:?}"));
-            }
-        }
-        if let Some(c) = obj.get("const") {
-            if c != value {
-                errors.push(format!("{at}: {value} is not {c}"));
-            }
-        }
-        if let Some(n) = value.as_f64() {
-            if let Some(min) = obj.get("minimum").and_then(Value::as_f64) {
-                if n < min {
-                    errors.push(format!("{at}: {n} is below {min}"));
-                }
-            }
-            if let Some(max) = obj.get("maximum").and_then(Value::as_f64) {
-                if n > max {
-                    errors.push(format!("{at}: {n} is above {max}"));
-                }
-            }
-        }
-        if let Value::Array(items) = value {
-            if let Some(min) = obj.get("minItems").and_then(Value::as_u64) {
-                if (items.len() as u64) < min {
-                    errors.push(format!("{at}: fewer than {min} items"));
-                }
-            }
-            if let Some(max) = obj.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    errors.push(format!("{at}: more than {max} items"));
-                }
-            }
-            if let Some(item) = obj.get("items") {
-                for (i, v) in items.iter().enumerate() {
-                    self.check(
-                        item,
-                        &format!("{loc}/items"),
-                        v,
-                        &format!("{at}/{i}"),
-                        errors,
-                    );
-                }
-            }
-        }
-        let describes_objects = obj.get("type") == Some(&json!("object"))
-            || obj.contains_key("properties")
-            || obj.contains_key("additionalProperties");
-        if let (Value::Object(fields), true) = (value, describes_objects) {
-            if let Some(Value::Array(required)) = obj.get("required") {
-                for r in required.iter().filter_map(Value::as_str) {
-                    if !fields.contains_key(r) {
-                        errors.push(format!("{at}: required field {r:?} is missing"));
-                    }
-                }
-            }
-            let empty = serde_json::Map::new();
-            let props = obj
-                .get("properties")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
-            for (k, v) in fields {
-                match props.get(k) {
-                    Some(p) => {
-                        let ploc = format!("{loc}/properties/{k}");
-                        self.seen.insert(ploc.clone());
-                        self.check(p, &ploc, v, &format!("{at}/{k}"), errors);
-                    }
-                    None => match obj.get("additionalProperties") {
-                        Some(Value::Bool(false)) => {
-                            errors.push(format!("{at}: field {k:?} is not in the schema"))
-                        }
-                        Some(extra @ Value::Object(_)) => self.check(
-                            extra,
-                            &format!("{loc}/additionalProperties"),
-                            v,
-                            &format!("{at}/{k}"),
-                            errors,
-                        ),
-                        _ => errors.push(format!(
-                            "{loc}: object schema without additionalProperties (every object must say)"
-                        )),
-                    },
-                }
-            }
-        }
-    }
-
-    /// Every property the schema declares, as `schema location/properties/name`.
-    fn declared(schema: &Value, loc: &str, out: &mut BTreeSet<String>) {
-        let Some(obj) = schema.as_object() else {
-            return;
-        };
-        if let Some(Value::Object(props)) = obj.get("properties") {
-            for (k, v) in props {
-                let ploc = format!("{loc}/properties/{k}");
-                out.insert(ploc.clone());
-                Self::declared(v, &ploc, out);
-            }
-        }
-        for key in ["items", "additionalProperties"] {
-            if let Some(v) = obj.get(key) {
-                Self::declared(v, &format!("{loc}/{key}"), out);
-            }
-        }
-        if let Some(Value::Object(defs)) = obj.get("$defs") {
-            for (k, v) in defs {
-                Self::declared(v, &format!("#/$defs/{k}"), out);
-            }
-        }
-    }
-}
-
-fn validate(schema: &Value, value: &Value) -> (Vec<String>, BTreeSet<String>) {
-    let mut v = Validator::new(schema);
-    let mut errors = Vec::new();
-    v.check(schema, "#", value, "", &mut errors);
-    (errors, v.seen)
-}
-
 #[test]
 fn a_real_report_matches_the_schema_and_shows_every_declared_field() {
     let schema = schema();
@@ -386,27 +184,7 @@ fn a_real_report_matches_the_schema_and_shows_every_declared_field() {
 
 #[test]
 fn every_object_in_the_schema_closes_its_fields() {
-    fn walk(v: &Value, loc: &str, out: &mut Vec<String>) {
-        match v {
-            Value::Object(o) => {
-                if o.get("type") == Some(&json!("object"))
-                    && !o.contains_key("additionalProperties")
-                {
-                    out.push(loc.to_string());
-                }
-                for (k, x) in o {
-                    walk(x, &format!("{loc}/{k}"), out);
-                }
-            }
-            Value::Array(a) => a
-                .iter()
-                .enumerate()
-                .for_each(|(i, x)| walk(x, &format!("{loc}/{i}"), out)),
-            _ => {}
-        }
-    }
-    let mut open = Vec::new();
-    walk(&schema(), "#", &mut open);
+    let open = open_objects(&schema());
     assert!(
         open.is_empty(),
         "objects without additionalProperties: {open:?}"

@@ -220,6 +220,7 @@ pub fn generate_for(u: &mut Unstructured, narrowing: &Narrowing) -> Result<Gener
         },
         steps,
         generated: true,
+        editor_schema: None,
         memory_only: None,
         path: Default::default(),
     };

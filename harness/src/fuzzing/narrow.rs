@@ -374,6 +374,7 @@ fn probe_one(
         connection,
         steps,
         generated: true,
+        editor_schema: None,
         memory_only: None,
         path: Default::default(),
     };

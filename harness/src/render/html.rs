@@ -28,7 +28,7 @@ use crate::wire::WireRecord;
 
 const STYLE: &str = r#"
 :root { --agree:#d6efd9; --diverge:#f6b8b8; --known:#fbe3a1; --skip:#dde3ea; --error:#e2c6f2;
-  --ink:#1d2330; --muted:#5d6675; --line:#d9dde3; --focus:#c62828; }
+  --note:#d5e5f8; --ink:#1d2330; --muted:#5d6675; --line:#d9dde3; --focus:#c62828; }
 * { box-sizing: border-box; }
 html, body { height: 100%; }
 body { display: flex; flex-direction: column; overflow: hidden; margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
@@ -58,7 +58,7 @@ th { background: #eef0f3; font-weight: 600; }
 [data-verdict="error"] { background: var(--error); }
 #matrix { width: 100%; }
 #matrix thead th { position: sticky; top: -12px; z-index: 1; }
-#matrix tr.run { scroll-margin-top: 28px; }
+#matrix tr.run, #matrix tbody.group { scroll-margin-top: calc(var(--sticky-head, 3.5em) + 4px); }
 .legend { color: var(--muted); max-width: 620px; }
 #matrix td.diff .reason { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
   overflow: hidden; }
@@ -79,7 +79,7 @@ details.comparison > summary { cursor: pointer; font-weight: 600; margin-bottom:
 .comparison table { margin: 6px 0 10px; }
 .comparison .steps td.outcome { font-weight: 600; }
 .comparison .steps td.differs { background: var(--diverge); }
-.comparison .steps td.reworded { text-decoration: underline dotted var(--muted); }
+.comparison .steps td.noted { background: var(--note); }
 .comparison tr.first-diff > td { background: #ffe0e0; }
 .comparison tr.first-diff > td:first-child { box-shadow: inset 4px 0 0 var(--focus); }
 .comparison tr.first-diff.focus > td:first-child::after { content: " ◀ first difference"; color: var(--focus);
@@ -89,6 +89,7 @@ details.comparison > summary { cursor: pointer; font-weight: 600; margin-bottom:
 .comparison th.impl { text-align: center; }
 .comparison ul { margin: 4px 0 8px; padding-left: 20px; }
 .violation.unexplained { color: var(--focus); font-weight: 600; }
+.findings li.note { background: var(--note); border-radius: 3px; padding: 0 4px; }
 .wire { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; }
 .hidden { display: none !important; }
 #behaviour-matrix td.obs { white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
@@ -101,20 +102,67 @@ ol.reasons li { max-width: 900px; color: #6b5200; }
 
 const SCRIPT: &str = r#"
 (function () {
+  var VERDICTS = ['all', 'agree', 'diverge', 'known', 'skip', 'error'];
+  // What the address says: #filter=VERDICT&open=RUN (each optional, values percent-encoded).
+  var state = { filter: 'all', open: null };
   function q(sel, attr, value) {
     return document.querySelector(sel + '[' + attr + '="' + CSS.escape(value) + '"]');
+  }
+  // Rows scrolled to stop below the sticky header, however tall it is.
+  function stickyHead() {
+    var m = document.getElementById('matrix');
+    var head = m && m.querySelector('thead');
+    if (head) m.style.setProperty('--sticky-head', Math.ceil(head.getBoundingClientRect().height) + 'px');
+  }
+  function runs(n) { return n + ' run' + (n === 1 ? '' : 's'); }
+  function filter(want) {
+    if (VERDICTS.indexOf(want) < 0) want = 'all';
+    state.filter = want;
+    document.querySelectorAll('.filters button').forEach(function (x) {
+      x.classList.toggle('on', x.getAttribute('data-verdict') === want);
+    });
+    document.querySelectorAll('#matrix tbody.group').forEach(function (g) {
+      var shown = 0;
+      g.querySelectorAll('tr.run').forEach(function (r) {
+        var show = want === 'all' || r.getAttribute('data-verdict') === want;
+        r.classList.toggle('hidden', !show);
+        var det = r.nextElementSibling;
+        if (det && det.classList.contains('detail')) det.classList.toggle('hidden', !show);
+        if (show) shown++;
+      });
+      var c = g.querySelector('.count');
+      if (c) {
+        var total = +c.getAttribute('data-total');
+        c.textContent = shown === total ? runs(total) : shown + ' of ' + runs(total);
+      }
+      g.classList.toggle('hidden', shown === 0);
+    });
+    // The address says what is shown: a comparison the filter hides is closed.
+    var opened = state.open && q('tr.run', 'data-run', state.open);
+    if (opened && opened.classList.contains('hidden')) close(state.open);
+  }
+  function writeHash() {
+    var parts = [];
+    if (state.filter !== 'all') parts.push('filter=' + encodeURIComponent(state.filter));
+    if (state.open) parts.push('open=' + encodeURIComponent(state.open));
+    history.replaceState(null, '', parts.length ? '#' + parts.join('&') : location.pathname + location.search);
   }
   function open(run, scroll) {
     var d = q('details.comparison', 'data-run', run);
     if (!d) return false;
+    var row = q('tr.run', 'data-run', run);
+    if (row && row.classList.contains('hidden')) filter('all');
     d.open = true;
     d.closest('tr.detail').classList.add('shown');
-    var row = q('tr.run', 'data-run', run);
     document.querySelectorAll('tr.run.target').forEach(function (r) { r.classList.remove('target'); });
     if (row) row.classList.add('target');
     d.querySelectorAll('tr.first-diff').forEach(function (r) { r.classList.add('focus'); });
     document.body.setAttribute('data-opened', run);
-    if (scroll) (row || d).scrollIntoView({ block: 'start' });
+    state.open = run;
+    if (scroll) {
+      stickyHead();
+      (row || d).scrollIntoView({ block: 'start' });
+    }
     return true;
   }
   function close(run) {
@@ -122,10 +170,23 @@ const SCRIPT: &str = r#"
     if (!d) return;
     d.open = false;
     d.closest('tr.detail').classList.remove('shown');
+    if (state.open === run) state.open = null;
   }
-  function fromHash() {
-    var m = /^#open=(.+)$/.exec(location.hash);
-    if (m) open(decodeURIComponent(m[1]), true);
+  // On load the address is the whole state; a later change of it (a link to #open=RUN) keeps
+  // the filter it does not name.
+  function fromHash(initial) {
+    var want = {};
+    location.hash.replace(/^#/, '').split('&').forEach(function (kv) {
+      var i = kv.indexOf('=');
+      if (i <= 0) return;
+      try { want[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1)); } catch (e) { /* not ours */ }
+    });
+    // An anchor (#group-W2, #reason-1) says nothing about the state.
+    var stated = 'filter' in want || 'open' in want;
+    if (!initial && !stated) return;
+    filter(want.filter || (initial ? 'all' : state.filter));
+    if (want.open) open(want.open, true);
+    if (stated) writeHash();
   }
   document.addEventListener('click', function (ev) {
     var a = ev.target.closest('a.open');
@@ -137,34 +198,30 @@ const SCRIPT: &str = r#"
         close(run);
       } else {
         open(run, false);
-        history.replaceState(null, '', '#open=' + encodeURIComponent(run));
       }
+      writeHash();
       return;
     }
     var b = ev.target.closest('.filters button');
     if (b) {
-      var want = b.getAttribute('data-verdict');
-      document.querySelectorAll('.filters button').forEach(function (x) { x.classList.toggle('on', x === b); });
-      document.querySelectorAll('#matrix tbody.group').forEach(function (g) {
-        var any = false;
-        g.querySelectorAll('tr.run').forEach(function (r) {
-          var show = want === 'all' || r.getAttribute('data-verdict') === want;
-          r.classList.toggle('hidden', !show);
-          var det = r.nextElementSibling;
-          if (det && det.classList.contains('detail')) det.classList.toggle('hidden', !show);
-          any = any || show;
-        });
-        g.classList.toggle('hidden', !any);
-      });
+      filter(b.getAttribute('data-verdict'));
+      writeHash();
     }
   });
   document.querySelectorAll('details.comparison').forEach(function (d) {
     d.addEventListener('toggle', function () {
-      if (!d.open) d.closest('tr.detail').classList.remove('shown');
+      if (d.open) return;
+      d.closest('tr.detail').classList.remove('shown');
+      if (state.open === d.getAttribute('data-run')) {
+        state.open = null;
+        writeHash();
+      }
     });
   });
-  window.addEventListener('hashchange', fromHash);
-  fromHash();
+  window.addEventListener('hashchange', function () { fromHash(false); });
+  window.addEventListener('resize', stickyHead);
+  stickyHead();
+  fromHash(true);
   var colours = {};
   document.querySelectorAll('#matrix td.cell').forEach(function (c) {
     var v = c.getAttribute('data-verdict');
@@ -439,7 +496,7 @@ fn matrix(report: &Report, names: &[&str], out: &mut String) {
     for (clause, runs) in groups.values() {
         out.push_str(&format!(
             "<tbody class=\"group\" id=\"group-{0}\" data-clause=\"{0}\">\n\
-             <tr class=\"group-head\"><th colspan=\"{columns}\">{0} · {1} run{2} citing it first</th></tr>\n",
+             <tr class=\"group-head\"><th colspan=\"{columns}\">{0} · <span class=\"count\" data-total=\"{1}\">{1} run{2}</span> citing it first</th></tr>\n",
             e(clause),
             runs.len(),
             if runs.len() == 1 { "" } else { "s" }
@@ -657,39 +714,49 @@ fn actor_name(r: &StepRecord) -> &'static str {
     }
 }
 
-/// Which parts of a record differ from the reference's at the same step, as the diff counts
-/// them (outcome class, `ok(n)` count, bytes); `reworded`: only an `ssl(reason)`'s wording.
+/// Which parts of a record differ from the reference's at the same step. `outcome` and `bytes`
+/// are what the diff counts (`diff::compare_with`: the outcome class; the `ok(n)` count and the
+/// bytes moved of calls on the implementation, reads' counts excepted); `noted`: the outcome
+/// differs in what the diff does not count (an `ssl(reason)`'s wording, a read's or a peer
+/// step's count: the run's notes), `bytes_noted`: a peer step's bytes. Noted cells are painted
+/// in their own colour, never in the first difference's red.
 #[derive(Clone, Copy, Default)]
 struct Differs {
     outcome: bool,
-    reworded: bool,
+    noted: bool,
     bytes: bool,
+    bytes_noted: bool,
 }
 
 fn differs(reference: Option<&StepRecord>, other: Option<&StepRecord>) -> Differs {
     match (reference, other) {
         (Some(a), Some(b)) => {
+            let on_impl = a.actor == crate::runner::Actor::Impl;
+            let counted = on_impl && !a.op.starts_with("read ");
             let (x, y) = (
                 a.call.as_ref().map(|c| &c.outcome),
                 b.call.as_ref().map(|c| &c.outcome),
             );
-            let same_class = match (x, y) {
-                (Some(Outcome::Ok(m)), Some(Outcome::Ok(n))) => m == n,
+            let same = match (x, y) {
+                (Some(Outcome::Ok(m)), Some(Outcome::Ok(n))) => !counted || m == n,
                 (Some(m), Some(n)) => m.class() == n.class(),
                 (None, None) => true,
                 _ => false,
             };
+            let bytes = a.bytes != b.bytes;
             Differs {
-                outcome: !same_class,
-                reworded: same_class && x != y,
-                bytes: a.bytes != b.bytes,
+                outcome: !same,
+                noted: same && x != y,
+                bytes: bytes && on_impl,
+                bytes_noted: bytes && !on_impl,
             }
         }
         (None, None) => Differs::default(),
         _ => Differs {
             outcome: true,
-            reworded: false,
+            noted: false,
             bytes: true,
+            bytes_noted: false,
         },
     }
 }
@@ -701,12 +768,12 @@ fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
         );
         return;
     };
-    let mark = |on: bool| if on { " differs" } else { "" };
-    let outcome_class = if differs.reworded {
-        " reworded"
-    } else {
-        mark(differs.outcome)
+    let mark = |counted: bool, noted: bool| match (counted, noted) {
+        (true, _) => " differs",
+        (false, true) => " noted",
+        (false, false) => "",
     };
+    let outcome_class = mark(differs.outcome, differs.noted);
     let mut outcome = r
         .call
         .as_ref()
@@ -751,7 +818,7 @@ fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
         "<td class=\"outcome mono{}\">{outcome}</td><td class=\"mono\">{ret}</td>\
          <td class=\"mono\">{errors}</td><td class=\"mono{}\">{bytes}</td>",
         outcome_class,
-        mark(differs.bytes)
+        mark(differs.bytes, differs.bytes_noted)
     ));
 }
 
@@ -1022,9 +1089,9 @@ mod tests {
         let b = fixture::step(1, "write", Outcome::Ssl("closed".into()));
         let c = fixture::step(1, "write", Outcome::Ok(100));
         let d = differs(Some(&a), Some(&b));
-        assert!(d.reworded && !d.outcome && !d.bytes);
+        assert!(d.noted && !d.outcome && !d.bytes);
         let d = differs(Some(&a), Some(&c));
-        assert!(d.outcome && !d.reworded);
+        assert!(d.outcome && !d.noted);
         let (ok5, ok6) = (
             fixture::step(1, "write", Outcome::Ok(5)),
             fixture::step(1, "write", Outcome::Ok(6)),
@@ -1061,8 +1128,145 @@ mod tests {
         let w2 = html.find("id=\"group-W2\"").unwrap();
         let w6 = html.find("id=\"group-W6\"").unwrap();
         assert!(w2 < w6);
-        assert!(html.contains("W6 · 3 runs citing it first"));
-        assert!(html.contains("W2 · 1 run citing it first"));
+        assert!(html
+            .contains("W6 · <span class=\"count\" data-total=\"3\">3 runs</span> citing it first"));
+        assert!(html
+            .contains("W2 · <span class=\"count\" data-total=\"1\">1 run</span> citing it first"));
+    }
+
+    /// A custom property's value in [`STYLE`] (`--note` → `#d5e5f8`).
+    fn colour(name: &str) -> &'static str {
+        let at = STYLE
+            .find(&format!("{name}:"))
+            .expect("the property is set")
+            + name.len()
+            + 1;
+        let end = at + STYLE[at..].find([';', ' ', '}']).unwrap();
+        &STYLE[at..end]
+    }
+
+    #[test]
+    fn notes_are_painted_in_a_colour_of_their_own() {
+        let mut r = fixture::report();
+        // The agreeing run: rustls words its error otherwise (a note), reads a different count
+        // (not compared) and the peer read another count (not compared).
+        let rustls = r.scenarios[0].results.get_mut("rustls").unwrap();
+        rustls.steps[1].call.as_mut().unwrap().outcome = Outcome::Ssl("closed".into());
+        rustls
+            .steps
+            .push(fixture::step(2, "read len=100", Outcome::Ok(5)));
+        let mut peer = fixture::step(3, "peer_read", Outcome::Ok(7));
+        peer.bytes = Some(7);
+        rustls.steps.push(peer);
+        let openssl = r.scenarios[0].results.get_mut("openssl").unwrap();
+        openssl.steps[1].call.as_mut().unwrap().outcome =
+            Outcome::Ssl("protocol is shutdown".into());
+        openssl
+            .steps
+            .push(fixture::step(2, "read len=100", Outcome::Ok(9)));
+        let mut peer = fixture::step(3, "peer_read", Outcome::Ok(8));
+        peer.bytes = Some(8);
+        openssl.steps.push(peer);
+        r.scenarios[0].notes.push(
+            "step 1: rustls says ssl(closed) where openssl says ssl(protocol is shutdown)".into(),
+        );
+        let html = render(&r);
+        let start = html.find("id=\"cmp-0\"").unwrap();
+        let cmp = &html[start..start + html[start..].find("</details>").unwrap()];
+        assert!(
+            !cmp.contains("differs"),
+            "nothing here is a difference: {cmp}"
+        );
+        assert!(
+            cmp.contains("<td class=\"outcome mono noted\">ssl(closed)</td>"),
+            "{cmp}"
+        );
+        assert!(
+            cmp.contains("<td class=\"outcome mono noted\">ok(5)</td>"),
+            "{cmp}"
+        );
+        assert!(
+            cmp.contains("<td class=\"outcome mono noted\">ok(7)</td><td class=\"mono\">-1</td><td class=\"mono\"></td><td class=\"mono noted\">7</td>"),
+            "{cmp}"
+        );
+        assert!(cmp.contains("<li class=\"note\">note: step 1: rustls says ssl(closed)"));
+        assert!(STYLE.contains(".comparison .steps td.noted { background: var(--note); }"));
+        assert!(STYLE.contains(".findings li.note { background: var(--note);"));
+        assert!(STYLE.contains(".comparison tr.first-diff > td { background: #ffe0e0; }"));
+        assert!(STYLE.contains(".comparison .steps td.differs { background: var(--diverge); }"));
+        assert_eq!(colour("--note"), "#d5e5f8");
+        for red in [colour("--diverge"), "#ffe0e0", colour("--focus")] {
+            assert_ne!(colour("--note"), red);
+        }
+        // A write's count is a difference, and stays red.
+        let (a, b) = (
+            fixture::step(1, "write len=100", Outcome::Ok(5)),
+            fixture::step(1, "write len=100", Outcome::Ok(6)),
+        );
+        let d = differs(Some(&a), Some(&b));
+        assert!(d.outcome && !d.noted);
+    }
+
+    #[test]
+    fn an_opened_run_scrolls_below_the_sticky_header() {
+        assert!(STYLE.contains("#matrix thead th { position: sticky; top: -12px; z-index: 1; }"));
+        assert!(STYLE.contains(
+            "#matrix tr.run, #matrix tbody.group { scroll-margin-top: calc(var(--sticky-head, 3.5em) + 4px); }"
+        ));
+        assert!(SCRIPT.contains(
+            "if (head) m.style.setProperty('--sticky-head', Math.ceil(head.getBoundingClientRect().height) + 'px');"
+        ));
+        // Measured before the scroll, at load and when the window changes.
+        let scroll = SCRIPT
+            .find("(row || d).scrollIntoView({ block: 'start' });")
+            .unwrap();
+        let measure = SCRIPT[..scroll].rfind("stickyHead();").unwrap();
+        assert!(SCRIPT[measure..scroll]
+            .trim_start_matches("stickyHead();")
+            .trim()
+            .is_empty());
+        assert!(SCRIPT.contains(
+            "window.addEventListener('resize', stickyHead);\n  stickyHead();\n  fromHash(true);"
+        ));
+    }
+
+    #[test]
+    fn the_filter_counts_the_groups_and_lives_in_the_address() {
+        let html = render(&fixture::report());
+        assert!(html.contains(
+            "<tr class=\"group-head\"><th colspan=\"5\">W6 · <span class=\"count\" data-total=\"4\">4 runs</span> citing it first</th></tr>"
+        ), "{html}");
+        for piece in [
+            // Counts follow the filter.
+            "var c = g.querySelector('.count');",
+            "c.textContent = shown === total ? runs(total) : shown + ' of ' + runs(total);",
+            "g.classList.toggle('hidden', shown === 0);",
+            // The filter and the opened run make the address, and come back from it.
+            "if (state.filter !== 'all') parts.push('filter=' + encodeURIComponent(state.filter));",
+            "if (state.open) parts.push('open=' + encodeURIComponent(state.open));",
+            "history.replaceState(null, '', parts.length ? '#' + parts.join('&') : location.pathname + location.search);",
+            "filter(want.filter || (initial ? 'all' : state.filter));",
+            "if (want.open) open(want.open, true);",
+            "filter(b.getAttribute('data-verdict'));\n      writeHash();",
+            "window.addEventListener('hashchange', function () { fromHash(false); });",
+            // A run the filter hides is shown when it is opened, and closed when it is hidden.
+            "if (row && row.classList.contains('hidden')) filter('all');",
+            "if (opened && opened.classList.contains('hidden')) close(state.open);",
+        ] {
+            assert!(SCRIPT.contains(piece), "{piece}");
+        }
+        // `#open=RUN` alone (what `xtask html-check` loads) still opens the run.
+        assert!(SCRIPT.contains("location.hash.replace(/^#/, '').split('&')"));
+        for v in Verdict::ALL {
+            assert!(
+                SCRIPT.contains(&format!("'{}'", v.as_str())),
+                "the filter knows {v:?}"
+            );
+            assert!(html.contains(&format!(
+                "<button type=\"button\" data-verdict=\"{}\"",
+                v.as_str()
+            )));
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! JUnit XML, for CI test views: one `<testcase>` per scenario run × implementation
-//! (`classname` = scenario id, `name` = `RUN [IMPLEMENTATION]`).
+//! (`classname` = scenario id, `name` = `RUN [IMPLEMENTATION]`, `time` = how long that run took,
+//! from the trace's `duration_us`, absent for a report that has none); the suite's `time` is
+//! the whole run's wall-clock time.
 //!
 //! A testcase fails (`<failure>`) when its implementation diverges from the reference without a
 //! known reason or breaks the contract without one: the message names the first difference (step,
@@ -29,8 +31,11 @@ pub fn render(report: &Report) -> String {
                 continue;
             };
             tests += 1;
+            let time = trace.duration_us.map_or(String::new(), |us| {
+                format!(" time=\"{}\"", seconds(us, 1_000_000))
+            });
             cases.push_str(&format!(
-                "    <testcase classname=\"{}\" name=\"{}\">\n",
+                "    <testcase classname=\"{}\" name=\"{}\"{time}>\n",
                 escape_xml(&run.id),
                 escape_xml(&format!("{} [{name}]", run.run))
             ));
@@ -129,7 +134,7 @@ pub fn render(report: &Report) -> String {
     } else {
         "    <system-err>Incomplete: the harness was stopped (SIGINT/SIGTERM) before every run finished; these are the runs that did.</system-err>\n".to_string()
     };
-    let time = format!("{:.3}", report.duration_ms as f64 / 1000.0);
+    let time = seconds(report.duration_ms, 1000);
     let counts = format!(
         "tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time}\""
     );
@@ -157,6 +162,12 @@ pub fn render(report: &Report) -> String {
         report.schema_version,
         report.complete,
     )
+}
+
+/// `n` units of `1/per` seconds as JUnit's decimal seconds, exactly (`1234` ms: `1.234`).
+fn seconds(n: u64, per: u64) -> String {
+    let digits = per.ilog10() as usize;
+    format!("{}.{:0digits$}", n / per, n % per)
 }
 
 #[cfg(test)]
@@ -326,6 +337,42 @@ mod tests {
             "the body marks the step: {}",
             failure.text
         );
+    }
+
+    #[test]
+    fn each_case_has_the_time_its_run_took_and_the_suite_the_whole() {
+        let mut r = fixture::report();
+        r.scenarios[0]
+            .results
+            .get_mut("openssl")
+            .unwrap()
+            .duration_us = Some(1_000_250);
+        r.scenarios[0]
+            .results
+            .get_mut("rustls")
+            .unwrap()
+            .duration_us = Some(37);
+        let xml = render(&r);
+        assert!(xml.contains(
+            "<testcase classname=\"agrees\" name=\"agrees/tls1.3/client/auto_retry [openssl]\" time=\"1.000250\">"
+        ), "{xml}");
+        assert!(xml.contains(
+            "<testcase classname=\"agrees\" name=\"agrees/tls1.3/client/auto_retry [rustls]\" time=\"0.000037\">"
+        ), "{xml}");
+        // A report written before runs were timed: no time rather than a made-up one.
+        assert!(xml.contains(
+            "<testcase classname=\"shutdown\" name=\"shutdown/tls1.3/client/auto_retry [openssl]\">"
+        ), "{xml}");
+        let elements = parse(&xml);
+        for e in elements
+            .iter()
+            .filter(|e| e.name == "testsuites" || e.name == "testsuite")
+        {
+            assert_eq!(e.attr("time"), "1.234", "the report's duration_ms");
+        }
+        assert_eq!(seconds(0, 1000), "0.000");
+        assert_eq!(seconds(61_005, 1000), "61.005");
+        assert_eq!(seconds(u64::MAX, 1_000_000), "18446744073709.551615");
     }
 
     #[test]

@@ -48,3 +48,33 @@ pub fn conformance(scenarios: &Path, known: &Path, json: &Path, extra: &[&str]) 
         .output()
         .expect("the sslwrite binary runs")
 }
+
+/// Leaves out of a JSON report what says when, where and how it was made rather than what it
+/// found: the start time, the durations (the whole run's and each trace's `duration_us`), the
+/// host and the command line. Each top-level one must be there.
+// Not every test file compares whole reports.
+#[allow(dead_code)]
+pub fn strip_timings(report: &mut serde_json::Value) {
+    let top = report.as_object_mut().expect("a report is an object");
+    for k in ["started_unix", "duration_ms", "host", "command_line"] {
+        assert!(top.remove(k).is_some(), "the report has {k}");
+    }
+    for run in top["scenarios"].as_array_mut().expect("scenarios") {
+        for trace in run["results"]
+            .as_object_mut()
+            .expect("results")
+            .values_mut()
+        {
+            strip_trace_timing(trace);
+        }
+    }
+}
+
+/// A trace's behaviour without how long it took (`duration_us`), for comparing traces.
+#[allow(dead_code)]
+pub fn strip_trace_timing(trace: &mut serde_json::Value) {
+    trace
+        .as_object_mut()
+        .expect("a trace is an object")
+        .remove("duration_us");
+}
