@@ -273,12 +273,31 @@ struct Patterns {
     /// Each context's outcome glob (all contexts must hold).
     after: Vec<Option<glob::Pattern>>,
     reference_value: Option<glob::Pattern>,
+    /// `reference_value` in [`reason_words`].
+    reference_value_worded: Option<glob::Pattern>,
     value: Option<glob::Pattern>,
 }
 
-/// Whether a norm written as one `ssl(reason)` is met by another `ssl(...)`: the diff never
-/// compares the wording of a reason (each library words its own), so neither does the norm.
-fn same_ssl_class(norm: &str, value: &str) -> bool {
+/// A reason in the words OpenSSL's reason strings use: BoringSSL and AWS-LC spell the same
+/// reason codes in capitals with underscores (`ssl(BAD_WRITE_RETRY)` for OpenSSL's
+/// `ssl(bad write retry)`), so a norm written as one is met by the other; any other wording is
+/// another reason.
+fn reason_words(value: &str) -> String {
+    value.to_lowercase().replace('_', " ")
+}
+
+/// The families whose `ssl(reason)` is an OpenSSL reason code (worded as OpenSSL does or as
+/// BoringSSL spells it): there the reason tells one behaviour from another. Every other library
+/// words its errors its own way, and for it, as in the diff, only the class counts.
+const OPENSSL_WORDED: [&str; 4] = ["openssl", "boringssl", "aws-lc", "libressl"];
+
+fn words_reasons_like_openssl(subject: Subject<'_>) -> bool {
+    subject.family.is_none_or(|f| OPENSSL_WORDED.contains(&f))
+}
+
+/// Whether `value` is of the outcome class of the norm `norm` (`ssl(...)` against `ssl(...)`;
+/// any other norm only by the glob itself).
+fn same_class(norm: &str, value: &str) -> bool {
     norm.starts_with("ssl(") && value.starts_with("ssl(")
 }
 
@@ -416,6 +435,10 @@ impl Known {
                     .map(|c| opt("after outcome", &c.outcome))
                     .collect::<Result<_, _>>()?,
                 reference_value: opt("reference_value", &e.reference_value)?,
+                reference_value_worded: opt(
+                    "reference_value",
+                    &e.reference_value.as_deref().map(reason_words),
+                )?,
                 value: opt("value", &e.value)?,
             });
         }
@@ -557,7 +580,10 @@ impl Known {
     }
 
     /// Whether `other` does the norm of entry `i`: its version within `reference_versions`,
-    /// and the value `reference_value` names (without one: `other` is of the baseline).
+    /// and the value `reference_value` names: in OpenSSL's words or the same reason code in
+    /// BoringSSL's spelling; from a library that words its errors its own way (rustls,
+    /// wolfSSL), any reason of the class (without `reference_value`: `other` is of the
+    /// baseline).
     fn in_norm(&self, i: usize, other: &Side<'_>) -> bool {
         let p = &self.patterns[i];
         let versions = p.reference_versions.is_empty()
@@ -567,7 +593,14 @@ impl Known {
                 .is_some_and(|v| p.reference_versions.iter().any(|g| g.matches(v)));
         versions
             && match &p.reference_value {
-                Some(g) => g.matches(other.value) || same_ssl_class(g.as_str(), other.value),
+                Some(g) => {
+                    g.matches(other.value)
+                        || p.reference_value_worded
+                            .as_ref()
+                            .is_some_and(|w| w.matches(&reason_words(other.value)))
+                        || (!words_reasons_like_openssl(other.subject)
+                            && same_class(g.as_str(), other.value))
+                }
                 None => self.in_baseline(i, other.subject),
             }
     }
@@ -1199,5 +1232,47 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_norm_reason_is_matched_in_openssl_words_and_by_class_elsewhere() {
+        let k = Known::parse(
+            r#"{"entries":[{"id":"w","scenario":"sd-x","families":["rustls"],"step":2,
+                "reference_value":"ssl(protocol is shutdown)","value":"ok(100)",
+                "clause":"W11","reason":"rustls writes after its own close_notify"}]}"#,
+        )
+        .unwrap();
+        let rustls = info("rustls", "rustls 0.23.46");
+        let steps = [step(0, "handshake", Outcome::Ok(1))];
+        let run = key("sd-x", Tls::V13);
+        let against = |other: &crate::contract::ImplInfo, norm: &str| {
+            let d = Difference {
+                implementation: other.name.clone(),
+                reference: "rustls".into(),
+                step: Some(2),
+                field: "outcome".into(),
+                reference_value: "ok(100)".into(),
+                value: norm.into(),
+            };
+            k.explain_pair(
+                &run,
+                &d,
+                Side::new(&rustls, "ok(100)", &steps),
+                Side::new(other, norm, &steps),
+            )
+            .is_some()
+        };
+        let openssl = info("openssl", "OpenSSL 3.0.19 27 Jan 2026");
+        let boring = info_of("boringssl", "BoringSSL", "boringssl");
+        let wolf = info_of("wolfssl", "wolfSSL 5.5.4", "wolfssl");
+        assert!(against(&openssl, "ssl(protocol is shutdown)"));
+        assert!(
+            !against(&openssl, "ssl(application data after close notify)"),
+            "another OpenSSL reason is another behaviour"
+        );
+        assert!(against(&boring, "ssl(PROTOCOL_IS_SHUTDOWN)"));
+        assert!(!against(&boring, "ssl(BAD_WRITE_RETRY)"));
+        assert!(against(&wolf, "ssl(error -173)"), "wolfSSL words its own");
+        assert!(!against(&wolf, "syscall"));
     }
 }

@@ -10,11 +10,15 @@
 //! Witnesses of the built-in pair lie in `fuzz/witnesses/`; those of another implementation set
 //! in a folder of their own with an `impls` file (one `--impl` argument per line, paths
 //! relative to the project root), played with that set where its libraries exist and skipped,
-//! with a line saying so, where they do not (CI has no OpenSSL 4.0 build).
+//! with a line saying so, where they do not (CI has no OpenSSL 4.0 build). Every generated-run
+//! entry about an implementation that some played folder has must be used by a witness.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
+use sslwrite::contract::ImplInfo;
+use sslwrite::known::{Known, KnownKind};
 
 mod common;
 
@@ -63,19 +67,55 @@ fn every_fuzz_witness_still_diverges_and_is_explained() {
             .filter(|p| p.join("impls").is_file()),
     );
     let mut failures = Vec::new();
-    let mut played = 0;
+    let mut seen = Seen::default();
     for folder in &folders {
         let Some(args) = impl_args(folder) else {
             continue;
         };
-        played += play(folder, &args, &mut failures);
+        play(folder, &args, &mut failures, &mut seen);
     }
-    assert!(played > 0, "no witness in {}", dir.display());
+    assert!(seen.played > 0, "no witness in {}", dir.display());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every generated-run entry that some witness folder could show (it played the entry's
+    // subject and, for a divergence, an implementation the entry was written against) is used
+    // by a witness: an entry without one could go stale unseen.
+    let known = Known::load(&root().join("scenarios/known-divergences.json")).unwrap();
+    let unwitnessed: Vec<&str> = known
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| {
+            let witnessable = |infos: &Vec<ImplInfo>| {
+                infos
+                    .iter()
+                    .any(|info| known.concerns_implementation(*i, info))
+                    && (e.kind == KnownKind::Violation
+                        || infos.iter().any(|info| known.in_baseline(*i, info)))
+            };
+            e.scenario.0.iter().any(|s| s == "fuzz")
+                && seen.sets.iter().any(witnessable)
+                && !seen.entries.contains(&e.id)
+        })
+        .map(|(_, e)| e.id.as_str())
+        .collect();
+    assert!(
+        unwitnessed.is_empty(),
+        "{} generated-run entries have no witness that uses them (add one to fuzz/witnesses/ from the artifact that led to each):\n{}",
+        unwitnessed.len(),
+        unwitnessed.join("\n")
+    );
 }
 
-/// Plays every witness in `dir` with `args`; returns how many.
-fn play(dir: &Path, args: &[String], failures: &mut Vec<String>) -> usize {
+/// What the witnesses played: how many, each folder's implementations, the entries they used.
+#[derive(Default)]
+struct Seen {
+    played: usize,
+    sets: Vec<Vec<ImplInfo>>,
+    entries: BTreeSet<String>,
+}
+
+/// Plays every witness in `dir` with `args`, noting what they used in `seen`.
+fn play(dir: &Path, args: &[String], failures: &mut Vec<String>, seen: &mut Seen) {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -100,6 +140,20 @@ fn play(dir: &Path, args: &[String], failures: &mut Vec<String>) -> usize {
                 continue;
             }
         };
+        if let Ok(infos) =
+            serde_json::from_value::<Vec<ImplInfo>>(report["implementations"].clone())
+        {
+            if !seen.sets.contains(&infos) {
+                seen.sets.push(infos);
+            }
+        }
+        for run in report["scenarios"].as_array().into_iter().flatten() {
+            for k in run["known"].as_array().into_iter().flatten() {
+                if let Some(id) = k["entry"].as_str() {
+                    seen.entries.insert(id.to_string());
+                }
+            }
+        }
         let s = &report["summary"];
         let known_violations: u64 = s["known_violations"]
             .as_object()
@@ -111,5 +165,5 @@ fn play(dir: &Path, args: &[String], failures: &mut Vec<String>) -> usize {
             ));
         }
     }
-    files.len()
+    seen.played += files.len();
 }
