@@ -1,0 +1,744 @@
+//! Differences beyond outcomes: what the error queue held after each call (`queue`) and what
+//! went over the wire (`wire`), between each implementation and the reference.
+//!
+//! Only what a caller or a peer can act on is compared; what the contract leaves open is not:
+//!
+//! - `queue` (clause W14): at each of the implementation's steps, whether the error queue held
+//!   a reason after the call, where the reference had none or the other way round (OpenSSL 3.2+
+//!   puts a system error on the queue after EPIPE where 3.0 leaves it empty; 4.0 fails with
+//!   `SSL_ERROR_SSL` and no reason). The wording is shown, never compared (each library words
+//!   its own), nor the number of reasons; the drivers' notes of a transport error (`io: ...`,
+//!   added after the queue's reasons) are not queue entries. Compared only at steps whose
+//!   outcomes are of the same class, before the pair's first difference (after it the two
+//!   connections are in different states, and the difference is already reported).
+//! - `wire` (clauses W9, W11): for a pair whose runs completed without any difference, what
+//!   the implementation sent to the peer: the number of alert records (TLS 1.3 encrypts alerts
+//!   after the handshake, so there only the plaintext ones before it count), of empty
+//!   application-data records (where the run's suite says how long one is: TLS 1.3, and TLS
+//!   1.2 over AES-GCM or ChaCha20-Poly1305; never over CBC, whose padding hides it), and
+//!   whether it sent bytes after its own close_notify. Record sizes and counts are not
+//!   compared: how a write is cut into records, the key shares and extensions of a ClientHello
+//!   (303 bytes on OpenSSL 3.0, about 1460 on 3.5+ with its ML-KEM share) and the number of
+//!   session tickets differ between implementations without the contract saying anything.
+//!
+//! Aspect differences never change a run's verdict; `--strict-aspects` makes the ones no known
+//! entry explains fail the run (see README.md). Generated runs (the fuzzer's) are compared by
+//! outcome only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Call, ImplInfo, Tls};
+use crate::diff::Difference;
+use crate::known::{Known, Scope, Side};
+use crate::runner::{Actor, RunStatus, Trace};
+use crate::wire::WireRecord;
+
+/// At most this many aspect differences are kept per run (the unexplained ones first); the
+/// rest are counted in `aspects_omitted`.
+pub const MAX_PER_RUN: usize = 16;
+
+/// The longest value kept (a library's reasons are its own text).
+const MAX_VALUE_CHARS: usize = 200;
+
+/// The value of an empty error queue.
+pub const EMPTY_QUEUE: &str = "(empty)";
+
+/// The two kinds of aspect difference; also the `field` of the [`Difference`] a known entry
+/// is matched against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AspectKind {
+    Queue,
+    Wire,
+}
+
+impl AspectKind {
+    pub const ALL: [AspectKind; 2] = [AspectKind::Queue, AspectKind::Wire];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AspectKind::Queue => "queue",
+            AspectKind::Wire => "wire",
+        }
+    }
+
+    /// The kind a difference's `field` names, if it is one.
+    pub fn of_field(field: &str) -> Option<AspectKind> {
+        AspectKind::ALL.into_iter().find(|k| k.as_str() == field)
+    }
+}
+
+/// What exactly differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aspect {
+    /// Whether the error queue held a reason after the call.
+    Reasons,
+    /// The alert records sent to the peer.
+    Alerts,
+    /// Application-data records without plaintext sent to the peer.
+    EmptyRecords,
+    /// Bytes sent to the peer after the implementation's own close_notify.
+    AfterClose,
+}
+
+impl Aspect {
+    pub fn kind(self) -> AspectKind {
+        match self {
+            Aspect::Reasons => AspectKind::Queue,
+            Aspect::Alerts | Aspect::EmptyRecords | Aspect::AfterClose => AspectKind::Wire,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aspect::Reasons => "reasons",
+            Aspect::Alerts => "alerts",
+            Aspect::EmptyRecords => "empty_records",
+            Aspect::AfterClose => "after_close",
+        }
+    }
+}
+
+/// One aspect in which an implementation differs from the reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AspectDifference {
+    pub kind: AspectKind,
+    pub aspect: Aspect,
+    pub implementation: String,
+    pub reference: String,
+    /// The step (`queue`), or `None` for the run as a whole (`wire`).
+    pub step: Option<usize>,
+    /// The reference's value: the queue's reasons joined by `; ` (`(empty)`), or for the wire
+    /// `alerts=N`, `empty_records=N`, `after_close=N` (bytes).
+    pub reference_value: String,
+    pub value: String,
+    /// The id of the known entry that explains it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The implementation the entry describes when that is the reference (as in `known`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub describes: Option<String>,
+}
+
+impl AspectDifference {
+    /// The difference a known entry is matched against: `field` is the kind.
+    pub fn as_difference(&self) -> Difference {
+        Difference {
+            implementation: self.implementation.clone(),
+            reference: self.reference.clone(),
+            step: self.step,
+            field: self.kind.as_str().to_string(),
+            reference_value: self.reference_value.clone(),
+            value: self.value.clone(),
+        }
+    }
+
+    /// One line: `rustls step 2 queue: (empty) vs io error` (with the entry that explains it).
+    pub fn line(&self) -> String {
+        let at = self.step.map_or(String::new(), |s| format!(" step {s}"));
+        let known = self
+            .entry
+            .as_ref()
+            .map_or(String::new(), |e| format!(" [known: {e}]"));
+        format!(
+            "{}{at} {}: {} {} vs {}{known}",
+            self.implementation,
+            self.kind.as_str(),
+            self.reference,
+            self.reference_value,
+            self.value
+        )
+    }
+}
+
+/// What the comparison needs to know about the run besides its traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunFacts {
+    /// The length of an application-data record without plaintext, where the suite fixes it.
+    pub empty_record: Option<u16>,
+}
+
+impl RunFacts {
+    /// From the run's TLS version and the cipher list its scenario sets (none: the default
+    /// AEAD suites, AES-GCM first in every implementation here).
+    pub fn new(tls: Tls, cipher: Option<&str>) -> RunFacts {
+        let empty_record = match (tls, cipher) {
+            // 16 bytes of tag and the inner content type; every TLS 1.3 suite has a 16-byte tag.
+            (Tls::V13, _) => Some(17),
+            // An 8-byte explicit nonce and a 16-byte tag.
+            (Tls::V12, None) => Some(24),
+            (Tls::V12, Some(c)) if c.contains("GCM") && !c.contains(':') => Some(24),
+            (Tls::V12, Some(c)) if c.contains("CHACHA20") && !c.contains(':') => Some(16),
+            // CBC (padding), or a list that may negotiate either.
+            (Tls::V12, Some(_)) => None,
+        };
+        RunFacts { empty_record }
+    }
+}
+
+/// The reasons the queue held after `call`, without the drivers' transport notes (`io: ...`).
+pub fn queue(call: &Call) -> Vec<&str> {
+    call.errors
+        .iter()
+        .map(String::as_str)
+        .filter(|e| !e.starts_with("io: "))
+        .collect()
+}
+
+fn queue_value(reasons: &[&str]) -> String {
+    if reasons.is_empty() {
+        return EMPTY_QUEUE.to_string();
+    }
+    let joined = reasons.join("; ");
+    if joined.chars().count() > MAX_VALUE_CHARS {
+        let cut: String = joined.chars().take(MAX_VALUE_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        joined
+    }
+}
+
+/// What the wire shows of one trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WireFacts {
+    alerts: usize,
+    empty: Option<usize>,
+    after_close: Option<u64>,
+}
+
+fn wire_facts(t: &Trace, facts: RunFacts) -> WireFacts {
+    let records = &t.wire.to_peer;
+    let alerts = records
+        .iter()
+        .filter(|r| r.content_type() == WireRecord::ALERT)
+        .count();
+    let empty = facts.empty_record.map(|len| {
+        records
+            .iter()
+            .filter(|r| r.content_type() == WireRecord::APPLICATION_DATA && r.len() == len)
+            .count()
+    });
+    WireFacts {
+        alerts,
+        empty,
+        after_close: t.wire.after_close_notify,
+    }
+}
+
+/// The aspects in which `other` differs from `reference`; `first` is the pair's first
+/// difference in outcome, bytes, status or delivery, if any.
+pub fn compare(
+    facts: RunFacts,
+    (reference_name, reference): (&str, &Trace),
+    (name, other): (&str, &Trace),
+    first: Option<&Difference>,
+) -> Vec<AspectDifference> {
+    let mut out = Vec::new();
+    let make = |aspect: Aspect, step: Option<usize>, a: String, b: String| AspectDifference {
+        kind: aspect.kind(),
+        aspect,
+        implementation: name.to_string(),
+        reference: reference_name.to_string(),
+        step,
+        reference_value: a,
+        value: b,
+        entry: None,
+        describes: None,
+    };
+    // A resumption that happened on one side only: every step starts from another handshake.
+    let stop = match first {
+        Some(d) if d.field == "resumed" => Some(0),
+        Some(d) => d.step,
+        None => None,
+    };
+    for (a, b) in reference.steps.iter().zip(&other.steps) {
+        if stop.is_some_and(|s| a.index >= s) {
+            break;
+        }
+        let (Some(ca), Some(cb)) = (a.call.as_ref(), b.call.as_ref()) else {
+            continue;
+        };
+        if ca.outcome.class() == "skip" || cb.outcome.class() == "skip" {
+            break;
+        }
+        if a.actor != Actor::Impl || ca.outcome.class() != cb.outcome.class() {
+            continue;
+        }
+        let (qa, qb) = (queue(ca), queue(cb));
+        if qa.is_empty() != qb.is_empty() {
+            out.push(make(
+                Aspect::Reasons,
+                Some(a.index),
+                queue_value(&qa),
+                queue_value(&qb),
+            ));
+        }
+    }
+    let completed = |t: &Trace| matches!(t.status, RunStatus::Completed);
+    if first.is_some() || !completed(reference) || !completed(other) {
+        return out;
+    }
+    let (wa, wb) = (wire_facts(reference, facts), wire_facts(other, facts));
+    if wa.alerts != wb.alerts {
+        out.push(make(
+            Aspect::Alerts,
+            None,
+            format!("alerts={}", wa.alerts),
+            format!("alerts={}", wb.alerts),
+        ));
+    }
+    if let (Some(x), Some(y)) = (wa.empty, wb.empty) {
+        if x != y {
+            out.push(make(
+                Aspect::EmptyRecords,
+                None,
+                format!("empty_records={x}"),
+                format!("empty_records={y}"),
+            ));
+        }
+    }
+    if let (Some(x), Some(y)) = (wa.after_close, wb.after_close) {
+        // How many bytes is a matter of record sizes; whether any is not.
+        if (x == 0) != (y == 0) {
+            out.push(make(
+                Aspect::AfterClose,
+                None,
+                format!("after_close={x}"),
+                format!("after_close={y}"),
+            ));
+        }
+    }
+    out
+}
+
+/// A run's aspect differences, judged against the known entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Judged {
+    /// At most [`MAX_PER_RUN`], the unexplained ones first.
+    pub aspects: Vec<AspectDifference>,
+    /// How many more there were.
+    pub omitted: usize,
+}
+
+/// The run's traces in column order (the reference first), with each column's first
+/// difference.
+pub struct RunTraces<'a> {
+    pub infos: &'a [ImplInfo],
+    pub traces: &'a [Trace],
+    pub differences: &'a [Difference],
+}
+
+/// Compares every column with the reference and explains what differs with `known`; an entry
+/// that describes a side of a difference counts as used in `used`.
+pub fn judge(
+    known: &Known,
+    scope: Scope<'_>,
+    facts: RunFacts,
+    run: &RunTraces<'_>,
+    used: &mut [usize],
+) -> Judged {
+    let (Some(ref_info), Some(ref_trace)) = (run.infos.first(), run.traces.first()) else {
+        return Judged::default();
+    };
+    let mut all = Vec::new();
+    for (info, trace) in run.infos.iter().zip(run.traces).skip(1) {
+        let first = run
+            .differences
+            .iter()
+            .find(|d| d.implementation == info.name);
+        let found = compare(
+            facts,
+            (&ref_info.name, ref_trace),
+            (&info.name, trace),
+            first,
+        );
+        for mut a in found {
+            let d = a.as_difference();
+            let reference_side = Side::new(ref_info, &d.reference_value, &ref_trace.steps);
+            let side = Side::new(info, &d.value, &trace.steps);
+            let explained = known.explain_pair(scope, &d, reference_side, side);
+            let mut in_use = known.describing(scope, &d, reference_side, side);
+            in_use.extend(explained.iter().flat_map(|x| x.entries()).map(|(e, _)| e));
+            in_use.sort_unstable();
+            in_use.dedup();
+            for e in in_use {
+                if let Some(n) = used.get_mut(e) {
+                    *n += 1;
+                }
+            }
+            if let Some((e, about_reference)) = explained.and_then(|x| x.entries().first().copied())
+            {
+                a.entry = Some(known.entries[e].id.clone());
+                a.describes = about_reference.then(|| ref_info.name.clone());
+            }
+            all.push(a);
+        }
+    }
+    // The unexplained first, so that what is kept says whether any is unexplained.
+    all.sort_by_key(|a| a.entry.is_some());
+    let omitted = all.len().saturating_sub(MAX_PER_RUN);
+    all.truncate(MAX_PER_RUN);
+    Judged {
+        aspects: all,
+        omitted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{Modes, Outcome, Role};
+    use crate::payload::Delivery;
+    use crate::runner::{StepRecord, Wire};
+    use crate::scenario::RunKey;
+
+    fn call(outcome: Outcome, errors: &[&str]) -> Call {
+        let mut c = Call::new(outcome, -1);
+        c.errors = errors.iter().map(|e| e.to_string()).collect();
+        c
+    }
+
+    fn trace(calls: Vec<Call>, to_peer: &[(u8, u16)]) -> Trace {
+        Trace {
+            status: RunStatus::Completed,
+            steps: calls
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| StepRecord {
+                    index: i,
+                    op: "write len=100".into(),
+                    actor: Actor::Impl,
+                    call: Some(c),
+                    calls: vec![],
+                    bytes: None,
+                    expect: None,
+                    conforms: None,
+                    capped: false,
+                    calls_omitted: 0,
+                })
+                .collect(),
+            delivery: Delivery::default(),
+            wire: Wire {
+                to_peer: to_peer.iter().map(|&(t, l)| WireRecord(t, l)).collect(),
+                ..Wire::default()
+            },
+            violations: vec![],
+            checked: vec![],
+            peer_end: None,
+            broke_w6_at: None,
+            resumed: None,
+        }
+    }
+
+    const TLS13: RunFacts = RunFacts {
+        empty_record: Some(17),
+    };
+
+    fn cmp(a: &Trace, b: &Trace, first: Option<&Difference>) -> Vec<AspectDifference> {
+        compare(TLS13, ("openssl", a), ("other", b), first)
+    }
+
+    fn handshake() -> Vec<(u8, u16)> {
+        vec![(22, 234), (20, 1), (23, 69)]
+    }
+
+    #[test]
+    fn a_reason_on_the_queue_where_the_reference_has_none_is_a_queue_difference() {
+        let a = trace(
+            vec![
+                call(Outcome::Ok(1), &[]),
+                call(Outcome::Syscall, &["io: broken pipe"]),
+            ],
+            &handshake(),
+        );
+        let b = trace(
+            vec![
+                call(Outcome::Ok(1), &[]),
+                call(Outcome::Syscall, &["reason 0", "io: broken pipe"]),
+            ],
+            &handshake(),
+        );
+        assert_eq!(
+            cmp(&a, &b, None),
+            vec![AspectDifference {
+                kind: AspectKind::Queue,
+                aspect: Aspect::Reasons,
+                implementation: "other".into(),
+                reference: "openssl".into(),
+                step: Some(1),
+                reference_value: "(empty)".into(),
+                value: "reason 0".into(),
+                entry: None,
+                describes: None,
+            }]
+        );
+        // The other way round: a failure with no reason where the reference has one.
+        let reasons = trace(
+            vec![call(
+                Outcome::Ssl("bad write retry".into()),
+                &["bad write retry"],
+            )],
+            &handshake(),
+        );
+        let none = trace(vec![call(Outcome::Ssl(String::new()), &[])], &handshake());
+        let d = cmp(&reasons, &none, None);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (
+                d[0].step,
+                d[0].reference_value.as_str(),
+                d[0].value.as_str()
+            ),
+            (Some(0), "bad write retry", "(empty)")
+        );
+        assert_eq!(
+            d[0].line(),
+            "other step 0 queue: openssl bad write retry vs (empty)"
+        );
+    }
+
+    #[test]
+    fn wording_count_and_the_drivers_io_notes_are_not_queue_differences() {
+        let a = trace(
+            vec![
+                call(
+                    Outcome::Ssl("protocol is shutdown".into()),
+                    &["protocol is shutdown"],
+                ),
+                call(Outcome::Syscall, &[]),
+            ],
+            &handshake(),
+        );
+        let b = trace(
+            vec![
+                call(Outcome::Ssl("closed".into()), &["closed", "and more"]),
+                call(Outcome::Syscall, &["io: transport accepted 0 bytes"]),
+            ],
+            &handshake(),
+        );
+        assert_eq!(cmp(&a, &b, None), vec![]);
+    }
+
+    #[test]
+    fn the_queue_is_compared_only_before_the_first_difference_and_where_classes_agree() {
+        let a = trace(
+            vec![
+                call(Outcome::Ok(5), &[]),
+                call(Outcome::WantWrite, &[]),
+                call(Outcome::Ok(5), &[]),
+            ],
+            &handshake(),
+        );
+        let b = trace(
+            vec![
+                call(Outcome::Ok(5), &["stale"]),
+                call(Outcome::Syscall, &["reason"]),
+                call(Outcome::Ok(5), &["stale"]),
+            ],
+            &handshake(),
+        );
+        assert_eq!(
+            cmp(&a, &b, None).iter().map(|d| d.step).collect::<Vec<_>>(),
+            vec![Some(0), Some(2)],
+            "step 1's classes differ"
+        );
+        let first = Difference {
+            implementation: "other".into(),
+            reference: "openssl".into(),
+            step: Some(1),
+            field: "outcome".into(),
+            reference_value: "want_write".into(),
+            value: "syscall".into(),
+        };
+        let d = cmp(&a, &b, Some(&first));
+        assert_eq!(d.iter().map(|d| d.step).collect::<Vec<_>>(), vec![Some(0)]);
+    }
+
+    #[test]
+    fn an_empty_record_and_an_alert_are_wire_differences() {
+        let a = trace(vec![call(Outcome::Ok(0), &[])], &handshake());
+        let mut with = handshake();
+        with.push((23, 17));
+        with.push((21, 2));
+        let b = trace(vec![call(Outcome::Ok(0), &[])], &with);
+        let d = cmp(&a, &b, None);
+        assert_eq!(
+            d.iter()
+                .map(|d| (d.aspect, d.reference_value.as_str(), d.value.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (Aspect::Alerts, "alerts=0", "alerts=1"),
+                (Aspect::EmptyRecords, "empty_records=0", "empty_records=1")
+            ]
+        );
+        assert!(d
+            .iter()
+            .all(|d| d.kind == AspectKind::Wire && d.step.is_none()));
+        // After a difference in outcome the wire is not compared: it follows from it.
+        let first = Difference {
+            implementation: "other".into(),
+            reference: "openssl".into(),
+            step: None,
+            field: "status".into(),
+            reference_value: "completed".into(),
+            value: "deadlock".into(),
+        };
+        assert_eq!(cmp(&a, &b, Some(&first)), vec![]);
+    }
+
+    #[test]
+    fn record_sizes_and_counts_of_the_same_data_are_noise() {
+        // 100000 bytes in seven records of 16 KiB or in 25 of 4 KiB, a larger ClientHello, a
+        // ticket more: the same data, the same alerts, nothing empty.
+        let mut a = vec![(22, 234), (20, 1), (23, 69)];
+        a.extend(std::iter::repeat_n((23, 16401), 6));
+        a.push((23, 1713));
+        let mut b = vec![(22, 1458), (20, 1), (23, 69), (23, 250)];
+        b.extend(std::iter::repeat_n((23, 4113), 24));
+        b.push((23, 1713));
+        let ta = trace(vec![call(Outcome::Ok(100000), &[])], &a);
+        let tb = trace(vec![call(Outcome::Ok(100000), &[])], &b);
+        assert_eq!(cmp(&ta, &tb, None), vec![]);
+    }
+
+    #[test]
+    fn bytes_after_close_notify_count_only_where_the_reference_sent_none() {
+        let mut a = trace(vec![call(Outcome::Ok(0), &[])], &handshake());
+        let mut b = a.clone();
+        a.wire.after_close_notify = Some(0);
+        b.wire.after_close_notify = Some(53);
+        let d = cmp(&a, &b, None);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].aspect, d[0].value.as_str()),
+            (Aspect::AfterClose, "after_close=53")
+        );
+        a.wire.after_close_notify = Some(24);
+        assert_eq!(cmp(&a, &b, None), vec![], "how many is record sizes");
+        a.wire.after_close_notify = None;
+        assert_eq!(cmp(&a, &b, None), vec![], "the reference never closed");
+    }
+
+    #[test]
+    fn only_suites_that_fix_an_empty_records_length_count_them() {
+        assert_eq!(RunFacts::new(Tls::V13, None).empty_record, Some(17));
+        assert_eq!(RunFacts::new(Tls::V12, None).empty_record, Some(24));
+        assert_eq!(
+            RunFacts::new(Tls::V12, Some("ECDHE-ECDSA-CHACHA20-POLY1305")).empty_record,
+            Some(16)
+        );
+        assert_eq!(
+            RunFacts::new(Tls::V12, Some("ECDHE-ECDSA-AES128-SHA")).empty_record,
+            None
+        );
+        let cbc = RunFacts::new(Tls::V12, Some("ECDHE-ECDSA-AES128-SHA"));
+        let a = trace(vec![call(Outcome::Ok(1), &[])], &[(23, 48)]);
+        let b = trace(vec![call(Outcome::Ok(1), &[])], &[(23, 24), (23, 48)]);
+        assert_eq!(compare(cbc, ("a", &a), ("b", &b), None), vec![]);
+    }
+
+    fn info(name: &str, family: &str) -> ImplInfo {
+        ImplInfo {
+            name: name.into(),
+            version: format!("{name} 1.0"),
+            family: family.into(),
+            library: None,
+        }
+    }
+
+    #[test]
+    fn a_known_entry_with_the_field_explains_it_and_one_without_does_not() {
+        let known = Known::parse(
+            r#"{"entries":[
+                {"id":"any-field","scenario":"q-*","implementation":"faulty","families":["openssl"],
+                 "clause":"W14","reason":"an entry about outcomes, with no field"},
+                {"id":"q/faulty/stale","scenario":"q-*","implementation":"faulty","families":["openssl"],
+                 "field":"queue","value":"faulty*","clause":"W14",
+                 "reason":"faulty leaves a stale reason after a successful write"}]}"#,
+        )
+        .unwrap();
+        let infos = [info("openssl", "openssl"), info("faulty", "openssl")];
+        let traces = [
+            trace(vec![call(Outcome::Ok(5), &[])], &handshake()),
+            trace(
+                vec![call(Outcome::Ok(5), &["faulty: stale error"])],
+                &handshake(),
+            ),
+        ];
+        let key = RunKey {
+            id: "q-stale".into(),
+            tls: Tls::V13,
+            role: Role::Client,
+            modes: Modes::default(),
+        };
+        let mut used = vec![0; 2];
+        let run = RunTraces {
+            infos: &infos,
+            traces: &traces,
+            differences: &[],
+        };
+        let j = judge(&known, Scope::from(&key), TLS13, &run, &mut used);
+        assert_eq!(j.omitted, 0);
+        assert_eq!(j.aspects.len(), 1);
+        assert_eq!(j.aspects[0].entry.as_deref(), Some("q/faulty/stale"));
+        assert_eq!(j.aspects[0].describes, None);
+        assert_eq!(used, vec![0, 1]);
+        // With the reference swapped, the same entry explains it, describing the reference.
+        let (rinfos, rtraces) = (
+            [infos[1].clone(), infos[0].clone()],
+            [traces[1].clone(), traces[0].clone()],
+        );
+        let run = RunTraces {
+            infos: &rinfos,
+            traces: &rtraces,
+            differences: &[],
+        };
+        let j = judge(&known, Scope::from(&key), TLS13, &run, &mut used);
+        assert_eq!(j.aspects[0].entry.as_deref(), Some("q/faulty/stale"));
+        assert_eq!(j.aspects[0].describes.as_deref(), Some("faulty"));
+        // Without the field-named entry nothing explains it.
+        let only_any = Known::parse(
+            r#"{"entries":[{"id":"any-field","scenario":"q-*","implementation":"faulty","families":["openssl"],
+                 "clause":"W14","reason":"an entry about outcomes, with no field"}]}"#,
+        )
+        .unwrap();
+        let run = RunTraces {
+            infos: &infos,
+            traces: &traces,
+            differences: &[],
+        };
+        let j = judge(&only_any, Scope::from(&key), TLS13, &run, &mut [0]);
+        assert_eq!(j.aspects[0].entry, None);
+    }
+
+    #[test]
+    fn a_run_keeps_at_most_max_per_run_the_unexplained_first() {
+        let known = Known::parse(
+            r#"{"entries":[{"id":"q/step0","scenario":"*","implementation":"b","families":["openssl"],
+                 "field":"queue","step":0,"clause":"W14","reason":"the first step's reason is expected"}]}"#,
+        )
+        .unwrap();
+        let n = MAX_PER_RUN + 4;
+        let infos = [info("a", "openssl"), info("b", "openssl")];
+        let traces = [
+            trace(vec![call(Outcome::Ok(5), &[]); n], &handshake()),
+            trace(vec![call(Outcome::Ok(5), &["stale"]); n], &handshake()),
+        ];
+        let key = RunKey {
+            id: "many".into(),
+            tls: Tls::V13,
+            role: Role::Client,
+            modes: Modes::default(),
+        };
+        let run = RunTraces {
+            infos: &infos,
+            traces: &traces,
+            differences: &[],
+        };
+        let j = judge(&known, Scope::from(&key), TLS13, &run, &mut [0]);
+        assert_eq!((j.aspects.len(), j.omitted), (MAX_PER_RUN, 4));
+        assert_eq!(j.aspects[0].step, Some(1), "the explained step 0 goes last");
+        assert!(j.aspects.iter().all(|a| a.entry.is_none()));
+    }
+}
