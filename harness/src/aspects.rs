@@ -312,6 +312,20 @@ pub fn compare(
     out
 }
 
+/// For a known entry about a queue or wire difference (its `field`, its `step`): whether the
+/// pair's first difference `d` keeps the comparison from ever reaching what the entry
+/// describes, so that the entry cannot be stale there. `None` for an entry about anything
+/// else. The wire is not compared once a pair differs at all; the queue only before the
+/// first difference (for an entry without a step, any step-level difference may hide it).
+pub fn masks(field: Option<&str>, step: Option<usize>, d: &Difference) -> Option<bool> {
+    let kind = AspectKind::of_field(field?)?;
+    let before = |s: usize| step.is_none_or(|n| s <= n);
+    Some(match kind {
+        AspectKind::Wire => true,
+        AspectKind::Queue => d.field == "resumed" || d.step.is_some_and(before),
+    })
+}
+
 /// A run's aspect differences, judged against the known entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Judged {
@@ -710,6 +724,39 @@ mod tests {
         };
         let j = judge(&only_any, Scope::from(&key), TLS13, &run, &mut [0]);
         assert_eq!(j.aspects[0].entry, None);
+    }
+
+    #[test]
+    fn an_earlier_difference_masks_aspect_entries_so_they_are_not_stale() {
+        let d = |step: Option<usize>, field: &str| Difference {
+            implementation: "b".into(),
+            reference: "a".into(),
+            step,
+            field: field.into(),
+            reference_value: "x".into(),
+            value: "y".into(),
+        };
+        assert_eq!(masks(None, Some(3), &d(Some(1), "outcome")), None);
+        assert_eq!(masks(Some("outcome"), None, &d(Some(1), "outcome")), None);
+        assert_eq!(masks(Some("wire"), None, &d(None, "status")), Some(true));
+        assert_eq!(
+            masks(Some("queue"), Some(3), &d(Some(3), "outcome")),
+            Some(true)
+        );
+        assert_eq!(
+            masks(Some("queue"), Some(3), &d(Some(4), "outcome")),
+            Some(false)
+        );
+        assert_eq!(masks(Some("queue"), None, &d(Some(9), "bytes")), Some(true));
+        assert_eq!(
+            masks(Some("queue"), None, &d(None, "peer_received")),
+            Some(false),
+            "a run-level difference leaves every step compared"
+        );
+        assert_eq!(
+            masks(Some("queue"), Some(2), &d(None, "resumed")),
+            Some(true)
+        );
     }
 
     #[test]

@@ -348,7 +348,8 @@ pub fn assemble_with(
                     let column = if k == 0 { &other.name } else { &info.name };
                     !r.differences.iter().any(|d| {
                         d.implementation == *column
-                            && matches!((d.step, e.step), (Some(s), Some(n)) if s < n)
+                            && crate::aspects::masks(e.field.as_deref(), e.step, d)
+                                .unwrap_or(matches!((d.step, e.step), (Some(s), Some(n)) if s < n))
                     })
                 };
                 let baseline = e.kind == KnownKind::Violation
