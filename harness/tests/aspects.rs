@@ -81,6 +81,14 @@ fn a_stale_reason_is_one_queue_difference_that_never_changes_the_verdict() {
         text(&o.stdout)
     );
 
+    let (o, _) = play(&d, "empty.json", &["--explain", "q-stale", "--verbose"]);
+    assert!(
+        text(&o.stdout)
+            .contains("  aspect: faulty step 1 queue: openssl (empty) vs faulty: stale error\n"),
+        "{}",
+        text(&o.stdout)
+    );
+
     let (o, _) = play(&d, "empty.json", &["--strict-aspects"]);
     assert_eq!(code(&o), 1);
     assert!(
