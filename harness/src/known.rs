@@ -568,7 +568,12 @@ impl Known {
         let (e, p) = (&self.entries[i], &self.patterns[i]);
         self.common(i, KnownKind::Divergence, scope, this.subject)
             && (e.step.is_none() || e.step == d.step)
-            && e.field.as_ref().is_none_or(|f| *f == d.field)
+            // An entry without a field is about outcomes: it never explains a queue or wire
+            // difference (those need `"field": "queue"` or `"wire"`).
+            && match &e.field {
+                Some(f) => *f == d.field,
+                None => crate::aspects::AspectKind::of_field(&d.field).is_none(),
+            }
             && self.op_holds(i, scope, d.step)
             && opt_matches(&p.value, Some(this.value))
             && self.after_holds(i, scope, other.steps, d.step)

@@ -8,6 +8,7 @@
 //! `unsafe` is denied (the workspace's `unsafe_code` lint) everywhere but the two modules whose job is FFI: [`impls`] (the C
 //! libraries) and [`sys`] (signals, process groups).
 
+pub mod aspects;
 pub mod bench;
 pub mod blame;
 pub mod certs;

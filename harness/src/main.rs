@@ -235,6 +235,10 @@ struct ConformanceArgs {
     /// baseline) as failures.
     #[arg(long)]
     strict: bool,
+    /// Fail (exit 1) on queue and wire differences no known entry explains; without it they are
+    /// reported and never change the exit status.
+    #[arg(long)]
+    strict_aspects: bool,
     #[command(flatten)]
     outputs: OutputArgs,
     /// Compare with an earlier report; exit 1 only on a regression against it.
@@ -522,7 +526,22 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     if let Some(sig) = stopped {
         return ExitCode::from(sslwrite::sys::stop_exit_code(sig));
     }
+    if let Some(code) = strict_aspects(&report, a.strict_aspects) {
+        return code;
+    }
     exit_status(&report, comparison.as_ref(), a.strict)
+}
+
+/// With --strict-aspects, 1 when a queue or wire difference is unexplained (unless a run
+/// erred: that is 2, from [`exit_status`]).
+fn strict_aspects(report: &Report, on: bool) -> Option<ExitCode> {
+    let errored = report.summary.verdicts.get("error").copied().unwrap_or(0) > 0;
+    let n = report.summary.aspects.unexplained;
+    if !on || errored || n == 0 {
+        return None;
+    }
+    eprintln!("sslwrite: --strict-aspects: {n} queue/wire difference(s) no known entry explains");
+    Some(ExitCode::from(1))
 }
 
 /// What a shard's report records besides its runs: the names of every run of the selection
@@ -745,6 +764,11 @@ fn show(
         if detail.notes {
             print!("{}", render::terminal_safe(&report.details_text()));
             println!();
+            let aspects = render::aspects::text(report, render::aspects::MAX_ROWS);
+            if !aspects.is_empty() {
+                print!("{}", render::terminal_safe(&aspects));
+                println!();
+            }
         }
         if detail.matrix {
             let text = render::matrix::text(report, render::matrix::MAX_ROWS);

@@ -112,6 +112,50 @@ pub struct RunReport {
     /// Empty (and absent from the JSON) when they all agree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matrix: Vec<crate::matrix::Behaviour>,
+    /// Where an implementation differs from the reference in the error queue or on the wire
+    /// ([`crate::aspects`]): at most [`crate::aspects::MAX_PER_RUN`], the unexplained first.
+    /// They never change the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aspects: Vec<crate::aspects::AspectDifference>,
+    /// Aspect differences left out of `aspects`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aspects_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The aspect differences of a report, counted (`summary.aspects`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AspectCounts {
+    /// Listed `queue` differences.
+    pub queue: usize,
+    /// Listed `wire` differences.
+    pub wire: usize,
+    /// Listed differences of either kind that no known entry explains (failures with
+    /// `--strict-aspects`).
+    pub unexplained: usize,
+    /// Differences left out of the runs' lists (each run keeps the unexplained first).
+    pub omitted: usize,
+}
+
+impl AspectCounts {
+    /// Counts the aspect differences of `runs`.
+    pub fn of(runs: &[RunReport]) -> AspectCounts {
+        let mut c = AspectCounts::default();
+        for r in runs {
+            for a in &r.aspects {
+                match a.kind {
+                    crate::aspects::AspectKind::Queue => c.queue += 1,
+                    crate::aspects::AspectKind::Wire => c.wire += 1,
+                }
+                c.unexplained += usize::from(a.entry.is_none());
+            }
+            c.omitted += r.aspects_omitted;
+        }
+        c
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +218,9 @@ pub struct Summary {
     /// that explained nothing where it played (stale; failures with `--strict`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stale_entries: BTreeMap<String, Vec<String>>,
+    /// The runs' queue and wire differences, counted: they never change `passed`.
+    #[serde(default)]
+    pub aspects: AspectCounts,
 }
 
 impl Report {
@@ -433,6 +480,7 @@ impl Report {
                 out.push_str("  ... (all of them: transport_differences in the JSON report)\n");
             }
         }
+        out.push_str(&crate::render::aspects::headline(self));
         if !self.complete {
             out.push_str(
                 "INCOMPLETE: not every selected run is here (the harness was stopped before every run finished, or a merge lacks shards)\n",

@@ -139,6 +139,10 @@ pub struct Wire {
     /// Records seen but not listed (the list is capped for bulk runs).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: u64,
+    /// Bytes the implementation sent to the peer after its first `shutdown` step that
+    /// succeeded (its close_notify was out): absent when it never shut down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_close_notify: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -359,6 +363,7 @@ fn run_untimed(
         resumed: None,
         w10_steps: BTreeSet::new(),
         observer: opts.observer,
+        close_notify_at: None,
     };
     let status = r.play();
     let resumed = r.resumed;
@@ -466,6 +471,8 @@ struct Runner<'a> {
     /// Steps with a W10 violation already recorded (one per step, the first pair).
     w10_steps: BTreeSet<usize>,
     observer: Option<&'a dyn Fn(StepEvent<'_>)>,
+    /// What the implementation had sent to the peer when its first shutdown succeeded.
+    close_notify_at: Option<u64>,
 }
 
 /// What one contract-following write loop did.
@@ -742,7 +749,11 @@ impl Runner<'_> {
                 None
             }
             Step::Shutdown { .. } => {
-                rec.call = Some(self.conn.shutdown());
+                let call = self.conn.shutdown();
+                if call.outcome.is_ok() && self.close_notify_at.is_none() {
+                    self.close_notify_at = Some(self.pipe.total_sent(Side::Impl));
+                }
+                rec.call = Some(call);
                 None
             }
             Step::KeyUpdate { requested, .. } => {
@@ -1333,6 +1344,9 @@ impl Runner<'_> {
                 to_peer,
                 to_impl,
                 unlisted: d1 + d2,
+                after_close_notify: self
+                    .close_notify_at
+                    .map(|at| self.pipe.total_sent(Side::Impl).saturating_sub(at)),
             },
             violations: self.violations,
             checked: self.checked.into_iter().collect(),

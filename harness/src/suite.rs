@@ -242,6 +242,18 @@ pub fn assemble_with(
                 }
             }
         }
+        let aspects = if scenario.generated {
+            crate::aspects::Judged::default()
+        } else {
+            let facts =
+                crate::aspects::RunFacts::new(key.tls, scenario.connection.cipher.as_deref());
+            let run = crate::aspects::RunTraces {
+                infos,
+                traces: &traces,
+                differences: &differences,
+            };
+            crate::aspects::judge(known, scope, facts, &run, &mut used)
+        };
         let error = traces
             .iter()
             .any(|t| matches!(t.status, RunStatus::Error { .. }));
@@ -299,6 +311,8 @@ pub fn assemble_with(
                     .collect::<Vec<_>>(),
             ),
             results: infos.iter().map(|i| i.name.clone()).zip(traces).collect(),
+            aspects: aspects.aspects,
+            aspects_omitted: aspects.omitted,
         });
     }
     // An entry is stale when it concerns a scenario that ran, and an implementation (label and
@@ -331,7 +345,8 @@ pub fn assemble_with(
                     let column = if k == 0 { &other.name } else { &info.name };
                     !r.differences.iter().any(|d| {
                         d.implementation == *column
-                            && matches!((d.step, e.step), (Some(s), Some(n)) if s < n)
+                            && crate::aspects::masks(e.field.as_deref(), e.step, d)
+                                .unwrap_or(matches!((d.step, e.step), (Some(s), Some(n)) if s < n))
                     })
                 };
                 let baseline = e.kind == KnownKind::Violation
@@ -457,6 +472,7 @@ pub fn derive(
             known_violations,
             passed,
             stale_entries,
+            aspects: crate::report::AspectCounts::of(reports),
         },
         transports,
         transport_differences,

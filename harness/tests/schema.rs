@@ -127,6 +127,16 @@ fn report() -> Value {
     timeout.insert("status".into(), json!("timeout"));
     timeout.insert("step".into(), json!(null));
     timeout.insert("stderr".into(), json!("still waiting"));
+    // Queue and wire differences (a clean default suite has none), one explained by an entry
+    // about the reference.
+    died["aspects"] = json!([
+        {"kind": "queue", "aspect": "reasons", "implementation": "rustls", "reference": "openssl",
+         "step": 2, "reference_value": "(empty)", "value": "io error"},
+        {"kind": "wire", "aspect": "alerts", "implementation": "rustls", "reference": "openssl",
+         "step": null, "reference_value": "alerts=1", "value": "alerts=0",
+         "entry": "sd-own-shutdown/openssl/alert", "describes": "openssl"}
+    ]);
+    died["aspects_omitted"] = json!(3);
     value["scenarios"].as_array_mut().unwrap().push(died);
     // An entry about the reference explained a column's difference; an entry went unused.
     let described = value["scenarios"]

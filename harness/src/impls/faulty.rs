@@ -14,6 +14,9 @@
 //! - `fork=N`: starts a child process (`sleep 300`) that it never waits for, as a library that
 //!   forks a helper does, and writes on; the child's pid is appended to the file
 //!   `SSLWRITE_FAULTY_PIDS` names, if set (the worker's process group must not outlive it);
+//! - `stale=N`: the write happens, and its call reports a stale reason on the error queue
+//!   (`faulty: stale error`) although it succeeded: a library that breaks W14, for the
+//!   harness's `queue` comparison;
 //! - `flood=N`: writes 48 MiB to stderr over about a quarter of a second, then aborts (the
 //!   worker keeps at most `isolation::STDERR_CAP` of one run's stderr).
 //!
@@ -24,6 +27,9 @@ use crate::transport::Endpoint;
 
 use super::openssl::OpensslImpl;
 
+/// What a `stale` fault leaves on the queue.
+pub const STALE_REASON: &str = "faulty: stale error";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     Abort,
@@ -33,6 +39,7 @@ pub enum Fault {
     Lie,
     Fork,
     Flood,
+    Stale,
 }
 
 pub struct FaultyImpl {
@@ -47,7 +54,7 @@ impl FaultyImpl {
     /// Parses `faulty:KIND=LEN,...`.
     pub fn parse(name: &str) -> Result<FaultyImpl, String> {
         let usage =
-            "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic, lie, fork or flood";
+            "faulty:KIND=LEN[,KIND=LEN...] with KIND abort, segv, hang, panic, lie, stale, fork or flood";
         let spec = name
             .strip_prefix("faulty:")
             .ok_or_else(|| format!("{name:?}: expected {usage}"))?;
@@ -64,6 +71,7 @@ impl FaultyImpl {
                 "lie" => Fault::Lie,
                 "fork" => Fault::Fork,
                 "flood" => Fault::Flood,
+                "stale" => Fault::Stale,
                 other => return Err(format!("unknown fault {other:?} in {name:?}: {usage}")),
             };
             let len = len
@@ -134,7 +142,7 @@ impl FaultyConn {
                 let _ = writeln!(err, "\nfaulty: flooded stderr");
                 std::process::abort()
             }
-            Some(Fault::Lie) | None => {}
+            Some(Fault::Lie) | Some(Fault::Stale) | None => {}
         }
     }
 
@@ -144,6 +152,9 @@ impl FaultyConn {
             call.outcome = crate::contract::Outcome::WantWrite;
             call.ret = -1;
             call.error_class = Some(3);
+        }
+        if self.faults.contains(&(len, Fault::Stale)) && call.outcome.is_ok() {
+            call.errors.push(STALE_REASON.to_string());
         }
         call
     }
@@ -219,14 +230,15 @@ mod tests {
 
     #[test]
     fn the_fault_list_parses_and_bad_ones_are_refused() {
-        let f = FaultyImpl::parse("faulty:abort=7,segv=9,hang=11,panic=13").unwrap();
+        let f = FaultyImpl::parse("faulty:abort=7,segv=9,hang=11,panic=13,stale=15").unwrap();
         assert_eq!(
             f.faults,
             vec![
                 (7, Fault::Abort),
                 (9, Fault::Segv),
                 (11, Fault::Hang),
-                (13, Fault::Panic)
+                (13, Fault::Panic),
+                (15, Fault::Stale)
             ]
         );
         assert_eq!(f.info().name, "faulty");

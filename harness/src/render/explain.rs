@@ -154,6 +154,7 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
     for n in &run.notes {
         out.push_str(&format!("  note: {n}\n"));
     }
+    out.push_str(&super::aspects::run_lines(run));
     for name in &names {
         for (v, k) in violations(run, name) {
             let how = if k.is_some() { "known" } else { "unexplained" };

@@ -247,6 +247,7 @@ pub fn render(report: &Report) -> String {
     out.push_str("<main>\n");
     summary(report, &names, &mut out);
     behaviour_matrix(report, &mut out);
+    super::aspects::html(report, &mut out);
     matrix(report, &names, &mut out);
     out.push_str("</main>\n<script>");
     out.push_str(SCRIPT);

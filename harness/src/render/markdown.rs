@@ -220,6 +220,7 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
         out.push_str("\n</details>\n\n");
     }
     out.push_str(&behaviour_matrix(report));
+    out.push_str(&super::aspects::markdown(report));
     if !report.warnings.is_empty() {
         out.push_str(&format!("### Warnings ({})\n\n", report.warnings.len()));
         for w in &report.warnings {

@@ -7,6 +7,7 @@
 //! verdict of one implementation in one run ([`cell_verdict`]), which of its differences and
 //! violations a known entry explains, and the steps of a run aligned across implementations.
 
+pub mod aspects;
 pub mod baseline;
 pub mod compare;
 pub mod explain;
@@ -428,6 +429,8 @@ pub(crate) mod fixture {
             results: [("openssl".to_string(), a), ("rustls".to_string(), b)]
                 .into_iter()
                 .collect(),
+            aspects: vec![],
+            aspects_omitted: 0,
         }
     }
 
@@ -587,6 +590,7 @@ pub(crate) mod fixture {
                     .collect(),
                 passed: false,
                 stale_entries: BTreeMap::new(),
+                aspects: Default::default(),
             },
             scenarios,
             clauses,
