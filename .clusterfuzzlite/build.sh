@@ -22,7 +22,8 @@ if ! pkg-config --exists openssl 2>/dev/null; then
 fi
 cargo fuzz build -O "${sanitizer_args[@]}" "${features[@]}"
 mkdir -p "$OUT"
-bin=fuzz/target/x86_64-unknown-linux-gnu/release
+# cargo fuzz builds in fuzz/target unless CARGO_TARGET_DIR names another folder.
+bin="${CARGO_TARGET_DIR:-fuzz/target}/x86_64-unknown-linux-gnu/release"
 for target in differential invariants scenario_file; do
   cp "$bin/$target" "$OUT/"
 done

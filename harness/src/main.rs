@@ -17,7 +17,7 @@ use sslwrite::scenario::{self, KNOWN_DIVERGENCES_FILE};
 use sslwrite::shard::{ShardPlan, ShardSpec};
 use sslwrite::suite::{self, Selection};
 use sslwrite::transport::TransportKind;
-use sslwrite::{impls, project_root};
+use sslwrite::{find_project_root, impls};
 
 #[derive(Parser)]
 #[command(
@@ -312,10 +312,19 @@ fn load(dir: &std::path::Path) -> Result<Vec<scenario::Scenario>, ExitCode> {
     })
 }
 
+/// `rel` under the project root found at run time; the error (exit 2) says how to name it.
+fn in_root(rel: &str) -> Result<PathBuf, ExitCode> {
+    find_project_root().map(|r| r.join(rel)).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
 fn list(a: ListArgs) -> ExitCode {
-    let dir = a
-        .scenarios
-        .unwrap_or_else(|| project_root().join("scenarios"));
+    let dir = match a.scenarios.map_or_else(|| in_root("scenarios"), Ok) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let scenarios = match load(&dir) {
         Ok(s) => s,
         Err(code) => return code,
@@ -337,9 +346,10 @@ fn list(a: ListArgs) -> ExitCode {
 
 fn conformance(a: ConformanceArgs) -> ExitCode {
     let started = (SystemTime::now(), Instant::now());
-    let dir = a
-        .scenarios
-        .unwrap_or_else(|| project_root().join("scenarios"));
+    let dir = match a.scenarios.map_or_else(|| in_root("scenarios"), Ok) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let scenarios = match load(&dir) {
         Ok(s) => s,
         Err(code) => return code,
@@ -506,7 +516,10 @@ fn conformance(a: ConformanceArgs) -> ExitCode {
     let partial = a.filter.is_some() || a.tls.is_some() || a.explain.is_some() || a.shard.is_some();
     let json = match (a.json, partial) {
         (Some(j), _) => Some(j),
-        (None, false) => Some(project_root().join("reports").join("conformance.json")),
+        (None, false) => match in_root("reports/conformance.json") {
+            Ok(p) => Some(p),
+            Err(code) => return code,
+        },
         (None, true) => None,
     };
     if let Some(json) = &json {
@@ -925,7 +938,10 @@ fn fuzz_seeds(a: FuzzSeedsArgs) -> ExitCode {
             }
         }
         "scenario_file" => {
-            let dir = project_root().join("scenarios");
+            let dir = match in_root("scenarios") {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 eprintln!("error: cannot list {}", dir.display());
                 return ExitCode::from(2);
@@ -987,7 +1003,7 @@ fn filter_glob(filter: Option<&str>) -> Result<Option<glob::Pattern>, ExitCode> 
 }
 
 fn bench_loop(a: BenchLoopArgs) -> ExitCode {
-    let scenarios = match load(&project_root().join("scenarios")) {
+    let scenarios = match in_root("scenarios").and_then(|d| load(&d)) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -1016,7 +1032,7 @@ fn bench_loop(a: BenchLoopArgs) -> ExitCode {
 }
 
 fn bench_startup() -> ExitCode {
-    let scenarios = match load(&project_root().join("scenarios")) {
+    let scenarios = match in_root("scenarios").and_then(|d| load(&d)) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -1044,7 +1060,7 @@ fn child_json(args: &[String]) -> Result<serde_json::Value, String> {
 
 fn bench(a: BenchArgs) -> ExitCode {
     use sslwrite::bench as b;
-    let scenarios = match load(&project_root().join("scenarios")) {
+    let scenarios = match in_root("scenarios").and_then(|d| load(&d)) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -1147,9 +1163,10 @@ fn bench(a: BenchArgs) -> ExitCode {
         scaling,
     };
     print!("{}", bench_text(&report));
-    let path = a
-        .json
-        .unwrap_or_else(|| project_root().join("reports").join("bench.json"));
+    let path = match a.json.map_or_else(|| in_root("reports/bench.json"), Ok) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let text = serde_json::to_vec_pretty(&report).expect("bench report serializes");
     if let Err(e) = sslwrite::render::write_atomic(&path, &text) {
         eprintln!("error: {e}");

@@ -181,17 +181,39 @@ pub struct KnownMatch {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClauseVerdict {
-    /// Every expectation about the clause held.
+    /// Checked, and every check of the clause held.
     Conforms,
-    /// At least one run broke an expectation or invariant for the clause.
+    /// At least one run broke the clause and no known entry explains it.
     Violates,
-    /// The clause is exercised, but nothing states what must happen: recorded and diffed only.
+    /// The clause was broken, and a known entry explains every such violation.
+    Known,
+    /// The clause is exercised (cited by the run's scenario), but nothing checked it: recorded
+    /// and diffed only.
     RecordedOnly,
+    /// No run of this implementation checked or exercised the clause (a partial selection).
+    NotExercised,
+}
+
+impl ClauseVerdict {
+    /// The verdict as the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClauseVerdict::Conforms => "conforms",
+            ClauseVerdict::Violates => "violates",
+            ClauseVerdict::Known => "known",
+            ClauseVerdict::RecordedOnly => "recorded_only",
+            ClauseVerdict::NotExercised => "not_exercised",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClauseView {
+    /// The runs where some implementation's run checked the clause (`checked` of its trace).
     pub runs: Vec<String>,
+    /// The runs whose scenario cites the clause but where nothing checked it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recorded_runs: Vec<String>,
     /// Per implementation: the verdict and the runs that violate the clause.
     pub implementations: BTreeMap<String, ClauseStanding>,
 }
@@ -199,8 +221,35 @@ pub struct ClauseView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClauseStanding {
     pub verdict: ClauseVerdict,
+    /// How many of this implementation's runs checked the clause.
+    #[serde(default)]
+    pub checked_runs: usize,
+    /// The runs with a violation of the clause that no known entry explains.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub violating_runs: Vec<String>,
+    /// The runs whose violations of the clause known entries all explain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_runs: Vec<String>,
+}
+
+impl ClauseStanding {
+    /// The standing in a few words, as the tables show it: `conforms (12)` (runs checked),
+    /// `violates (2 of 12)`, `known (1 of 12)`, `recorded only`, `not exercised`.
+    pub fn label(&self) -> String {
+        match self.verdict {
+            ClauseVerdict::Conforms => format!("conforms ({})", self.checked_runs),
+            ClauseVerdict::Violates => format!(
+                "violates ({} of {})",
+                self.violating_runs.len(),
+                self.checked_runs
+            ),
+            ClauseVerdict::Known => {
+                format!("known ({} of {})", self.known_runs.len(), self.checked_runs)
+            }
+            ClauseVerdict::RecordedOnly => "recorded only".to_string(),
+            ClauseVerdict::NotExercised => "not exercised".to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -368,15 +417,16 @@ impl Report {
         out
     }
 
-    /// The clause view as a table: clause, runs citing it, each implementation's verdict.
+    /// The clause view as a table: clause, runs that checked it, each implementation's
+    /// standing.
     pub fn clause_table(&self) -> String {
-        let cols = self.columns(14);
-        let mut out = format!("{:<7}{:>5}", "clause", "runs");
+        let cols = self.columns(18);
+        let mut out = format!("{:<7}{:>7}", "clause", "checked");
         for (_, n, _, w) in &cols {
             out.push_str(&format!("  {n:<w$}"));
         }
         out.push('\n');
-        let mut versions = format!("{:<12}", "");
+        let mut versions = format!("{:<14}", "");
         for (_, _, v, w) in &cols {
             versions.push_str(&format!("  {v:<w$}"));
         }
@@ -386,18 +436,12 @@ impl Report {
             .iter()
             .filter_map(|c| self.clauses.get(*c).map(|v| (c, v)));
         for (clause, view) in ordered {
-            out.push_str(&format!("{clause:<7}{:>5}", view.runs.len()));
+            out.push_str(&format!("{clause:<7}{:>7}", view.runs.len()));
             for (n, _, _, w) in &cols {
-                let v =
-                    view.implementations
-                        .get(*n)
-                        .map_or("-".to_string(), |st| match st.verdict {
-                            ClauseVerdict::Conforms => "conforms".to_string(),
-                            ClauseVerdict::RecordedOnly => "recorded-only".to_string(),
-                            ClauseVerdict::Violates => {
-                                format!("violates({})", st.violating_runs.len())
-                            }
-                        });
+                let v = view
+                    .implementations
+                    .get(*n)
+                    .map_or("-".to_string(), ClauseStanding::label);
                 out.push_str(&format!("  {v:<w$}"));
             }
             out.push('\n');

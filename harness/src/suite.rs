@@ -525,41 +525,181 @@ fn transport_differences(reports: &[RunReport], infos: &[ImplInfo]) -> Vec<Trans
     out
 }
 
+/// Per clause: the runs that checked it, the runs that only cite it, and each
+/// implementation's standing (reports/README.md, "clause view"). A run checked a clause for an
+/// implementation when its trace lists the clause in `checked` (an expectation concerning it
+/// was evaluated, or an automatic check ran: I1, I2 and I4 in every played run) or broke it;
+/// a violation counts against the clause it is charged to, as `known` when the run's known
+/// matches explain every violation of that clause there.
 fn clause_view(reports: &[RunReport], infos: &[ImplInfo]) -> BTreeMap<String, ClauseView> {
     let mut out = BTreeMap::new();
+    let broke = |t: &Trace, c: &str| t.violations.iter().filter(|v| v.clause == c).count();
+    let checks = |t: &Trace, c: &str| t.checked.iter().any(|x| x == c) || broke(t, c) > 0;
     for c in CLAUSES {
         let mut view = ClauseView::default();
-        for r in reports.iter().filter(|r| r.clauses.iter().any(|x| x == c)) {
-            view.runs.push(r.run.clone());
+        for r in reports {
+            if r.results.values().any(|t| checks(t, c)) {
+                view.runs.push(r.run.clone());
+            } else if r.clauses.iter().any(|x| x == c) {
+                view.recorded_runs.push(r.run.clone());
+            }
         }
         for info in infos {
-            let mut checked = false;
+            let mut checked_runs = 0;
+            let mut exercised = false;
             let mut violating = Vec::new();
+            let mut known = Vec::new();
             for r in reports {
                 let Some(t) = r.results.get(&info.name) else {
                     continue;
                 };
-                checked |= t.checked.iter().any(|x| x == c);
-                if t.violations.iter().any(|v| v.clause == c) {
+                if checks(t, c) {
+                    checked_runs += 1;
+                } else if r.clauses.iter().any(|x| x == c) && !t.steps.is_empty() {
+                    exercised = true;
+                }
+                let broken = broke(t, c);
+                if broken == 0 {
+                    continue;
+                }
+                let explained = r
+                    .known
+                    .iter()
+                    .filter(|k| {
+                        k.implementation == info.name && k.kind == "violation" && k.clause == c
+                    })
+                    .count();
+                if explained >= broken {
+                    known.push(r.run.clone());
+                } else {
                     violating.push(r.run.clone());
                 }
             }
             let verdict = if !violating.is_empty() {
                 ClauseVerdict::Violates
-            } else if checked {
+            } else if !known.is_empty() {
+                ClauseVerdict::Known
+            } else if checked_runs > 0 {
                 ClauseVerdict::Conforms
-            } else {
+            } else if exercised {
                 ClauseVerdict::RecordedOnly
+            } else {
+                ClauseVerdict::NotExercised
             };
             view.implementations.insert(
                 info.name.clone(),
                 ClauseStanding {
                     verdict,
+                    checked_runs,
                     violating_runs: violating,
+                    known_runs: known,
                 },
             );
         }
         out.insert(c.to_string(), view);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture;
+
+    fn derived(r: &Report) -> Derived {
+        derive(
+            &r.scenarios,
+            &r.implementations,
+            (BTreeMap::new(), BTreeMap::new()),
+            BTreeMap::new(),
+            true,
+        )
+    }
+
+    #[test]
+    fn the_clause_view_counts_the_runs_that_checked_each_clause() {
+        let r = fixture::report();
+        let d = derived(&r);
+        let i1 = &d.clauses["I1"];
+        assert_eq!(i1.runs.len(), 4, "every trace checked I1");
+        assert!(i1.recorded_runs.is_empty());
+        let rustls = &i1.implementations["rustls"];
+        assert_eq!(rustls.verdict, ClauseVerdict::Violates);
+        assert_eq!(rustls.checked_runs, 4);
+        assert_eq!(
+            rustls.violating_runs,
+            vec!["shutdown/tls1.3/client/auto_retry".to_string()]
+        );
+        assert_eq!(rustls.label(), "violates (1 of 4)");
+        assert_eq!(
+            i1.implementations["openssl"].label(),
+            "conforms (4)",
+            "checked in every run"
+        );
+        // Cited by every scenario, checked by none: recorded only.
+        let w6 = &d.clauses["W6"];
+        assert!(w6.runs.is_empty());
+        assert_eq!(w6.recorded_runs.len(), 4);
+        assert_eq!(
+            w6.implementations["openssl"].verdict,
+            ClauseVerdict::RecordedOnly
+        );
+        // Neither checked nor cited anywhere.
+        assert_eq!(
+            d.clauses["W9"].implementations["rustls"].verdict,
+            ClauseVerdict::NotExercised
+        );
+    }
+
+    #[test]
+    fn a_violation_a_known_entry_explains_makes_the_clause_known_not_violated() {
+        let mut r = fixture::report();
+        let shutdown = r.scenarios.iter_mut().find(|s| s.id == "shutdown").unwrap();
+        fixture::explain(shutdown, "violation", "I1", "rustls drops bytes here");
+        let d = derived(&r);
+        let rustls = &d.clauses["I1"].implementations["rustls"];
+        assert_eq!(rustls.verdict, ClauseVerdict::Known);
+        assert!(rustls.violating_runs.is_empty());
+        assert_eq!(
+            rustls.known_runs,
+            vec!["shutdown/tls1.3/client/auto_retry".to_string()]
+        );
+        // A second violation of the clause in that run, which no entry explains, is not.
+        let shutdown = r.scenarios.iter_mut().find(|s| s.id == "shutdown").unwrap();
+        let t = shutdown.results.get_mut("rustls").unwrap();
+        t.violations
+            .push(fixture::violation("I1", 1, "and reads bytes never written"));
+        let d = derived(&r);
+        assert_eq!(
+            d.clauses["I1"].implementations["rustls"].verdict,
+            ClauseVerdict::Violates
+        );
+    }
+
+    #[test]
+    fn the_clause_tables_paint_a_known_violation_as_known() {
+        let mut r = fixture::report();
+        let shutdown = r.scenarios.iter_mut().find(|s| s.id == "shutdown").unwrap();
+        fixture::explain(shutdown, "violation", "I1", "rustls drops bytes here");
+        r.clauses = derived(&r).clauses;
+        let md = crate::render::markdown::render(&r, None);
+        assert!(
+            md.lines()
+                .any(|l| l == "| I1 | 4 | conforms (4) | known (1 of 4) |"),
+            "{md}"
+        );
+        let html = crate::render::html::render(&r);
+        assert!(
+            html.contains(
+                "<tr data-clause=\"I1\"><td><a href=\"#group-I1\">I1</a></td><td>4</td><td data-verdict=\"agree\">conforms (4)</td><td data-verdict=\"known\">known (1 of 4)</td></tr>"
+            ),
+            "{html}"
+        );
+        let table = r.clause_table();
+        let row = table.lines().find(|l| l.starts_with("I1 ")).unwrap();
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>(),
+            ["I1", "4", "conforms", "(4)", "known", "(1", "of", "4)"]
+        );
+    }
 }

@@ -203,6 +203,11 @@ impl Pipe {
         r
     }
 
+    /// Whether the implementation's endpoint blocks.
+    pub fn blocking(&self) -> bool {
+        self.0.borrow().blocking
+    }
+
     pub fn set_blocking(&self, blocking: bool) {
         let mut st = self.0.borrow_mut();
         st.blocking = blocking;

@@ -473,3 +473,65 @@ fn replaying_an_input_without_a_finding_writes_nothing() {
     let files = std::fs::read_dir(&out).map_or(0, |e| e.count());
     assert_eq!(files, 0, "no regression file for a clean input");
 }
+
+/// The project root is found at run time (issue 16), not taken from where the binary was built:
+/// run from a folder inside another checkout (a workspace `Cargo.toml` and `scenarios/`), the
+/// default report lands in that checkout's `reports/`; `SSLWRITE_ROOT` names the root from
+/// anywhere; a root without `scenarios/` is refused with the reason (exit 2). Before, every
+/// default output went to the checkout the binary was compiled in.
+#[test]
+fn the_default_report_goes_to_the_root_found_at_run_time() {
+    let d = dir("root");
+    let root = d.path("checkout");
+    std::fs::create_dir_all(root.join("scenarios")).unwrap();
+    std::fs::create_dir_all(root.join("deep/inside")).unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+    std::fs::copy(
+        sslwrite::project_root().join("scenarios/z-write-zero.json"),
+        root.join("scenarios/z-write-zero.json"),
+    )
+    .unwrap();
+    let run = |cwd: &Path, env_root: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sslwrite"));
+        cmd.args(["conformance", "--quiet", "--isolation", "none"])
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .env_remove(sslwrite::ROOT_ENV);
+        if let Some(r) = env_root {
+            cmd.env(sslwrite::ROOT_ENV, r);
+        }
+        cmd.output().expect("the sslwrite binary runs")
+    };
+    let report = root.join("reports/conformance.json");
+    let o = run(&root.join("deep/inside"), None);
+    assert!(matches!(code(&o), 0 | 1), "{}", text(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("the report is in the checkout"))
+            .unwrap();
+    assert_eq!(
+        r["scenarios"][0]["id"], "z-write-zero",
+        "the checkout's own scenarios ran"
+    );
+    std::fs::remove_file(&report).unwrap();
+
+    // SSLWRITE_ROOT, from a folder outside any checkout.
+    let elsewhere = d.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let o = run(&elsewhere, Some(&root));
+    assert!(matches!(code(&o), 0 | 1), "{}", text(&o.stderr));
+    assert!(
+        report.is_file(),
+        "SSLWRITE_ROOT decides where the report goes"
+    );
+
+    let o = run(&elsewhere, Some(&elsewhere));
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(&format!(
+            "error: SSLWRITE_ROOT={} has no scenarios/ folder: it is not an sslwrite project root",
+            elsewhere.display()
+        )),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -254,3 +254,93 @@ fn a_run_is_deterministic() {
         );
     }
 }
+
+/// The clause table of a suite assembled from real runs: I1, I2 and I4 count every run (the
+/// harness checks them in each), a known violation is `known`, and an `expect` without a
+/// clause of its own is charged to the clause its outcome is defined by (here W4, want_write),
+/// not to the scenario's first clause (W2).
+#[test]
+fn the_clause_table_counts_what_was_checked_and_charges_what_failed() {
+    use sslwrite::known::Known;
+    use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
+    use sslwrite::suite::{self, Selection};
+    use std::time::{Instant, SystemTime};
+
+    let dir = sslwrite::project_root().join("scenarios");
+    let mut scenarios = load_dir(&dir).expect("scenarios load");
+    scenarios.retain(|s| s.id == "sd-own-shutdown");
+    scenarios.push(scenario(
+        r#"{
+  "id": "wrong-expectation", "title": "t", "clauses": ["W2", "W1"], "tls": ["1.3"],
+  "transport": {"capacity": 100000},
+  "steps": [
+    {"op": "handshake", "expect": "ok(1)", "clause": "W2"},
+    {"op": "write", "len": 100, "expect": "want_write"}
+  ]
+}"#,
+    ));
+    let known = Known::load(&dir.join(KNOWN_DIVERGENCES_FILE)).expect("known divergences load");
+    let impls = both();
+    let runs = Selection::all().runs(&scenarios);
+    let traces = suite::play(&runs, &impls, &OpensslImpl::new(), 2, &|| {});
+    let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
+    let report = suite::assemble(
+        &runs,
+        traces,
+        &infos,
+        &known,
+        (SystemTime::now(), Instant::now()),
+        vec!["clause-test".into()],
+    );
+    let n = runs.len();
+    let row = |clause: &str| -> Vec<String> {
+        report
+            .clause_table()
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(clause))
+            .unwrap_or_else(|| panic!("{clause} row"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    for inv in ["I2", "I4"] {
+        assert_eq!(
+            row(inv),
+            words(&format!("{inv} {n} conforms ({n}) conforms ({n})")),
+            "{}",
+            report.clause_table()
+        );
+    }
+    let shutdown_runs = n - 1;
+    // rustls's I1 violations in sd-own-shutdown are known ones: not `violates`.
+    assert_eq!(
+        row("I1"),
+        words(&format!(
+            "I1 {n} conforms ({n}) known ({shutdown_runs} of {n})"
+        )),
+        "{}",
+        report.clause_table()
+    );
+    assert_eq!(
+        row("W4"),
+        words("W4 1 violates (1 of 1) violates (1 of 1)"),
+        "{}",
+        report.clause_table()
+    );
+    let wrong = report
+        .scenarios
+        .iter()
+        .find(|s| s.id == "wrong-expectation")
+        .unwrap();
+    for t in wrong.results.values() {
+        let v: Vec<(&str, Option<usize>)> = t
+            .violations
+            .iter()
+            .map(|v| (v.clause.as_str(), v.step))
+            .collect();
+        assert_eq!(v, [("W4", Some(1))]);
+    }
+    // W2: the handshake's expectation, checked in every run that has one, held.
+    assert_eq!(row("W2")[1], n.to_string(), "{}", report.clause_table());
+}

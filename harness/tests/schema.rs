@@ -147,6 +147,10 @@ fn report() -> Value {
         .expect("a run with a known difference");
     described["known"][0]["describes"] = json!("openssl");
     value["summary"]["stale_entries"] = json!({"rustls": ["z-write-zero/rustls/step1-W9"]});
+    // A clause broken with no known reason.
+    value["clauses"]["W6"]["implementations"]["rustls"]["verdict"] = json!("violates");
+    value["clauses"]["W6"]["implementations"]["rustls"]["violating_runs"] =
+        json!(["rt-other-buffer-fixed/tls1.3/client/auto_retry"]);
     value["transport_differences"] = json!([{
         "run": "sd-own-shutdown/tls1.3/client/auto_retry", "implementation": "openssl",
         "step": 3, "field": "outcome", "memory": "want_write", "tcp": "ok(100)"
@@ -253,6 +257,30 @@ fn the_validator_rejects_a_missing_required_field_and_a_wrong_type() {
     assert!(errors
         .iter()
         .any(|e| e.starts_with("/scenarios/0/verdict: \"maybe\" is not one of")));
+}
+
+#[test]
+fn the_clause_verdicts_of_the_schema_are_those_of_the_report_types() {
+    use sslwrite::report::ClauseVerdict;
+    let all = [
+        ClauseVerdict::Conforms,
+        ClauseVerdict::Violates,
+        ClauseVerdict::Known,
+        ClauseVerdict::RecordedOnly,
+        ClauseVerdict::NotExercised,
+    ];
+    let written: Vec<Value> = all
+        .iter()
+        .map(|v| {
+            let j = serde_json::to_value(v).unwrap();
+            assert_eq!(j, json!(v.as_str()));
+            j
+        })
+        .collect();
+    assert_eq!(
+        schema()["$defs"]["clause_standing"]["properties"]["verdict"]["enum"],
+        json!(written)
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use crate::cargo::project_root;
+use crate::cargo::{project_root, target_dir};
 
 pub fn run(args: &[String]) -> ExitCode {
     let mut jobs: u32 = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
@@ -75,9 +75,7 @@ fn build(jobs: u32) -> Result<PathBuf, String> {
             )?
         }
     };
-    let prefix = project_root()
-        .join("target")
-        .join(format!("aws-lc-{version}"));
+    let prefix = target_dir().join(format!("aws-lc-{version}"));
     if let Some(lib) = installed_libssl(&prefix) {
         eprintln!(
             "xtask awslc: AWS-LC {version} is already built: {} (remove {} to build it again)",

@@ -1,15 +1,54 @@
 //! Running cargo for the harness: the project root, and the vendored-OpenSSL fallback.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// The workspace root, wherever cargo xtask is run from.
+/// The workspace root, wherever cargo xtask is run from, found at run time: `SSLWRITE_ROOT`
+/// when set, else the nearest folder above the current directory, else above the executable,
+/// with `scenarios/` beside a `Cargo.toml` that declares a workspace. Not the compile-time
+/// `CARGO_MANIFEST_DIR`: with a shared `CARGO_TARGET_DIR`, xtask may have been built in another
+/// checkout. Exits (2) with the reason when there is none.
 pub fn project_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+    let is_root = |d: &Path| {
+        d.join("scenarios").is_dir()
+            && std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|t| t.contains("[workspace]"))
+    };
+    if let Some(dir) = std::env::var_os("SSLWRITE_ROOT") {
+        let dir = PathBuf::from(dir);
+        if !dir.join("scenarios").is_dir() {
+            eprintln!(
+                "xtask: SSLWRITE_ROOT={} has no scenarios/ folder: it is not an sslwrite project root",
+                dir.display()
+            );
+            std::process::exit(2);
+        }
+        return dir;
+    }
+    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
+    for start in starts.iter().flatten() {
+        if let Some(root) = start.ancestors().find(|d| is_root(d)) {
+            return root.to_path_buf();
+        }
+    }
+    eprintln!(
+        "xtask: cannot find the sslwrite project root above the current directory or the \
+         executable; run from inside a checkout or set SSLWRITE_ROOT=DIR"
+    );
+    std::process::exit(2);
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set (relative to the current directory, as
+/// cargo reads it), else `target/` in the project root. Libraries xtask builds
+/// (`target/openssl-VERSION/`, `target/aws-lc-VERSION/`) and fetched sources go there, and
+/// `openssl list` and `libs` look there.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => std::env::current_dir()
+            .map(|cwd| cwd.join(&d))
+            .unwrap_or_else(|_| PathBuf::from(d)),
+        None => project_root().join("target"),
+    }
 }
 
 /// Whether the system OpenSSL can be linked (what openssl-sys itself would find).
@@ -94,7 +133,7 @@ pub fn registry_dirs() -> Vec<PathBuf> {
 /// fetch` of a throw-away manifest under `target/NAME-fetch/` that depends on it (nothing is
 /// built; crates.io is the only place it comes from). `task` names the xtask in messages.
 pub fn fetch_crate(task: &str, name: &str, requirement: &str) -> Result<(), String> {
-    let dir = project_root().join("target").join(format!("{name}-fetch"));
+    let dir = target_dir().join(format!("{name}-fetch"));
     let src = dir.join("src");
     std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
     let manifest = format!(

@@ -128,8 +128,7 @@ pub fn run(args: &[String]) -> ExitCode {
     // Seed the corpus from generated inputs (or the scenario files) the first time. A
     // measurement starts from the seeds alone, so that it does not depend on a grown corpus.
     let corpus = if measure {
-        let dir = project_root()
-            .join("target")
+        let dir = crate::cargo::target_dir()
             .join("fuzz-measure")
             .join(&target);
         let _ = std::fs::remove_dir_all(&dir);

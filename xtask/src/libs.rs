@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use crate::cargo::project_root;
+use crate::cargo::{project_root, target_dir};
 
 pub fn run(args: &[String]) -> ExitCode {
     match args
@@ -77,7 +77,7 @@ impl Found {
 /// Every library found, in a stable order.
 fn found() -> Vec<Found> {
     let mut out = Vec::new();
-    let target = project_root().join("target");
+    let target = target_dir();
     if let Ok(entries) = std::fs::read_dir(&target) {
         let mut builds: Vec<_> = entries.flatten().collect();
         builds.sort_by_key(|e| e.file_name());

@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use crate::cargo::project_root;
+use crate::cargo::{project_root, target_dir};
 
 pub fn run(args: &[String]) -> ExitCode {
     match args.first().map(String::as_str) {
@@ -78,9 +78,7 @@ fn build(args: &[String]) -> ExitCode {
         },
     };
     let exact = source.version;
-    let prefix = project_root()
-        .join("target")
-        .join(format!("openssl-{exact}"));
+    let prefix = target_dir().join(format!("openssl-{exact}"));
     let libdir = prefix.join("lib64");
     if let Some(libssl) = installed_libssl(&libdir) {
         eprintln!(
@@ -388,7 +386,7 @@ fn fetch(wanted: &str) -> Result<(), String> {
 
 /// The builds under `target/openssl-*/`.
 fn list() -> ExitCode {
-    let target = project_root().join("target");
+    let target = target_dir();
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&target) {
         for entry in entries.flatten() {

@@ -327,7 +327,7 @@ fn summary(report: &Report, names: &[&str], out: &mut String) {
         out.push_str("</ul>\n");
     }
     out.push_str(
-        "</div>\n<div>\n<h2>Clauses</h2>\n<table id=\"clauses\"><tr><th>clause</th><th>runs</th>",
+        "</div>\n<div>\n<h2>Clauses</h2>\n<table id=\"clauses\"><tr><th>clause</th><th>runs checked</th>",
     );
     for n in names {
         out.push_str(&format!("<th>{}</th>", e(n)));
@@ -342,14 +342,17 @@ fn summary(report: &Report, names: &[&str], out: &mut String) {
             view.runs.len()
         ));
         for n in names {
+            // Coloured as the run verdicts are: a known violation is `known`, never red.
             let (text, verdict) = match view.implementations.get(*n) {
-                Some(st) => match st.verdict {
-                    ClauseVerdict::Conforms => ("conforms".to_string(), "agree"),
-                    ClauseVerdict::RecordedOnly => ("recorded only".to_string(), "skip"),
-                    ClauseVerdict::Violates => {
-                        (format!("violates ({})", st.violating_runs.len()), "diverge")
-                    }
-                },
+                Some(st) => (
+                    st.label(),
+                    match st.verdict {
+                        ClauseVerdict::Conforms => "agree",
+                        ClauseVerdict::Violates => "diverge",
+                        ClauseVerdict::Known => "known",
+                        ClauseVerdict::RecordedOnly | ClauseVerdict::NotExercised => "skip",
+                    },
+                ),
                 None => ("-".to_string(), "skip"),
             };
             out.push_str(&format!("<td data-verdict=\"{verdict}\">{text}</td>"));

@@ -107,7 +107,7 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
     }
     out.push('\n');
 
-    out.push_str("### Clauses\n\n| clause | runs |");
+    out.push_str("### Clauses\n\n| clause | runs checked |");
     for n in &names {
         out.push_str(&format!(" {} |", cell(n)));
     }
@@ -124,11 +124,8 @@ pub fn render(report: &Report, baseline: Option<&Comparison>) -> String {
                 .implementations
                 .get(*n)
                 .map_or("-".to_string(), |st| match st.verdict {
-                    ClauseVerdict::Conforms => "conforms".to_string(),
-                    ClauseVerdict::RecordedOnly => "recorded only".to_string(),
-                    ClauseVerdict::Violates => {
-                        format!("**violates** ({})", st.violating_runs.len())
-                    }
+                    ClauseVerdict::Violates => format!("**{}**", st.label()),
+                    _ => st.label(),
                 });
             out.push_str(&format!(" {v} |"));
         }
@@ -319,9 +316,9 @@ mod tests {
             "| skip | 1 |",
             "| error | 0 |",
             "| rustls | rustls 0.23 (ring) | 1 | 0 |",
-            "| clause | runs | openssl | rustls |",
-            "| W6 | 4 | recorded only | recorded only |",
-            "| I1 | 0 | conforms | **violates** (1) |",
+            "| clause | runs checked | openssl | rustls |",
+            "| W6 | 0 | recorded only | recorded only |",
+            "| I1 | 4 | conforms (4) | **violates (1 of 4)** |",
         ] {
             assert!(md.lines().any(|l| l == row), "missing row {row:?} in\n{md}");
         }

@@ -508,24 +508,30 @@ pub(crate) mod fixture {
         for s in &scenarios {
             *verdicts.get_mut(s.verdict.as_str()).unwrap() += 1;
         }
-        let standing = |verdict, runs: &[&str]| ClauseStanding {
+        let standing = |verdict, checked_runs, runs: &[&str]| ClauseStanding {
             verdict,
+            checked_runs,
             violating_runs: runs.iter().map(|r| r.to_string()).collect(),
+            known_runs: vec![],
         };
+        let all: Vec<String> = scenarios.iter().map(|s| s.run.clone()).collect();
         let mut clauses = BTreeMap::new();
+        // Every trace checked I1; the scenarios cite W6, which nothing checks.
         clauses.insert(
             "I1".to_string(),
             ClauseView {
-                runs: vec![],
+                runs: all.clone(),
+                recorded_runs: vec![],
                 implementations: [
                     (
                         "openssl".to_string(),
-                        standing(ClauseVerdict::Conforms, &[]),
+                        standing(ClauseVerdict::Conforms, 4, &[]),
                     ),
                     (
                         "rustls".to_string(),
                         standing(
                             ClauseVerdict::Violates,
+                            4,
                             &["shutdown/tls1.3/client/auto_retry"],
                         ),
                     ),
@@ -537,15 +543,16 @@ pub(crate) mod fixture {
         clauses.insert(
             "W6".to_string(),
             ClauseView {
-                runs: scenarios.iter().map(|s| s.run.clone()).collect(),
+                runs: vec![],
+                recorded_runs: all,
                 implementations: [
                     (
                         "openssl".to_string(),
-                        standing(ClauseVerdict::RecordedOnly, &[]),
+                        standing(ClauseVerdict::RecordedOnly, 0, &[]),
                     ),
                     (
                         "rustls".to_string(),
-                        standing(ClauseVerdict::RecordedOnly, &[]),
+                        standing(ClauseVerdict::RecordedOnly, 0, &[]),
                     ),
                 ]
                 .into_iter()
