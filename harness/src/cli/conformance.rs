@@ -303,6 +303,7 @@ fn strict_aspects(report: &Report, on: bool) -> Result<(), Failure> {
         "sslwrite: --strict-aspects: {n} queue/wire difference(s) no known entry explains"
     )))
 }
+
 /// What a shard's report records besides its runs: the names of every run of the selection
 /// (over every transport, in the order the whole run reports them) and a digest of the scenario
 /// files and the known-divergence file (an unreadable file counts as empty: it was read

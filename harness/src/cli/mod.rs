@@ -149,3 +149,59 @@ pub fn filter_glob(filter: Option<&str>) -> Result<Option<glob::Pattern>, Failur
         .transpose()
         .map_err(|e| Failure::error(format!("--filter is not a valid glob: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_prints_its_lines_and_keeps_the_higher_status() {
+        let e = Failure::error("cannot read the report a.json");
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (2, "error: cannot read the report a.json")
+        );
+        let both = Failure::findings("sslwrite: --strict: 1 warning(s) count as failures".into())
+            .and(Failure::error("b"));
+        assert_eq!(both.status, 2);
+        assert_eq!(
+            both.message,
+            "sslwrite: --strict: 1 warning(s) count as failures\nerror: b"
+        );
+    }
+
+    #[test]
+    fn an_unusable_scenario_folder_names_each_file_then_counts_them() {
+        let dir = std::env::temp_dir().join(format!("sslwrite-cli-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.json"), "{").unwrap();
+        std::fs::write(dir.join("b.json"), "nope").unwrap();
+        let f = load(&dir).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let lines: Vec<&str> = f.message.lines().collect();
+        assert_eq!(f.status, 2);
+        assert_eq!(lines.len(), 3, "{}", f.message);
+        assert!(
+            lines[..2].iter().all(|l| l.starts_with("error: ")),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            lines[2],
+            "sslwrite: 2 scenario file(s) could not be used; fix them and run again (no report written)"
+        );
+    }
+
+    #[test]
+    fn a_bad_filter_fails_with_status_2() {
+        let f = filter_glob(Some("[")).unwrap_err();
+        assert_eq!(f.status, 2);
+        assert!(
+            f.message
+                .starts_with("error: --filter is not a valid glob: "),
+            "{}",
+            f.message
+        );
+        assert!(filter_glob(None).unwrap().is_none());
+    }
+}
