@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use sslwrite::render::{self, baseline};
 use sslwrite::report::Report;
 
+use super::{Failure, Outcome};
+
 #[derive(clap::Args)]
 pub struct CompareArgs {
     /// The earlier report (e.g. main's reports/conformance.json).
@@ -24,16 +26,13 @@ pub struct CompareArgs {
     quiet: bool,
 }
 
-pub fn run(a: CompareArgs) -> ExitCode {
-    let read = |p: &PathBuf| {
-        Report::read(p).map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        })
-    };
+pub fn run(a: CompareArgs) -> Outcome {
+    let read = |p: &PathBuf| Report::read(p).map_err(Failure::error);
+    // Both read, so that two unreadable reports are both named.
     let (old, new) = match (read(&a.old), read(&a.new)) {
         (Ok(o), Ok(n)) => (o, n),
-        (Err(code), _) | (_, Err(code)) => return code,
+        (Err(o), Err(n)) => return Err(o.and(n)),
+        (Err(f), _) | (_, Err(f)) => return Err(f),
     };
     let c = baseline::compare(&old, &new, &a.old.display().to_string());
     let text = c.text();
@@ -48,17 +47,16 @@ pub fn run(a: CompareArgs) -> ExitCode {
     }
     if let Some(path) = &a.markdown {
         let md = render::compare::render(&c, &a.new.display().to_string());
-        if let Err(e) = render::write_atomic(path, md.as_bytes()) {
-            eprintln!("error: the Markdown comparison could not be written: {e}");
-            return ExitCode::from(2);
-        }
+        render::write_atomic(path, md.as_bytes()).map_err(|e| {
+            Failure::error(format!("the Markdown comparison could not be written: {e}"))
+        })?;
         if !a.quiet {
             println!("Markdown comparison: {}", path.display());
         }
     }
-    if c.regressed() {
+    Ok(if c.regressed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }

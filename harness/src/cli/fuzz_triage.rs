@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use sslwrite::fuzzing::{oracle, triage, Oracles};
 use sslwrite::isolation::{Isolation, DEFAULT_TIMEOUT};
 
+use super::{Failure, Outcome};
+
 #[derive(clap::Args)]
 pub struct FuzzTriageArgs {
     /// The artifacts (crash-*, timeout-* files libFuzzer wrote).
@@ -25,26 +27,18 @@ pub struct FuzzTriageArgs {
     markdown: Option<PathBuf>,
 }
 
-pub fn run(a: FuzzTriageArgs) -> ExitCode {
+pub fn run(a: FuzzTriageArgs) -> Outcome {
     let names = if a.impls.is_empty() {
         oracle::impls_from_env()
     } else {
         a.impls.clone()
     };
-    let o = match Oracles::open(&names, Oracles::project_known()) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot find the sslwrite binary for the workers: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let o = Oracles::open(&names, Oracles::project_known()).map_err(Failure::error)?;
+    let exe = std::env::current_exe().map_err(|e| {
+        Failure::error(format!(
+            "cannot find the sslwrite binary for the workers: {e}"
+        ))
+    })?;
     let iso = Isolation {
         exe,
         timeout: DEFAULT_TIMEOUT,
@@ -66,11 +60,9 @@ pub fn run(a: FuzzTriageArgs) -> ExitCode {
     let text = triage::summary(&triaged, &hits, skipped);
     print!("{text}");
     if let Some(out) = &a.markdown {
-        if let Err(e) = std::fs::write(out, &text) {
-            eprintln!("error: cannot write {}: {e}", out.display());
-            return ExitCode::from(2);
-        }
+        std::fs::write(out, &text)
+            .map_err(|e| Failure::error(format!("cannot write {}: {e}", out.display())))?;
         println!("\nsummary: {}", out.display());
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

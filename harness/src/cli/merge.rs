@@ -7,9 +7,11 @@
 //! cannot be written.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use sslwrite::report::Report;
+
+use super::output::{self, Detail, OutputArgs};
+use super::{Failure, Outcome};
 
 #[derive(clap::Args)]
 pub struct MergeArgs {
@@ -20,7 +22,7 @@ pub struct MergeArgs {
     #[arg(long, value_name = "PATH")]
     json: PathBuf,
     #[command(flatten)]
-    outputs: crate::OutputArgs,
+    outputs: OutputArgs,
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
@@ -30,37 +32,22 @@ pub struct MergeArgs {
     strict: bool,
 }
 
-pub fn run(a: MergeArgs) -> ExitCode {
+pub fn run(a: MergeArgs) -> Outcome {
     let mut inputs = Vec::new();
     for p in &a.reports {
-        match Report::read(p) {
-            Ok(r) => inputs.push((p.display().to_string(), r)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        let r = Report::read(p).map_err(Failure::error)?;
+        inputs.push((p.display().to_string(), r));
     }
-    let merged = match sslwrite::merge::merge(&inputs, std::env::args().collect()) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let merged =
+        sslwrite::merge::merge(&inputs, std::env::args().collect()).map_err(Failure::error)?;
     let report = merged.report;
-    if let Err(code) = crate::show(&report, None, a.quiet, crate::Detail::default()) {
-        return code;
-    }
-    if let Err(e) = report.write(&a.json) {
-        eprintln!("error: the merged report could not be written: {e}");
-        return ExitCode::from(2);
-    }
+    output::show(&report, None, a.quiet, Detail::default())?;
+    report
+        .write(&a.json)
+        .map_err(|e| Failure::error(format!("the merged report could not be written: {e}")))?;
     if !a.quiet {
         println!("report: {}", a.json.display());
     }
-    if let Err(code) = a.outputs.write(&report, None, a.quiet) {
-        return code;
-    }
-    crate::exit_status(&report, None, a.strict)
+    a.outputs.write(&report, None, a.quiet)?;
+    output::exit_status(&report, None, a.strict)
 }
