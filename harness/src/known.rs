@@ -989,6 +989,8 @@ mod tests {
             conforms: None,
             capped: false,
             calls_omitted: 0,
+            // Known entries match on `op` and the outcome; whether the step is I/O is the diff's.
+            io: false,
         }
     }
 
@@ -1003,7 +1005,9 @@ mod tests {
             .iter()
             .zip(steps)
             .enumerate()
-            .map(|(i, (s, (_, outcome)))| step(i, &s.short(), outcome.clone()))
+            .map(|(i, (s, (_, outcome)))| {
+                StepRecord::with_call(i, s, Call::new(outcome.clone(), -1))
+            })
             .collect();
         (script, records)
     }

@@ -33,6 +33,7 @@ pub mod step_pattern;
 pub mod suite;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod trace;
 pub mod transport;
 pub mod wire;
 
