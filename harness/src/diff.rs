@@ -72,15 +72,6 @@ fn status_class(s: &RunStatus) -> &'static str {
     }
 }
 
-/// Whether a step's one-line form is an I/O call (its failure ends the connection, W12).
-fn is_io_op(op: &str) -> bool {
-    let name = op.split(' ').next().unwrap_or("");
-    matches!(
-        name,
-        "handshake" | "write" | "write_ex" | "write_all" | "write_stream" | "read" | "shutdown"
-    )
-}
-
 /// How much of two traces the contract lets us compare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -208,7 +199,7 @@ pub fn compare_with(
                 }
                 _ => oa.class() == ob.class(),
             };
-            if a.actor == crate::runner::Actor::Impl && oa.is_fatal() && is_io_op(&a.op) {
+            if a.actor == crate::runner::Actor::Impl && oa.is_fatal() && a.io {
                 fatal_seen = true;
             }
             if !same {
@@ -291,6 +282,7 @@ mod tests {
                     conforms: None,
                     capped: false,
                     calls_omitted: 0,
+                    io: true,
                 })
                 .collect(),
             delivery: Delivery::default(),
@@ -362,6 +354,7 @@ mod tests {
                 s.op = op.to_string();
                 if op.starts_with("peer_") {
                     s.actor = Actor::Peer;
+                    s.io = false;
                 }
             }
             t
@@ -418,5 +411,38 @@ mod tests {
             d.map(|d| (d.step, d.field)),
             Some((Some(4), "outcome".to_string()))
         );
+    }
+
+    /// Early data: `write_early` and `read_early` are I/O calls (`Step::is_io`), so after the
+    /// reference's fatal `write_early` a later write is compared by success against failure
+    /// only. The diff's own list of op names left them out and called this a divergence.
+    #[test]
+    fn a_fatal_early_data_write_makes_later_writes_lenient() {
+        use crate::scenario::Step;
+        use serde_json::json;
+        let script: Vec<Step> = [
+            json!({"op": "write_early", "len": 100}),
+            json!({"op": "write", "len": 100}),
+        ]
+        .into_iter()
+        .map(|s| serde_json::from_value(s).expect("a step"))
+        .collect();
+        let played = |outcomes: [Outcome; 2]| Trace {
+            steps: script
+                .iter()
+                .zip(outcomes)
+                .enumerate()
+                .map(|(i, (s, o))| StepRecord::with_call(i, s, Call::new(o, -1)))
+                .collect(),
+            ..Trace::empty(RunStatus::Completed)
+        };
+        let reference = played([Outcome::Ssl("bad".into()), Outcome::Ssl("bad".into())]);
+        let other = played([Outcome::Ssl("bad".into()), Outcome::Syscall]);
+        assert!(reference.steps.iter().all(|s| s.io));
+        let (d, _) = compare_with(Policy::GENERATED, "a", &reference, "b", &other);
+        assert_eq!(d, None);
+        // Without the policy the error classes are compared.
+        let (d, _) = compare("a", &reference, "b", &other);
+        assert_eq!(d.map(|d| d.step), Some(Some(1)));
     }
 }

@@ -34,8 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{Call, ImplInfo, Implementation, Outcome};
 use crate::impls;
-use crate::runner::{self, Actor, RunOptions, RunStatus, StepEvent, StepRecord, Trace, Violation};
-use crate::scenario::{RunKey, Scenario, Step};
+use crate::runner::{self, RunOptions, StepEvent};
+use crate::scenario::{RunKey, Scenario};
+use crate::trace::{RunStatus, StepRecord, Trace};
 use crate::transport::TransportKind;
 
 /// The default per-run time limit (`--timeout`): far above any run of the suite (the slowest
@@ -482,16 +483,6 @@ impl Worker {
     }
 }
 
-fn actor(step: &Step) -> Actor {
-    if step.is_impl_call() {
-        Actor::Impl
-    } else if matches!(step, Step::Transport { .. } | Step::InjectMalformed {}) {
-        Actor::Transport
-    } else {
-        Actor::Peer
-    }
-}
-
 /// The trace of a run whose worker crashed or hung: the steps it finished, the step it was in
 /// (its call's outcome `crash(SIGNAL)` or `timeout`), and an I4 violation.
 fn lost_trace(
@@ -507,38 +498,11 @@ fn lost_trace(
         let recorded = steps.last().map(|r| r.index);
         if recorded < Some(i) {
             if let Some(step) = scenario.steps.get(i) {
-                steps.push(StepRecord {
-                    index: i,
-                    op: step.short(),
-                    actor: actor(step),
-                    call: Some(Call::new(outcome, 0)),
-                    calls: Vec::new(),
-                    bytes: None,
-                    expect: None,
-                    conforms: None,
-                    capped: false,
-                    calls_omitted: 0,
-                });
+                steps.push(StepRecord::with_call(i, step, Call::new(outcome, 0)));
             }
         }
     }
-    Trace {
-        status,
-        steps,
-        delivery: Default::default(),
-        wire: Default::default(),
-        violations: vec![Violation {
-            clause: "I4".into(),
-            kind: "invariant".into(),
-            step: begun,
-            detail,
-        }],
-        checked: vec!["I4".into()],
-        peer_end: None,
-        broke_w6_at: None,
-        resumed: None,
-        duration_us: None,
-    }
+    Trace::lost(status, steps, begun, detail)
 }
 
 /// A folder for the workers' progress and stderr files, removed when dropped.

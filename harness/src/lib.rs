@@ -2,8 +2,8 @@
 //!
 //! See ARCHITECTURE.md for the bird's-eye view. The pieces, in data-flow order:
 //! [`scenario`] (files → runs) → [`runner`] (one run on one [`contract::Implementation`] over a
-//! [`transport::Pipe`], with the [`peer`]) → [`diff`] and [`known`] (verdicts) → [`suite`]
-//! (everything, in parallel) → [`report`] (JSON and the terminal table).
+//! [`transport::Pipe`], with the [`peer`], recorded as a [`trace`]) → [`diff`] and [`known`]
+//! (verdicts) → [`suite`] (everything, in parallel) → [`report`] (JSON and the terminal table).
 //!
 //! `unsafe` is denied (the workspace's `unsafe_code` lint) everywhere but the two modules whose job is FFI: [`impls`] (the C
 //! libraries) and [`sys`] (signals, process groups).
@@ -33,6 +33,7 @@ pub mod step_pattern;
 pub mod suite;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod trace;
 pub mod transport;
 pub mod wire;
 

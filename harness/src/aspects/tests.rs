@@ -30,6 +30,7 @@ fn trace(calls: Vec<Call>, to_peer: &[(u8, u16)]) -> Trace {
                 conforms: None,
                 capped: false,
                 calls_omitted: 0,
+                io: true,
             })
             .collect(),
         delivery: Delivery::default(),

@@ -1,0 +1,364 @@
+//! What a run records: a [`Trace`] of [`StepRecord`]s, its [`RunStatus`], the [`Violation`]s
+//! and what crossed the [`Wire`]. Plain data (serde), so that a trace can cross a process
+//! boundary (isolation.rs) and be written in a report (reports/README.md has the format).
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Call, Outcome};
+use crate::payload::Delivery;
+use crate::scenario::Step;
+use crate::wire::WireRecord;
+
+/// Who a step acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Impl,
+    Peer,
+    Transport,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub index: usize,
+    /// The step in one line (`write len=100000 buf=0 content=stream`).
+    pub op: String,
+    pub actor: Actor,
+    /// The call's observation (for loops: the summary; see `calls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Call>,
+    /// Every call of a looping step (`handshake`, `write_all`), when there was more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<Call>,
+    /// Plaintext bytes moved by the step (written, or read by the peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The step's expectation, and whether the outcome met it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conforms: Option<bool>,
+    /// A looping step stopped at its call limit while still making progress: its counts say
+    /// how far it got, not where it would end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capped: bool,
+    /// Calls of a looping step left out of `calls` (at most [`MAX_CALLS_KEPT`] are kept: the
+    /// first ones and the last), so that no library can make a report of hundreds of MB.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls_omitted: u64,
+    /// The step is an I/O call on the implementation ([`Step::is_io`]: one whose fatal failure
+    /// ends the connection, W12), as the runner saw it. Absent (false) in reports written
+    /// before it was recorded, and for every other step.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub io: bool,
+}
+
+/// The calls a looping step keeps in its record: the first `MAX_CALLS_KEPT - 1` and the last.
+pub const MAX_CALLS_KEPT: usize = 256;
+
+/// A looping step's calls, capped at [`MAX_CALLS_KEPT`] (the last one always kept).
+#[derive(Default)]
+pub(crate) struct CallLog {
+    pub(crate) calls: Vec<Call>,
+    pub(crate) omitted: u64,
+}
+
+impl CallLog {
+    pub(crate) fn push(&mut self, call: Call) {
+        if self.calls.len() >= MAX_CALLS_KEPT {
+            // Keep the first ones and the newest: the newest replaces the previous newest.
+            if let Some(last) = self.calls.last_mut() {
+                *last = call;
+            }
+            self.omitted += 1;
+        } else {
+            self.calls.push(call);
+        }
+    }
+}
+
+/// A broken invariant or a broken expectation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// `I1`..`I3` for invariants; the clause id (`W6`...) for spec expectations.
+    pub clause: String,
+    /// `invariant` or `spec`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    pub detail: String,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step ran.
+    Completed,
+    /// An action the implementation cannot do; the run stopped there.
+    Skipped { step: Option<usize>, reason: String },
+    /// A blocking call could not proceed and nothing the script does frees it.
+    Deadlock { step: usize },
+    /// The implementation crashed: it panicked at this step (the message says where), or its
+    /// worker process died (`signal`, the step it had begun, if any, and its stderr's tail).
+    Crash {
+        step: Option<usize>,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr: Option<String>,
+    },
+    /// The run did not finish within the time limit: its worker was killed at this step.
+    Timeout {
+        step: Option<usize>,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr: Option<String>,
+    },
+    /// The harness could not set the run up (a harness or library problem).
+    Error { message: String },
+}
+
+/// The records that crossed the wire, per direction.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wire {
+    pub to_peer: Vec<WireRecord>,
+    pub to_impl: Vec<WireRecord>,
+    pub to_peer_bytes: u64,
+    pub to_impl_bytes: u64,
+    /// Records seen but not listed (the list is capped for bulk runs).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlisted: u64,
+    /// Bytes the implementation sent to the peer after its first `shutdown` step that
+    /// succeeded (its close_notify was out): absent when it never shut down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_close_notify: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Everything observed in one run of one implementation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    #[serde(flatten)]
+    pub status: RunStatus,
+    pub steps: Vec<StepRecord>,
+    pub delivery: Delivery,
+    pub wire: Wire,
+    pub violations: Vec<Violation>,
+    /// The clauses and invariants this run checked (expectations evaluated, automatic checks).
+    pub checked: Vec<String>,
+    /// How the peer's connection ended, if it did (`zero_return`: it read a close_notify;
+    /// `ssl(...)`/`syscall`: it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_end: Option<Outcome>,
+    /// The first step where the script broke W6 (a retry with other arguments); beyond it
+    /// the contract does not say what must happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broke_w6_at: Option<usize>,
+    /// For a run that resumes a session and got through its handshake: whether the
+    /// implementation's first handshake did resume it (`SSL_session_reused` right after it),
+    /// where it can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<bool>,
+    /// How long the run took, in microseconds, where it was played (set-up, a primed session
+    /// and the peer's last reads included; for a worker that died or hung, from the request to
+    /// its end). Absent in reports written before it was recorded. A measurement, not an
+    /// observation: the diff, the behaviour matrix and report comparisons never look at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_us: Option<u64>,
+}
+
+/// A duration in whole microseconds, for [`Trace::duration_us`].
+pub fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl Actor {
+    /// Who `step` acts on: the implementation (its calls), the transport (its changes and
+    /// injected bytes), or else the peer.
+    pub fn of(step: &Step) -> Actor {
+        if step.is_impl_call() {
+            Actor::Impl
+        } else if matches!(step, Step::Transport { .. } | Step::InjectMalformed {}) {
+            Actor::Transport
+        } else {
+            Actor::Peer
+        }
+    }
+}
+
+impl StepRecord {
+    /// The record of step `index` before it is played: its one-line form, who it acts on and
+    /// whether it is an I/O call; no call observed yet.
+    pub fn new(index: usize, step: &Step) -> StepRecord {
+        StepRecord {
+            index,
+            op: step.short(),
+            actor: Actor::of(step),
+            call: None,
+            calls: Vec::new(),
+            bytes: None,
+            expect: None,
+            conforms: None,
+            capped: false,
+            calls_omitted: 0,
+            io: step.is_io(),
+        }
+    }
+
+    /// [`StepRecord::new`] with the call it made.
+    pub fn with_call(index: usize, step: &Step, call: Call) -> StepRecord {
+        StepRecord {
+            call: Some(call),
+            ..StepRecord::new(index, step)
+        }
+    }
+}
+
+impl Violation {
+    /// A broken invariant (`I1`..`I4`).
+    pub fn invariant(clause: &str, step: Option<usize>, detail: String) -> Violation {
+        Violation {
+            clause: clause.into(),
+            kind: "invariant".into(),
+            step,
+            detail,
+        }
+    }
+}
+
+impl Trace {
+    /// A run that ended before its first step (skipped, or not set up): nothing observed.
+    pub fn empty(status: RunStatus) -> Trace {
+        Trace {
+            status,
+            steps: Vec::new(),
+            delivery: Delivery::default(),
+            wire: Wire::default(),
+            violations: Vec::new(),
+            checked: Vec::new(),
+            peer_end: None,
+            broke_w6_at: None,
+            resumed: None,
+            duration_us: None,
+        }
+    }
+
+    /// The trace of a run whose worker was lost (it crashed or hung; `status` says which):
+    /// the steps it finished, and an I4 violation at the step it had begun, if any. Nothing
+    /// else of the run is known, and I4 is all it checked.
+    pub fn lost(
+        status: RunStatus,
+        steps: Vec<StepRecord>,
+        begun: Option<usize>,
+        detail: String,
+    ) -> Trace {
+        Trace {
+            steps,
+            violations: vec![Violation::invariant("I4", begun, detail)],
+            checked: vec!["I4".into()],
+            ..Trace::empty(status)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(json: serde_json::Value) -> Step {
+        serde_json::from_value(json).expect("a step")
+    }
+
+    #[test]
+    fn a_call_log_keeps_the_first_calls_and_the_last_and_counts_the_rest() {
+        let mut log = CallLog::default();
+        for n in 0..300u64 {
+            log.push(Call::new(Outcome::Ok(n), n as i64));
+        }
+        assert_eq!(log.calls.len(), MAX_CALLS_KEPT);
+        assert_eq!(log.omitted, 300 - MAX_CALLS_KEPT as u64);
+        assert_eq!(log.calls[MAX_CALLS_KEPT - 2].outcome, Outcome::Ok(254));
+        assert_eq!(log.calls.last().unwrap().outcome, Outcome::Ok(299));
+        let mut short = CallLog::default();
+        short.push(Call::new(Outcome::WantWrite, -1));
+        assert_eq!((short.calls.len(), short.omitted), (1, 0));
+    }
+
+    #[test]
+    fn a_new_step_record_says_who_the_step_acts_on_and_whether_it_is_io() {
+        use serde_json::json;
+        let write = StepRecord::new(3, &step(json!({"op": "write", "len": 10})));
+        assert_eq!((write.index, write.actor, write.io), (3, Actor::Impl, true));
+        assert_eq!(write.op, step(json!({"op": "write", "len": 10})).short());
+        assert_eq!(write.call, None);
+        let early = StepRecord::new(0, &step(json!({"op": "write_early", "len": 10})));
+        assert_eq!((early.actor, early.io), (Actor::Impl, true));
+        let renegotiate = StepRecord::new(1, &step(json!({"op": "renegotiate"})));
+        assert_eq!((renegotiate.actor, renegotiate.io), (Actor::Impl, false));
+        let alert = StepRecord::new(2, &step(json!({"op": "peer_fatal_alert"})));
+        assert_eq!((alert.actor, alert.io), (Actor::Peer, false));
+        let malformed = StepRecord::new(2, &step(json!({"op": "inject_malformed"})));
+        assert_eq!(malformed.actor, Actor::Transport);
+        let called = StepRecord::with_call(
+            4,
+            &step(json!({"op": "read", "len": 5})),
+            Call::new(Outcome::WantRead, -1),
+        );
+        assert_eq!(called.call.map(|c| c.outcome), Some(Outcome::WantRead));
+    }
+
+    #[test]
+    fn io_is_written_only_when_true_and_read_as_false_when_absent() {
+        use serde_json::json;
+        let write = StepRecord::new(0, &step(json!({"op": "write", "len": 10})));
+        let json = serde_json::to_value(&write).unwrap();
+        assert_eq!(json["io"], json!(true));
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().remove("io");
+        let read: StepRecord = serde_json::from_value(old).unwrap();
+        assert!(!read.io);
+        let peer = StepRecord::new(0, &step(json!({"op": "peer_fatal_alert"})));
+        assert!(serde_json::to_value(&peer).unwrap().get("io").is_none());
+    }
+
+    #[test]
+    fn a_lost_trace_has_the_steps_done_and_one_i4_violation_at_the_step_begun() {
+        let t = Trace::lost(
+            RunStatus::Timeout {
+                step: Some(2),
+                message: "killed".into(),
+                stderr: None,
+            },
+            Vec::new(),
+            Some(2),
+            "no answer".into(),
+        );
+        assert_eq!(t.checked, vec!["I4".to_string()]);
+        assert_eq!(
+            t.violations,
+            vec![Violation {
+                clause: "I4".into(),
+                kind: "invariant".into(),
+                step: Some(2),
+                detail: "no answer".into(),
+            }]
+        );
+        assert_eq!(
+            (t.wire, t.delivery, t.duration_us),
+            (Wire::default(), Delivery::default(), None)
+        );
+    }
+
+    #[test]
+    fn an_empty_trace_is_its_status_and_nothing_else() {
+        let t = Trace::empty(RunStatus::Completed);
+        assert!(t.steps.is_empty() && t.violations.is_empty() && t.checked.is_empty());
+        assert_eq!(t.status, RunStatus::Completed);
+    }
+}
