@@ -371,16 +371,7 @@ pub fn judge(
             let d = a.as_difference();
             let reference_side = Side::new(ref_info, &d.reference_value, &ref_trace.steps);
             let side = Side::new(info, &d.value, &trace.steps);
-            let explained = known.explain_pair(scope, &d, reference_side, side);
-            let mut in_use = known.describing(scope, &d, reference_side, side);
-            in_use.extend(explained.iter().flat_map(|x| x.entries()).map(|(e, _)| e));
-            in_use.sort_unstable();
-            in_use.dedup();
-            for e in in_use {
-                if let Some(n) = used.get_mut(e) {
-                    *n += 1;
-                }
-            }
+            let explained = known.explain_counting(scope, &d, reference_side, side, used);
             if let Some((e, about_reference)) = explained.and_then(|x| x.entries().first().copied())
             {
                 a.entry = Some(known.entries[e].id.clone());

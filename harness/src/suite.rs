@@ -195,15 +195,7 @@ pub fn assemble_with(
             if let Some(d) = d {
                 let reference_side = Side::new(&infos[0], &d.reference_value, &traces[0].steps);
                 let side = Side::new(info, &d.value, &trace.steps);
-                let explained = known.explain_pair(scope, &d, reference_side, side);
-                // An entry is in use wherever it describes a side, chosen or not.
-                let mut in_use = known.describing(scope, &d, reference_side, side);
-                in_use.extend(explained.iter().flat_map(|x| x.entries()).map(|(e, _)| e));
-                in_use.sort_unstable();
-                in_use.dedup();
-                for e in in_use {
-                    used[e] += 1;
-                }
+                let explained = known.explain_counting(scope, &d, reference_side, side, &mut used);
                 match explained {
                     Some(x) => {
                         for (e, about_reference) in x.entries() {

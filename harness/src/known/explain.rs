@@ -247,6 +247,31 @@ impl Known {
         })
     }
 
+    /// [`Known::explain_pair`], counting in `used` (one slot per entry) every entry in use
+    /// there: the chosen ones and every other that describes a side ([`Known::describing`]),
+    /// so that none is called stale because another came first.
+    pub fn explain_counting<'s>(
+        &self,
+        scope: impl Into<Scope<'s>>,
+        d: &Difference,
+        reference: Side<'_>,
+        implementation: Side<'_>,
+        used: &mut [usize],
+    ) -> Option<Explained> {
+        let scope = scope.into();
+        let explained = self.explain_pair(scope, d, reference, implementation);
+        let mut in_use = self.describing(scope, d, reference, implementation);
+        in_use.extend(explained.iter().flat_map(|x| x.entries()).map(|(e, _)| e));
+        in_use.sort_unstable();
+        in_use.dedup();
+        for e in in_use {
+            if let Some(n) = used.get_mut(e) {
+                *n += 1;
+            }
+        }
+        explained
+    }
+
     /// Every entry that describes either side of `d` against the other doing its norm (the
     /// first two ways of [`Known::explain_pair`]), whichever would be chosen: all of them are
     /// in use, none is stale because another came first.
