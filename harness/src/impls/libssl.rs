@@ -63,7 +63,7 @@ use crate::transport::Endpoint;
 pub const PREFIX: &str = "libssl:";
 
 /// Test support: a comma-separated list of symbols the driver takes as not exported, so that
-/// the `skip` and refusal paths can be shown with a complete library (`harness/tests/libssl.rs`).
+/// the `skip` and refusal paths can be shown with a complete library (`harness/tests/it/libssl.rs`).
 pub const HIDE_ENV: &str = "SSLWRITE_LIBSSL_HIDE";
 
 /// Whether `spec` names a run-time loaded library (`libssl:PATH[@label]`).

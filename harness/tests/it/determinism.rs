@@ -11,7 +11,7 @@ use sslwrite::project_root;
 
 // Only its report helper is used here.
 #[allow(dead_code)]
-mod common;
+use crate::common;
 
 fn report(json: &PathBuf, isolation: &str) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_sslwrite"))

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 /// A temporary folder for one test; its report goes to `r.json`.
 fn dir(name: &str) -> common::TempDir {

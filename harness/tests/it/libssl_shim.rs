@@ -25,7 +25,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 /// What the shim defines itself or leaves out: never forwarded.
 const OWN: &[&str] = &[

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 /// Faults that strike no write of these scenarios, and one that strikes b-sixty's.
 const HONEST: &str = "faulty:lie=77";

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 use sslwrite::project_root;
 
-mod common;
+use crate::common;
 
 const SCENARIOS: [&str; 6] = [
     "sd-transport-closed",

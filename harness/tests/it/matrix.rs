@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 use sslwrite::report::short_version;
 
-mod common;
+use crate::common;
 
 fn sslwrite(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_sslwrite"))

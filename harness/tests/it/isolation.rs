@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 /// A temporary folder for one test, with a `scenarios/` folder in it.
 fn dir(name: &str) -> common::TempDir {

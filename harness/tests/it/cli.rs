@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 
 /// A temporary folder for one test.
 fn dir(name: &str) -> common::TempDir {

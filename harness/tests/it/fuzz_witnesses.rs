@@ -20,7 +20,7 @@ use serde_json::Value;
 use sslwrite::contract::ImplInfo;
 use sslwrite::known::{Known, KnownKind};
 
-mod common;
+use crate::common;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()

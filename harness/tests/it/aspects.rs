@@ -10,7 +10,7 @@ use std::process::Output;
 
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 
 const FAULTY: &str = "faulty:stale=33";
 

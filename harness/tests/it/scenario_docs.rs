@@ -21,8 +21,8 @@ use sslwrite::scenario::{
     load_dir, ConnectionSpec, Scenario, Step, TransportSpec, KNOWN_DIVERGENCES_FILE, SCHEMA_FILE,
 };
 
-mod common;
-mod json_schema;
+use crate::common;
+use crate::json_schema;
 use json_schema::{open_objects, validate, Validator};
 
 fn schema() -> Value {

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 /// Debian's `libwolfssl.so.N` (`/usr/lib/<triplet>/`), if installed.
 fn wolfssl() -> Option<PathBuf> {

@@ -22,7 +22,7 @@ use sslwrite::impls::openssl::OpensslImpl;
 use sslwrite::runner;
 use sslwrite::scenario::{RunKey, Scenario};
 
-mod common;
+use crate::common;
 
 const BEFORE_HANDSHAKE: &str = r#"{"id": "renegotiate-before-handshake", "title": "SSL_renegotiate before the first handshake, then writes",
     "clauses": ["W12", "I4"], "tls": ["1.2"], "steps": [

@@ -19,7 +19,7 @@ use sslwrite::report::{Report, SCHEMA_VERSION};
 use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
 use sslwrite::suite::{self, Selection};
 
-mod json_schema;
+use crate::json_schema;
 use json_schema::{open_objects, validate, Validator};
 
 /// Scenarios whose runs carry the optional fields: a violation with its known entry and the
