@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
-use sslwrite::contract::Implementation;
-use sslwrite::impls::{self, openssl::OpensslImpl};
+use sslwrite::impls::openssl::OpensslImpl;
 use sslwrite::known::Known;
 use sslwrite::project_root;
 use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
 use sslwrite::suite::{self, Selection};
+
+use crate::common;
 
 #[test]
 fn every_scenario_loads_and_cites_known_ids() {
@@ -41,10 +42,7 @@ fn the_default_suite_is_clean_under_every_reference_and_every_known_entry_is_use
     let dir = project_root().join("scenarios");
     let scenarios = load_dir(&dir).expect("scenarios load");
     let known = Known::load(&dir.join(KNOWN_DIVERGENCES_FILE)).expect("known divergences load");
-    let impls: Vec<Box<dyn Implementation>> = impls::NAMES
-        .iter()
-        .map(|n| impls::by_name(n).unwrap())
-        .collect();
+    let impls = common::default_impls();
     let runs = Selection::all().runs(&scenarios);
     let traces = suite::play(&runs, &impls, &OpensslImpl::new(), 2, &|| {});
     let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();

@@ -9,6 +9,8 @@ use sslwrite::impls::{openssl::OpensslImpl, rustls::RustlsImpl};
 use sslwrite::runner::{self, RunStatus, Trace};
 use sslwrite::scenario::{RunKey, Scenario};
 
+use crate::common;
+
 fn scenario(json: &str) -> Scenario {
     Scenario::parse(Path::new("inline.json"), json.as_bytes()).expect("inline scenario parses")
 }
@@ -263,8 +265,6 @@ fn a_run_is_deterministic() {
 fn the_clause_table_counts_what_was_checked_and_charges_what_failed() {
     use sslwrite::known::Known;
     use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
-    use sslwrite::suite::{self, Selection};
-    use std::time::{Instant, SystemTime};
 
     let dir = sslwrite::project_root().join("scenarios");
     let mut scenarios = load_dir(&dir).expect("scenarios load");
@@ -280,19 +280,8 @@ fn the_clause_table_counts_what_was_checked_and_charges_what_failed() {
 }"#,
     ));
     let known = Known::load(&dir.join(KNOWN_DIVERGENCES_FILE)).expect("known divergences load");
-    let impls = both();
-    let runs = Selection::all().runs(&scenarios);
-    let traces = suite::play(&runs, &impls, &OpensslImpl::new(), 2, &|| {});
-    let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
-    let report = suite::assemble(
-        &runs,
-        traces,
-        &infos,
-        &known,
-        (SystemTime::now(), Instant::now()),
-        vec!["clause-test".into()],
-    );
-    let n = runs.len();
+    let report = common::judged(&scenarios, &both(), &known, "clause-test");
+    let n = report.scenarios.len();
     let row = |clause: &str| -> Vec<String> {
         report
             .clause_table()

@@ -8,19 +8,17 @@
 //! drop is a missing required one, or a declared property no report shows.
 
 use std::collections::BTreeSet;
-use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
-use sslwrite::contract::Implementation;
-use sslwrite::impls::{self, openssl::OpensslImpl};
 use sslwrite::known::Known;
 use sslwrite::project_root;
 use sslwrite::report::{Report, SCHEMA_VERSION};
 use sslwrite::scenario::{load_dir, KNOWN_DIVERGENCES_FILE};
-use sslwrite::suite::{self, Selection};
 
 use crate::json_schema;
 use json_schema::{open_objects, validate, Validator};
+
+use crate::common;
 
 /// Scenarios whose runs carry the optional fields: a violation with its known entry and the
 /// peer's end (sd-own-shutdown), a deadlock and error strings (io-blocking-deadlock), a skip
@@ -63,21 +61,7 @@ fn report() -> Value {
         "every listed scenario exists"
     );
     let known = Known::load(&dir.join(KNOWN_DIVERGENCES_FILE)).expect("known divergences load");
-    let impls: Vec<Box<dyn Implementation>> = impls::NAMES
-        .iter()
-        .map(|n| impls::by_name(n).unwrap())
-        .collect();
-    let runs = Selection::all().runs(&scenarios);
-    let traces = suite::play(&runs, &impls, &OpensslImpl::new(), 2, &|| {});
-    let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
-    let report = suite::assemble(
-        &runs,
-        traces,
-        &infos,
-        &known,
-        (SystemTime::now(), Instant::now()),
-        vec!["schema-test".into()],
-    );
+    let report = common::judged(&scenarios, &common::default_impls(), &known, "schema-test");
     // Fields a clean suite never shows, set on the JSON and passed through the Rust types and
     // back: a field the types do not have disappears and the coverage check names it.
     let mut value = serde_json::to_value(&report).expect("a report serializes");

@@ -78,3 +78,29 @@ pub fn strip_trace_timing(trace: &mut serde_json::Value) {
         .expect("a trace is an object")
         .remove("duration_us");
 }
+
+/// The default implementations (`impls::NAMES`), built in.
+pub fn default_impls() -> Vec<Box<dyn sslwrite::contract::Implementation>> {
+    sslwrite::impls::NAMES
+        .iter()
+        .map(|n| sslwrite::impls::by_name(n).unwrap())
+        .collect()
+}
+
+/// Every run of `scenarios` played on `impls` in this process (the linked OpenSSL the peer)
+/// and judged with `known`: the report a `conformance` run would write, `command` its command
+/// line.
+pub fn judged(
+    scenarios: &[sslwrite::scenario::Scenario],
+    impls: &[Box<dyn sslwrite::contract::Implementation>],
+    known: &sslwrite::known::Known,
+    command: &str,
+) -> sslwrite::report::Report {
+    use sslwrite::suite;
+    let runs = suite::Selection::all().runs(scenarios);
+    let openssl = sslwrite::impls::openssl::OpensslImpl::new();
+    let traces = suite::play(&runs, impls, &openssl, 2, &|| {});
+    let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
+    let now = (std::time::SystemTime::now(), std::time::Instant::now());
+    suite::assemble(&runs, traces, &infos, known, now, vec![command.into()])
+}
