@@ -81,6 +81,8 @@ pub struct Policy {
     /// After the reference's first fatal outcome (ssl/syscall), compare only success against
     /// failure: the contract (W12) says no later write succeeds, not which error class follows
     /// nor, for a success that breaks it, how many bytes it reports (I1 still checks each).
+    /// The peer's steps are not compared from then on: whether the implementation's fatal
+    /// alert, or records it already held, still reach the peer is not the contract's.
     pub lenient_after_fatal: bool,
     /// After a loop cut at its call limit, do not compare what the peer received: each run
     /// stopped somewhere in the middle of a write (the status still counts).
@@ -178,6 +180,13 @@ pub fn compare_with(
             read_b += got(cb);
         }
         if offset_reads {
+            continue;
+        }
+        if fatal_seen && policy.lenient_after_fatal && a.actor == crate::runner::Actor::Peer {
+            // After the implementation's fatal error the peer's outcomes follow from what the
+            // implementation still sent (its fatal alert, records it already held), which the
+            // contract leaves open; what reached the peer's application is still held to what
+            // each implementation reported (I1).
             continue;
         }
         if let (Some(ca), Some(cb)) = (ca, cb) {
@@ -444,5 +453,46 @@ mod tests {
         // Without the policy the error classes are compared.
         let (d, _) = compare("a", &reference, "b", &other);
         assert_eq!(d.map(|d| d.step), Some(Some(1)));
+    }
+
+    /// After the reference's fatal read, the peer's reads see whatever the implementation
+    /// still sent (rustls flushes its fatal alert and the records it held; OpenSSL 3.0 drops an
+    /// alert the full transport would not take): generated runs stop comparing peer steps
+    /// there, written scenarios do not; a peer step before the fatal error still counts.
+    #[test]
+    fn peer_steps_after_a_fatal_error_are_not_compared_in_generated_runs() {
+        use crate::scenario::Step;
+        use serde_json::json;
+        let script: Vec<Step> = [
+            json!({"op": "peer_read"}),
+            json!({"op": "read", "len": 100}),
+            json!({"op": "peer_read"}),
+        ]
+        .into_iter()
+        .map(|s| serde_json::from_value(s).expect("a step"))
+        .collect();
+        let played = |outcomes: [Outcome; 3]| Trace {
+            steps: script
+                .iter()
+                .zip(outcomes)
+                .enumerate()
+                .map(|(i, (s, o))| StepRecord::with_call(i, s, Call::new(o, -1)))
+                .collect(),
+            ..Trace::empty(RunStatus::Completed)
+        };
+        let bad = || Outcome::Ssl("decryption failed or bad record mac".into());
+        let reference = played([Outcome::WantRead, bad(), Outcome::WantRead]);
+        let other = played([Outcome::WantRead, bad(), Outcome::Ok(1)]);
+        let (d, _) = compare_with(Policy::GENERATED, "a", &reference, "b", &other);
+        assert_eq!(d, None);
+        let (d, _) = compare("a", &reference, "b", &other);
+        assert_eq!(
+            d.map(|d| (d.step, d.value)),
+            Some((Some(2), "ok(1)".to_string()))
+        );
+        // Before the fatal error a peer step is compared.
+        let early = played([bad(), bad(), bad()]);
+        let (d, _) = compare_with(Policy::GENERATED, "a", &reference, "b", &early);
+        assert_eq!(d.map(|d| d.step), Some(Some(0)));
     }
 }
