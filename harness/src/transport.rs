@@ -110,6 +110,8 @@ struct Direction {
     /// Trickle mode: at most this many bytes per attempt, every other attempt blocks.
     trickle: Option<usize>,
     trickle_blocked_last: bool,
+    /// The writer's last attempt was refused by the trickle alone (its next one takes bytes).
+    trickle_refused: bool,
     /// The next this many writes report 0 bytes written.
     zero_writes: u32,
     total: u64,
@@ -307,6 +309,13 @@ impl Pipe {
         self.pending(reader) < capacity
     }
 
+    /// Whether `writer`'s last write attempt was refused by the trickle alone, with room in
+    /// the transport: its next attempt takes bytes, whatever the reader does. Cleared by the
+    /// asking, so that one refusal excuses one call that moved nothing.
+    pub fn take_trickle_refusal(&self, writer: Side) -> bool {
+        std::mem::take(&mut self.0.borrow_mut().dirs[writer.outgoing()].trickle_refused)
+    }
+
     /// Total bytes `writer` put on the wire.
     pub fn total_sent(&self, writer: Side) -> u64 {
         self.0.borrow().dirs[writer.outgoing()].total
@@ -412,8 +421,10 @@ impl Pipe {
                     return Ok(0);
                 }
                 let mut n = d.capacity.saturating_sub(d.buf.len()).min(buf.len());
+                d.trickle_refused = false;
                 if let Some(t) = d.trickle {
                     if !blocking && d.trickle_blocked_last {
+                        d.trickle_refused = n > 0;
                         n = 0;
                     } else {
                         n = n.min(t);
@@ -557,10 +568,19 @@ mod tests {
         let mut a = p.endpoint(Side::Impl);
         p.set_trickle(Side::Impl, Some(1));
         assert_eq!(a.write(b"abc").unwrap(), 1);
+        assert!(
+            !p.take_trickle_refusal(Side::Impl),
+            "that attempt took a byte"
+        );
         assert_eq!(
             a.write(b"bc").unwrap_err().kind(),
             io::ErrorKind::WouldBlock
         );
+        assert!(
+            p.take_trickle_refusal(Side::Impl),
+            "refused by the trickle alone"
+        );
+        assert!(!p.take_trickle_refusal(Side::Impl), "asking clears it");
         assert_eq!(a.write(b"bc").unwrap(), 1);
     }
 

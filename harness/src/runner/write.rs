@@ -308,7 +308,9 @@ impl Runner<'_> {
                     }
                     drop(p);
                     let after = self.motion();
-                    if after == before {
+                    // A call the trickle refused moved nothing for the drain to take, and
+                    // the next attempt takes bytes: not a stall.
+                    if after == before && !self.pipe.take_trickle_refusal(Side::Impl) {
                         r.stalled = true;
                         break;
                     }

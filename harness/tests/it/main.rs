@@ -24,4 +24,5 @@ mod rustls_findings;
 mod scenario_docs;
 mod schema;
 mod transports;
+mod trickle;
 mod wolfssl;
