@@ -82,7 +82,9 @@ pub struct Policy {
     /// failure: the contract (W12) says no later write succeeds, not which error class follows
     /// nor, for a success that breaks it, how many bytes it reports (I1 still checks each).
     /// The peer's steps are not compared from then on: whether the implementation's fatal
-    /// alert, or records it already held, still reach the peer is not the contract's.
+    /// alert, or records it already held, still reach the peer is not the contract's; nor is
+    /// a run that ended in a deadlock against one that completed (a later call that blocked
+    /// forever against one that failed: neither succeeded).
     pub lenient_after_fatal: bool,
     /// After a loop cut at its call limit, do not compare what the peer received: each run
     /// stopped somewhere in the middle of a write (the status still counts).
@@ -243,7 +245,12 @@ pub fn compare_with(
         return (None, notes);
     }
     let (sa, sb) = (status_class(&reference.status), status_class(&other.status));
-    if sa != sb {
+    // After a fatal error, a run that ended in a deadlock and one that completed differ only
+    // in whether a later call blocked forever or failed at once: its step was already
+    // compared by success against failure, and neither succeeded.
+    let settled = |s: &str| matches!(s, "completed" | "deadlock");
+    let lenient = fatal_seen && policy.lenient_after_fatal;
+    if sa != sb && !(lenient && settled(sa) && settled(sb)) {
         return (
             Some(diff(None, "status", sa.to_string(), sb.to_string())),
             notes,
@@ -494,5 +501,29 @@ mod tests {
         let early = played([bad(), bad(), bad()]);
         let (d, _) = compare_with(Policy::GENERATED, "a", &reference, "b", &early);
         assert_eq!(d.map(|d| d.step), Some(Some(0)));
+    }
+
+    /// After the reference's fatal write, one implementation's next blocking write waits
+    /// forever (the run ends in a deadlock) where the other's fails at once (OpenSSL 4.0 fails
+    /// every call after a fatal error): neither succeeded, so generated runs take the two ends
+    /// as the same; a written scenario does not, and a deadlock without a fatal error before
+    /// it still counts.
+    #[test]
+    fn a_deadlock_against_a_completed_run_after_a_fatal_error_is_not_a_difference() {
+        let mut stuck = trace(&[Outcome::Syscall, Outcome::Deadlock]);
+        stuck.status = RunStatus::Deadlock { step: 1 };
+        let failed = trace(&[Outcome::Syscall, Outcome::Ssl(String::new())]);
+        let (d, _) = compare_with(Policy::GENERATED, "a", &stuck, "b", &failed);
+        assert_eq!(d, None);
+        let (d, _) = compare("a", &stuck, "b", &failed);
+        assert_eq!(
+            d.map(|d| (d.step, d.field)),
+            Some((Some(1), "outcome".to_string()))
+        );
+        let mut early = trace(&[Outcome::Ok(5)]);
+        early.status = stuck.status.clone();
+        let done = trace(&[Outcome::Ok(5)]);
+        let (d, _) = compare_with(Policy::GENERATED, "a", &early, "b", &done);
+        assert_eq!(d.map(|d| d.field), Some("status".to_string()));
     }
 }
