@@ -93,7 +93,9 @@ pub fn run(a: ReplayArgs) -> Outcome {
 }
 
 /// `--minimize`: the finding as `fuzz-triage` judges it (in workers), its regression file
-/// written, minimized, and written again in its place with its title updated.
+/// written, the generated run minimized (as the fuzzer judges it: known entries for generated
+/// runs apply), and the result written in its place, named as before and titled by its
+/// finding.
 fn minimized(a: &ReplayArgs, o: &Oracles, names: &[String], bytes: &[u8]) -> Outcome {
     let limits = a.limits.limits()?;
     let iso = a.limits.isolation()?;
@@ -117,35 +119,39 @@ fn minimized(a: &ReplayArgs, o: &Oracles, names: &[String], bytes: &[u8]) -> Out
         ));
     };
     println!("finding: {finding}");
-    let (scenario, key) = replay::regression(&g, Some(&finding), bytes);
+    let (unminimized, _) = replay::regression(&g, Some(&finding), bytes);
     let written = match &a.out {
-        Some(dir) => Some(replay::write_regression(dir, &scenario).map_err(Failure::error)?),
+        Some(dir) => Some(replay::write_regression(dir, &unminimized).map_err(Failure::error)?),
         None => None,
     };
     let mut check = replayer::SameFinding {
         players: &players,
         signature: finding.signature.clone(),
     };
-    let mut m = minimize::minimize(&scenario, &key, &mut check, &limits)
-        .map_err(|e| Failure::error(format!("{}: {e}", scenario.id)))?;
+    let m = minimize::minimize(&g.scenario, &g.key, &mut check, &limits)
+        .map_err(|e| Failure::error(format!("{}: {e}", unminimized.id)))?;
     let traces = players
         .play(&[(&m.scenario, m.key.clone())])
         .map_err(Failure::error)?
         .remove(0);
     let last = players.judge(&m.scenario, &m.key, &traces);
-    replay::retitle(&mut m.scenario, last.as_ref().or(Some(&finding)));
+    let small = sslwrite::fuzzing::Generated {
+        scenario: m.scenario.clone(),
+        key: m.key.clone(),
+    };
+    let (mut scenario, _) = replay::regression(&small, Some(&finding), bytes);
+    replay::retitle(&mut scenario, last.as_ref().or(Some(&finding)));
     let named: Vec<(String, sslwrite::runner::Trace)> =
         infos.iter().map(|i| i.name.clone()).zip(traces).collect();
     println!("{}", replay::side_by_side(&named));
     print!("{}", super::minimize::summary(&m, &limits, &finding));
     match written {
-        Some(dir) => {
-            let path = dir;
-            sslwrite::render::write_atomic(&path, m.scenario.to_json().as_bytes())
+        Some(path) => {
+            sslwrite::render::write_atomic(&path, scenario.to_json().as_bytes())
                 .map_err(Failure::error)?;
             println!("scenario: {}", path.display());
         }
-        None => print!("{}", m.scenario.to_json()),
+        None => print!("{}", scenario.to_json()),
     }
     Ok(ExitCode::from(1))
 }
