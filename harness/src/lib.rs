@@ -21,6 +21,7 @@ pub mod isolation;
 pub mod known;
 pub mod matrix;
 pub mod merge;
+pub mod minimize;
 pub mod payload;
 pub mod peer;
 pub mod render;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Conformance(a) => cli::conformance::run(a),
         Command::List(a) => cli::list::run(a),
         Command::Replay(a) => cli::replay::run(a),
+        Command::Minimize(a) => cli::minimize::run(a),
         Command::Report(a) => cli::report::run(a),
         Command::FuzzSeeds(a) => cli::fuzz_seeds::run(a),
         Command::FuzzTriage(a) => cli::fuzz_triage::run(a),

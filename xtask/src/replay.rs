@@ -1,6 +1,9 @@
-//! `cargo xtask replay ARTIFACT [--impl NAME]...`: a fuzz finding becomes a scenario under
-//! `scenarios/regressions/` (named after its signature), played on every implementation with
-//! the step-by-step diff printed. From then on `cargo xtask conformance` includes it.
+//! `cargo xtask replay ARTIFACT [--impl NAME]... [--minimize]`: a fuzz finding becomes a
+//! scenario under `scenarios/regressions/` (named after its signature), played on every
+//! implementation with the step-by-step diff printed. From then on `cargo xtask conformance`
+//! includes it. With `--minimize` (and its bounds `--max-candidates N`, `--max-time S`,
+//! `--timeout S`, `--jobs N`) the file is replaced by the minimized scenario
+//! (`sslwrite replay --minimize`).
 //!
 //! The implementation set decides what the generator produces, so the replay uses the set the
 //! artifact was found with: the `impls` file `cargo xtask fuzz --impl` writes beside it, unless
@@ -11,12 +14,12 @@ use std::process::ExitCode;
 use crate::cargo::{project_root, sslwrite};
 use crate::fuzz_set;
 
-const USAGE: &str =
-    "usage: cargo xtask replay ARTIFACT [--impl NAME]...   (a file under fuzz/artifacts/TARGET/)";
+const USAGE: &str = "usage: cargo xtask replay ARTIFACT [--impl NAME]... [--minimize [--max-candidates N] [--max-time S] [--timeout S] [--jobs N]]   (a file under fuzz/artifacts/TARGET/)";
 
 pub fn run(args: &[String]) -> ExitCode {
     let mut artifact = None;
     let mut impls: Vec<String> = Vec::new();
+    let mut passed: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -28,6 +31,14 @@ pub fn run(args: &[String]) -> ExitCode {
                 Some(v) => impls.push(v.clone()),
                 None => {
                     eprintln!("xtask replay: --impl needs a name\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--minimize" => passed.push(a.clone()),
+            "--max-candidates" | "--max-time" | "--timeout" | "--jobs" => match it.next() {
+                Some(v) => passed.extend([a.clone(), v.clone()]),
+                None => {
+                    eprintln!("xtask replay: {a} needs a value\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },
@@ -69,5 +80,6 @@ pub fn run(args: &[String]) -> ExitCode {
         rest.push("--impl".into());
         rest.push(i);
     }
+    rest.extend(passed);
     sslwrite("replay", &rest)
 }

@@ -25,7 +25,7 @@ use super::{filter_glob, in_root, load, Failure, Outcome};
 
 /// Where each run plays.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum IsolationMode {
+pub(super) enum IsolationMode {
     /// In this process (fastest; a crash or hang of an implementation ends the harness).
     None,
     /// In worker processes: a crash or hang costs that run only.
@@ -337,7 +337,7 @@ fn shard_plan(
 /// `--isolation none`). A `libssl:` library is never loaded here: a worker loads it and
 /// describes it (version, build, missing symbols), or says why it cannot be used.
 #[allow(clippy::type_complexity)]
-fn implementations(
+pub(super) fn implementations(
     given: &[String],
     reference: Option<&str>,
     isolation: IsolationMode,

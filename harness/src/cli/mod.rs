@@ -21,6 +21,7 @@ pub mod fuzz_seeds;
 pub mod fuzz_triage;
 pub mod list;
 pub mod merge;
+pub mod minimize;
 pub mod output;
 pub mod replay;
 pub mod report;
@@ -44,6 +45,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Turn a fuzz artifact (or a seed) into a scenario and show the step-by-step diff.
     Replay(replay::ReplayArgs),
+    /// Cut one run of a scenario down to a small scenario with the same finding (in place).
+    Minimize(minimize::MinimizeArgs),
     /// Re-render a saved JSON report (table, --explain, --html, --markdown, --junit).
     Report(report::ReportArgs),
     /// Write a seed corpus for a fuzz target (generated inputs, or the scenario files).

@@ -11,4 +11,4 @@ pub mod triage;
 
 pub use generate::{generate, generate_for, seed_bytes, Generated, FUZZ_ID};
 pub use narrow::{Feature, Lack, Narrowing, Why};
-pub use oracle::{differential, invariants, judge, scenario_file, Finding, Oracles};
+pub use oracle::{differential, invariants, judge, judge_run, scenario_file, Finding, Oracles};

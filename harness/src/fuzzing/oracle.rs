@@ -16,10 +16,11 @@ use std::path::Path;
 use crate::contract::{ImplInfo, Implementation};
 use crate::diff;
 use crate::impls;
-use crate::known::{Known, Side};
+use crate::known::{Known, Scope, Side};
 use crate::runner::{self, RunOptions, Trace};
-use crate::scenario::Scenario;
+use crate::scenario::{RunKey, Scenario};
 use crate::sessions::SessionPool;
+use crate::transport::TransportKind;
 
 use super::{Generated, Narrowing};
 
@@ -161,11 +162,14 @@ fn class(v: &str) -> &str {
     v.split('(').next().unwrap_or(v)
 }
 
-/// The first invariant violation of `trace` that no known entry explains, as a finding.
-fn unexplained_invariant(
-    o: &Oracles,
+/// The first violation of `trace` that no known entry explains, as a finding. In a generated
+/// scenario only invariants count, up to the script's W6 break (the fuzzer's oracle); in a
+/// written one every violation counts (the suite's: an `expect` broken is a finding there).
+fn unexplained_violation(
+    known: &Known,
     info: &ImplInfo,
-    g: &Generated,
+    scenario: &Scenario,
+    scope: Scope<'_>,
     trace: &Trace,
 ) -> Option<Finding> {
     let name = &info.name;
@@ -178,11 +182,13 @@ fn unexplained_invariant(
             .broke_w6_at
             .is_some_and(|b| v.step.is_none_or(|s| s >= b))
     };
+    let counts = |v: &&crate::runner::Violation| {
+        !scenario.generated || (v.kind == "invariant" && !after_w6_break(v))
+    };
     let v = trace.violations.iter().find(|v| {
-        v.kind == "invariant"
-            && !after_w6_break(v)
-            && o.known
-                .explain_violation(g.scope(), info, v, &trace.steps)
+        counts(v)
+            && known
+                .explain_violation(scope, info, v, &trace.steps)
                 .is_none()
     })?;
     Some(Finding {
@@ -195,6 +201,16 @@ fn unexplained_invariant(
             v.detail
         ),
     })
+}
+
+/// [`unexplained_violation`] of a generated run.
+fn unexplained_invariant(
+    o: &Oracles,
+    info: &ImplInfo,
+    g: &Generated,
+    trace: &Trace,
+) -> Option<Finding> {
+    unexplained_violation(&o.known, info, &g.scenario, g.scope(), trace)
 }
 
 /// One run of `g` on `imp`; a resuming input takes its session from the pool. If the pooled
@@ -227,29 +243,52 @@ pub fn differential(o: &Oracles, g: &Generated) -> Result<(), Finding> {
 /// The verdict on `traces` (one per implementation of `o`, in order), however they were
 /// played: in this process, or in worker processes by `fuzz-triage`.
 pub fn judge(o: &Oracles, g: &Generated, traces: &[Trace]) -> Result<(), Finding> {
-    for (imp, trace) in o.impls.iter().zip(traces) {
-        let info = imp.info();
-        if let Some(mut f) = unexplained_invariant(o, &info, g, trace) {
-            f.detail.push_str(&format!("\n{}", g.scenario.to_json()));
+    let infos: Vec<ImplInfo> = o.impls.iter().map(|i| i.info()).collect();
+    judge_run(&o.known, &infos, &g.scenario, &g.key, traces)
+}
+
+/// The verdict on one run of any scenario (`traces` one per implementation of `infos`, the
+/// first the reference), over the in-memory transport: the first violation no known entry
+/// explains, else the first difference from the reference none explains. A generated scenario
+/// is judged as the fuzzer judges it (invariants only, compared under
+/// [`diff::Policy::GENERATED`]); a written one as the suite counts its findings (every
+/// violation, the whole diff). `sslwrite minimize` keeps a run's finding by this signature.
+pub fn judge_run(
+    known: &Known,
+    infos: &[ImplInfo],
+    scenario: &Scenario,
+    key: &RunKey,
+    traces: &[Trace],
+) -> Result<(), Finding> {
+    let scope = Scope::new(key, TransportKind::Memory, &scenario.steps);
+    for (info, trace) in infos.iter().zip(traces) {
+        if let Some(mut f) = unexplained_violation(known, info, scenario, scope, trace) {
+            f.detail.push_str(&format!("\n{}", scenario.to_json()));
             return Err(f);
         }
     }
-    let ref_name = o.impls[0].info().name;
-    for (imp, trace) in o.impls.iter().zip(traces).skip(1) {
-        let name = imp.info().name;
-        let (d, _) =
-            diff::compare_with(diff::Policy::GENERATED, &ref_name, &traces[0], &name, trace);
+    let (Some(reference), Some(first)) = (infos.first(), traces.first()) else {
+        return Ok(());
+    };
+    let ref_name = &reference.name;
+    let policy = if scenario.generated {
+        diff::Policy::GENERATED
+    } else {
+        diff::Policy::default()
+    };
+    for (info, trace) in infos.iter().zip(traces).skip(1) {
+        let name = &info.name;
+        let (d, _) = diff::compare_with(policy, ref_name, first, name, trace);
         let Some(d) = d else { continue };
         let op = d
             .step
-            .and_then(|i| traces[0].steps.get(i))
+            .and_then(|i| first.steps.get(i))
             .map(|s| s.op.as_str());
-        let (reference, info) = (o.impls[0].info(), imp.info());
-        let explained = o.known.explain_pair(
-            g.scope(),
+        let explained = known.explain_pair(
+            scope,
             &d,
-            Side::new(&reference, &d.reference_value, &traces[0].steps),
-            Side::new(&info, &d.value, &trace.steps),
+            Side::new(reference, &d.reference_value, &first.steps),
+            Side::new(info, &d.value, &trace.steps),
         );
         if explained.is_some() {
             continue;
@@ -257,13 +296,12 @@ pub fn judge(o: &Oracles, g: &Generated, traces: &[Trace]) -> Result<(), Finding
         return Err(Finding {
             signature: format!(
                 "diverge/{name}/{}/{}/{}->{}",
-                op_name(&traces[0], d.step),
+                op_name(first, d.step),
                 d.field,
                 class(&d.reference_value),
                 class(&d.value)
             ),
-            clause: g
-                .scenario
+            clause: scenario
                 .clauses
                 .last()
                 .map_or("W1".to_string(), |c| c.0.clone()),
@@ -274,7 +312,7 @@ pub fn judge(o: &Oracles, g: &Generated, traces: &[Trace]) -> Result<(), Finding
                 d.field,
                 d.reference_value,
                 d.value,
-                g.scenario.to_json()
+                scenario.to_json()
             ),
         });
     }

@@ -48,28 +48,22 @@ fn short_hash(bytes: &[u8]) -> String {
     format!("{:08x}", h as u32)
 }
 
-/// Replays `bytes` (a fuzz artifact); writes the scenario under `out` if given and the replay
-/// shows a finding (an input that finds nothing is no regression to keep in the suite).
-pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed, String> {
-    let g = o
-        .generate(bytes)
-        .map_err(|e| format!("the input does not make a scenario: {e}"))?;
-    let finding = differential(o, &g).err();
+/// The regression scenario of a generated run: named after its finding's signature and a hash
+/// of the input (`regression-SIGNATURE-HASH`), titled by the finding, its clause added; the
+/// run's key renamed with it.
+pub fn regression(
+    g: &super::Generated,
+    finding: Option<&Finding>,
+    bytes: &[u8],
+) -> (Scenario, crate::scenario::RunKey) {
     let mut scenario = g.scenario.clone();
-    let tag = match &finding {
+    let tag = match finding {
         Some(f) => format!("{}-{}", slug(&f.signature), short_hash(bytes)),
         None => format!("clean-{}", short_hash(bytes)),
     };
     scenario.id = format!("regression-{tag}");
-    scenario.title = match &finding {
-        Some(f) => format!(
-            "Fuzz finding {}: {}",
-            f.signature,
-            f.detail.lines().next().unwrap_or("")
-        ),
-        None => "Fuzz input that showed no finding when replayed".to_string(),
-    };
-    if let Some(f) = &finding {
+    retitle(&mut scenario, finding);
+    if let Some(f) = finding {
         let c = ClauseId(f.clause.clone());
         if !scenario.clauses.contains(&c) {
             scenario.clauses.push(c);
@@ -79,6 +73,38 @@ pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed,
         id: scenario.id.clone(),
         ..g.key.clone()
     };
+    (scenario, key)
+}
+
+/// A regression scenario's title: its finding (signature and first line), as [`regression`]
+/// gives it; again after minimizing, where the step it names moved.
+pub fn retitle(scenario: &mut Scenario, finding: Option<&Finding>) {
+    scenario.title = match finding {
+        Some(f) => format!(
+            "Fuzz finding {}: {}",
+            f.signature,
+            f.detail.lines().next().unwrap_or("")
+        ),
+        None => "Fuzz input that showed no finding when replayed".to_string(),
+    };
+}
+
+/// Writes `scenario` as `DIR/ID.json` (atomically), creating `dir`.
+pub fn write_regression(dir: &Path, scenario: &Scenario) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{}.json", scenario.id));
+    crate::render::write_atomic(&path, scenario.to_json().as_bytes())?;
+    Ok(path)
+}
+
+/// Replays `bytes` (a fuzz artifact); writes the scenario under `out` if given and the replay
+/// shows a finding (an input that finds nothing is no regression to keep in the suite).
+pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed, String> {
+    let g = o
+        .generate(bytes)
+        .map_err(|e| format!("the input does not make a scenario: {e}"))?;
+    let finding = differential(o, &g).err();
+    let (scenario, key) = regression(&g, finding.as_ref(), bytes);
     let traces: Vec<(String, Trace)> = o
         .impls
         .iter()
@@ -91,14 +117,7 @@ pub fn replay(o: &Oracles, bytes: &[u8], out: Option<&Path>) -> Result<Replayed,
         .collect();
     let comparison = side_by_side(&traces);
     let written = match out.filter(|_| finding.is_some()) {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let path = dir.join(format!("{}.json", scenario.id));
-            std::fs::write(&path, scenario.to_json())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Some(path)
-        }
+        Some(dir) => Some(write_regression(dir, &scenario)?),
         None => None,
     };
     Ok(Replayed {

@@ -18,6 +18,7 @@ mod libssl;
 mod libssl_shim;
 mod loader_errors;
 mod matrix;
+mod minimize;
 mod openssl_findings;
 mod outcomes;
 mod rustls_findings;
