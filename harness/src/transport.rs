@@ -112,6 +112,10 @@ struct Direction {
     trickle_blocked_last: bool,
     /// The next this many writes report 0 bytes written.
     zero_writes: u32,
+    /// Bytes the direction takes before its writer's writes block (`peer_write_split`).
+    budget: Option<usize>,
+    /// While set, the writer's bytes are kept here instead of sent (a record to re-seal).
+    capture: Option<Vec<u8>>,
     total: u64,
     records: RecordObserver,
 }
@@ -227,6 +231,27 @@ impl Pipe {
 
     pub fn set_trickle(&self, writer: Side, bytes: Option<usize>) {
         self.0.borrow_mut().dirs[writer.outgoing()].trickle = bytes;
+    }
+
+    /// The direction `writer` writes into takes `bytes` more, then blocks (`None`: no limit).
+    pub fn set_budget(&self, writer: Side, bytes: Option<usize>) {
+        self.0.borrow_mut().dirs[writer.outgoing()].budget = bytes;
+    }
+
+    /// While on, what `writer` writes is kept aside (taken with [`Pipe::take_capture`]) rather
+    /// than sent: not observed, not counted, never seen by the reader.
+    pub fn set_capture(&self, writer: Side, on: bool) {
+        self.0.borrow_mut().dirs[writer.outgoing()].capture = on.then(Vec::new);
+    }
+
+    /// The bytes captured from `writer` so far.
+    pub fn take_capture(&self, writer: Side) -> Vec<u8> {
+        let mut st = self.0.borrow_mut();
+        st.dirs[writer.outgoing()]
+            .capture
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub fn set_zero_writes(&self, writer: Side, count: u32) {
@@ -356,6 +381,10 @@ impl Pipe {
     }
 
     fn write(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
+        if let Some(kept) = self.0.borrow_mut().dirs[side.outgoing()].capture.as_mut() {
+            kept.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
         let r = if self.0.borrow().tcp.is_some() {
             self.write_tcp(side, buf)
         } else {
@@ -419,6 +448,10 @@ impl Pipe {
                         n = n.min(t);
                     }
                     d.trickle_blocked_last = !d.trickle_blocked_last;
+                }
+                if let Some(b) = d.budget {
+                    n = n.min(b);
+                    d.budget = Some(b - n);
                 }
                 if n > 0 {
                     d.buf.extend(&buf[..n]);
