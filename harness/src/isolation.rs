@@ -212,15 +212,17 @@ pub fn worker_main(progress: &Path) -> u8 {
     0
 }
 
-/// Builds `name` into `built` once. A worker hosts at most one `libssl:` library.
+/// Builds `name` into `built` once. A worker hosts at most one loaded library (`libssl:`,
+/// `wolfssl:`), with any of the built-in implementations.
 fn build(built: &mut HashMap<String, Box<dyn Implementation>>, name: &str) -> Result<(), String> {
     if built.contains_key(name) {
         return Ok(());
     }
-    if let Some(other) = built
-        .keys()
-        .find(|k| host_of(k) != host_of(name) && !host_of(k).is_empty())
-    {
+    // Two loaded libraries never share a worker; the built-in ones go with either (a loaded
+    // `--peer` plays against them in the loaded library's workers).
+    if let Some(other) = built.keys().find(|k| {
+        host_of(k) != host_of(name) && !host_of(k).is_empty() && !host_of(name).is_empty()
+    }) {
         return Err(format!(
             "this worker hosts {other}; {name} needs a worker of its own"
         ));

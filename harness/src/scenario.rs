@@ -1245,3 +1245,6 @@ fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

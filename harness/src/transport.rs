@@ -598,6 +598,39 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_takes_that_many_bytes_then_blocks_until_lifted() {
+        let p = pipe(100);
+        let mut w = p.endpoint(Side::Peer);
+        let mut r = p.endpoint(Side::Impl);
+        p.set_budget(Side::Peer, Some(3));
+        assert_eq!(w.write(b"hello").unwrap(), 3);
+        assert_eq!(
+            w.write(b"lo").unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        p.set_budget(Side::Peer, None);
+        assert_eq!(w.write(b"lo").unwrap(), 2);
+        let mut got = [0u8; 10];
+        assert_eq!(r.read(&mut got).unwrap(), 5);
+        assert_eq!(&got[..5], b"hello");
+    }
+
+    #[test]
+    fn captured_bytes_are_kept_aside_unseen_and_uncounted() {
+        let p = pipe(100);
+        let mut w = p.endpoint(Side::Peer);
+        p.set_capture(Side::Peer, true);
+        assert_eq!(w.write(&[23, 3, 3, 0, 1, 9]).unwrap(), 6);
+        assert_eq!(p.pending(Side::Impl), 0);
+        assert_eq!(p.total_sent(Side::Peer), 0);
+        assert_eq!(p.take_capture(Side::Peer), [23, 3, 3, 0, 1, 9]);
+        p.set_capture(Side::Peer, false);
+        assert!(p.take_capture(Side::Peer).is_empty());
+        assert_eq!(w.write(b"x").unwrap(), 1);
+        assert_eq!(p.pending(Side::Impl), 1);
+    }
+
+    #[test]
     fn blocking_write_pumps_and_reports_deadlock() {
         let p = Pipe::new(&PipeConfig {
             capacity_to_peer: 2,

@@ -609,6 +609,10 @@ impl Connection for RustlsConn {
         Call::new(Outcome::Ok(bits), bits as i64)
     }
 
+    fn write_secrets(&self) -> Result<crate::reseal::WriteSecrets, String> {
+        Err("rustls gives its traffic secrets only to a config's KeyLog (shared by every connection of the config, keyed by a client random the connection does not expose), so its records cannot be re-sealed".into())
+    }
+
     fn handshake_done(&self) -> bool {
         !self.conn.is_handshaking()
     }
