@@ -80,7 +80,9 @@ pub fn show(
         let color = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
             && std::env::var_os("CI").is_none();
-        if let Some(p) = &report.peer {
+        // Another peer than the default is said before the table (the summary always names it).
+        let default_peer = sslwrite::isolation::default_peer();
+        if let Some(p) = report.peer.as_ref().filter(|p| p.name != default_peer) {
             let line = format!(
                 "peer: {} ({}), the other party of every run",
                 p.name, p.version
