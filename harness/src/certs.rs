@@ -184,4 +184,32 @@ mod tests {
         assert_eq!(again.server_cert_der.len(), pki.server_cert_der.len());
         assert_eq!(again.ca_der.len(), pki.ca_der.len());
     }
+
+    #[test]
+    fn other_key_types_are_signed_by_the_same_ca_and_both_libraries_read_them() {
+        use openssl::x509::X509;
+        let ca = X509::from_der(&super::pki().ca_der).unwrap();
+        for (key, id) in [
+            (super::KeyType::P256, openssl::pkey::Id::EC),
+            (super::KeyType::Rsa2048, openssl::pkey::Id::RSA),
+        ] {
+            let c = super::server_for(key).unwrap();
+            let cert = X509::from_der(&c.cert_der).unwrap();
+            assert!(
+                cert.verify(&ca.public_key().unwrap()).unwrap(),
+                "{key}: signed by the CA"
+            );
+            let k = openssl::pkey::PKey::private_key_from_der(&c.key_der).unwrap();
+            assert_eq!(k.id(), id, "{key}");
+            assert!(
+                cert.public_key().unwrap().public_eq(&k),
+                "{key}: the key is the cert's"
+            );
+            rustls::pki_types::PrivateKeyDer::try_from(c.key_der.clone()).unwrap();
+        }
+        assert_eq!(
+            super::server_for(super::KeyType::Ed25519).unwrap().cert_der,
+            super::pki().server_cert_der
+        );
+    }
 }

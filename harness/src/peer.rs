@@ -70,7 +70,9 @@ impl Peer {
         cfg.early_data = impl_cfg.early_data;
         cfg.resume = impl_cfg.resume;
         cfg.tls13_tickets = spec.tls13_tickets.or(impl_cfg.tls13_tickets);
-        cfg.cipher = spec.cipher.clone();
+        // The scenario's cipher list binds both ends unless the peer has one of its own (a
+        // peer that cannot take it, rustls, makes the run `skip`).
+        cfg.cipher = spec.cipher.clone().or_else(|| impl_cfg.cipher.clone());
         cfg.groups = spec.groups.clone();
         cfg.key = spec.key;
         cfg
@@ -322,5 +324,41 @@ impl Peer {
     pub fn fatal_alert(&mut self) -> (Call, u64) {
         self.pipe.inject(Side::Peer, &GARBAGE_RECORD);
         self.read(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::KeyType;
+    use crate::contract::Tls;
+
+    #[test]
+    fn the_peer_takes_its_options_and_the_scenarios_cipher_list() {
+        let mut imp = ConnConfig::new(Role::Client, Tls::V12, Modes::default());
+        imp.cipher = Some("ECDHE-ECDSA-AES128-SHA".into());
+        let plain = Peer::config(&imp, &PeerSpec::default());
+        assert_eq!(plain.role, Role::Server);
+        assert!(plain.allow_client_renegotiation, "the default peer accepts");
+        assert_eq!(plain.cipher.as_deref(), Some("ECDHE-ECDSA-AES128-SHA"));
+        assert_eq!(
+            (plain.groups.as_deref(), plain.key),
+            (None, KeyType::Ed25519)
+        );
+        let spec = PeerSpec {
+            refuse_client_renegotiation: true,
+            tls13_tickets: Some(0),
+            key: KeyType::P256,
+            cipher: Some("ECDHE-ECDSA-CHACHA20-POLY1305".into()),
+            groups: Some("P-256".into()),
+        };
+        let p = Peer::config(&imp, &spec);
+        assert!(!p.allow_client_renegotiation);
+        assert_eq!(p.tls13_tickets, Some(0));
+        assert_eq!(p.key, KeyType::P256);
+        assert_eq!(p.cipher.as_deref(), Some("ECDHE-ECDSA-CHACHA20-POLY1305"));
+        assert_eq!(p.groups.as_deref(), Some("P-256"));
+        // The implementation's own configuration is not the peer's business.
+        assert_eq!(imp.groups, None);
     }
 }
