@@ -180,6 +180,13 @@ pub struct ConnConfig {
     /// TLS 1.3 server: how many tickets to send after the handshake (`SSL_set_num_tickets`);
     /// `None`: the library's default (2 in both OpenSSL and rustls).
     pub tls13_tickets: Option<u8>,
+    /// Key exchange groups, a `:`-separated list in OpenSSL's names (`X25519:P-256`); `None`:
+    /// the library's default. Set only for the peer (`connection.peer.groups`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<String>,
+    /// A server's certificate key type. Set only for the peer (`connection.peer.key`).
+    #[serde(default, skip_serializing_if = "crate::certs::KeyType::is_default")]
+    pub key: crate::certs::KeyType,
 }
 
 /// The early data limit a server with [`ConnConfig::early_data`] announces in its tickets.
@@ -202,6 +209,8 @@ impl ConnConfig {
             early_data: false,
             resume: false,
             tls13_tickets: None,
+            groups: None,
+            key: crate::certs::KeyType::Ed25519,
         }
     }
 }
@@ -508,6 +517,13 @@ pub trait Connection {
     /// TLS 1.3 server: `SSL_new_session_ticket` (queues an extra ticket).
     fn new_session_ticket(&mut self) -> Call {
         Call::skip("issuing an extra session ticket is not available")
+    }
+
+    /// What the connection writes its records with, for a peer whose record the harness
+    /// re-seals ([`crate::reseal`]: an empty record, a warning alert). `Err` says why it
+    /// cannot tell.
+    fn write_secrets(&self) -> Result<crate::reseal::WriteSecrets, String> {
+        Err("this driver does not expose its record keys".into())
     }
 
     /// `SSL_get_error` asked a second time about the previous call (RV-1).

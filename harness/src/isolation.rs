@@ -90,6 +90,23 @@ struct RunRequest {
     key: RunKey,
     implementation: String,
     transport: TransportKind,
+    /// The peer's implementation (`--peer`), by the same names as `implementation`.
+    #[serde(default = "default_peer")]
+    peer: String,
+}
+
+/// The peer when none is named: the linked OpenSSL.
+pub fn default_peer() -> String {
+    impls::openssl::OpensslImpl::NAME.to_string()
+}
+
+/// The worker host of a run of `name` against `peer`: a loaded library's own (the
+/// implementation's, else the peer's), or the shared one.
+fn host_with_peer(name: &str, peer: &str) -> String {
+    match host_of(name) {
+        h if h.is_empty() => host_of(peer),
+        h => h,
+    }
 }
 
 /// `sslwrite worker --progress PATH`: plays runs sent on stdin until it closes. Returns the
@@ -153,7 +170,17 @@ pub fn worker_main(progress: &Path) -> u8 {
             eprintln!("sslwrite worker: {e}");
             return 2;
         }
+        if req.peer != default_peer() {
+            if let Err(e) = build(&mut built, &req.peer) {
+                eprintln!("sslwrite worker: peer {e}");
+                return 2;
+            }
+        }
         let imp = built[&req.implementation].as_ref();
+        let peer: &dyn Implementation = match built.get(&req.peer) {
+            Some(p) if req.peer != default_peer() => p.as_ref(),
+            _ => &reference,
+        };
         let _ = progress.set_len(0);
         let at = std::cell::Cell::new(0u64);
         let note = |text: String| {
@@ -173,7 +200,7 @@ pub fn worker_main(progress: &Path) -> u8 {
             observer: Some(&observer),
             sessions: None,
         };
-        let trace = runner::run_with(imp, &reference, scenario, &req.key, &opts);
+        let trace = runner::run_with(imp, peer, scenario, &req.key, &opts);
         let sent = serde_json::to_writer(&mut out, &trace)
             .map_err(io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
@@ -185,15 +212,17 @@ pub fn worker_main(progress: &Path) -> u8 {
     0
 }
 
-/// Builds `name` into `built` once. A worker hosts at most one `libssl:` library.
+/// Builds `name` into `built` once. A worker hosts at most one loaded library (`libssl:`,
+/// `wolfssl:`), with any of the built-in implementations.
 fn build(built: &mut HashMap<String, Box<dyn Implementation>>, name: &str) -> Result<(), String> {
     if built.contains_key(name) {
         return Ok(());
     }
-    if let Some(other) = built
-        .keys()
-        .find(|k| host_of(k) != host_of(name) && !host_of(k).is_empty())
-    {
+    // Two loaded libraries never share a worker; the built-in ones go with either (a loaded
+    // `--peer` plays against them in the loaded library's workers).
+    if let Some(other) = built.keys().find(|k| {
+        host_of(k) != host_of(name) && !host_of(k).is_empty() && !host_of(name).is_empty()
+    }) {
         return Err(format!(
             "this worker hosts {other}; {name} needs a worker of its own"
         ));
@@ -544,6 +573,22 @@ pub fn play(
     jobs: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> io::Result<Vec<Option<Vec<Trace>>>> {
+    play_against(runs, names, &default_peer(), transport, iso, jobs, on_done)
+}
+
+/// [`play`] with another peer (`--peer`): `peer` by the names `--impl` takes. A loaded peer
+/// library shares its workers with the implementations that are not loaded ones, or with
+/// itself; never with another loaded library (the caller refuses that pairing).
+#[allow(clippy::too_many_arguments)]
+pub fn play_against(
+    runs: &[(&Scenario, RunKey)],
+    names: &[String],
+    peer: &str,
+    transport: TransportKind,
+    iso: &Isolation,
+    jobs: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> io::Result<Vec<Option<Vec<Trace>>>> {
     let dir = TempDir::new()?;
     let n = runs.len() * names.len();
     let next = AtomicUsize::new(0);
@@ -576,7 +621,7 @@ pub fn play(
                     let i = order[k];
                     let (scenario, key) = &runs[i / names.len()];
                     let name = &names[i % names.len()];
-                    let host = host_of(name);
+                    let host = host_with_peer(name, peer);
                     if !workers.contains_key(&host) {
                         let id = started.fetch_add(1, Ordering::Relaxed);
                         match Worker::start(iso, &dir.0, id) {
@@ -596,6 +641,7 @@ pub fn play(
                         key: key.clone(),
                         implementation: name.clone(),
                         transport,
+                        peer: peer.to_string(),
                     };
                     let asked = Instant::now();
                     let mut trace = match w.run(index_of(scenario), scenario, req, iso.timeout) {

@@ -12,7 +12,7 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
-        Command::Conformance(a) => cli::conformance::run(a),
+        Command::Conformance(a) => cli::conformance::run(*a),
         Command::List(a) => cli::list::run(a),
         Command::Replay(a) => cli::replay::run(a),
         Command::Minimize(a) => cli::minimize::run(a),

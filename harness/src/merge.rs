@@ -122,6 +122,7 @@ pub fn merge(inputs: &[(String, Report)], command_line: Vec<String>) -> Result<M
         harness: first.harness.clone(),
         implementations: first.implementations.clone(),
         reference: first.reference.clone(),
+        peer: first.peer.clone(),
         host: hosts.join(", "),
         started_unix: shards
             .iter()
@@ -175,6 +176,18 @@ fn same_suite(
             "different implementations ({} against {})",
             names(ra),
             names(rb)
+        ));
+    }
+    if ra.peer != rb.peer {
+        let peer = |r: &Report| {
+            r.peer.as_ref().map_or("(not recorded)".to_string(), |p| {
+                format!("{} ({})", p.name, p.version)
+            })
+        };
+        return differ(format!(
+            "different peers ({} against {})",
+            peer(ra),
+            peer(rb)
         ));
     }
     if ra.reference != rb.reference {

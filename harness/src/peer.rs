@@ -8,6 +8,8 @@ use crate::contract::{
     Call, ConnConfig, Connection, Implementation, Modes, Outcome, Role, Session, SetupError,
 };
 use crate::payload::{fill, Content, Ledger};
+use crate::reseal;
+use crate::scenario::PeerSpec;
 use crate::transport::{Pipe, Side};
 
 /// Largest plaintext read per `SSL_read` call.
@@ -51,7 +53,7 @@ pub struct Peer {
 
 impl Peer {
     /// The peer's configuration for a run where the implementation under test has `impl_cfg`.
-    pub fn config(impl_cfg: &ConnConfig) -> ConnConfig {
+    pub fn config(impl_cfg: &ConnConfig, spec: &PeerSpec) -> ConnConfig {
         let mut cfg = ConnConfig::new(
             impl_cfg.role.other(),
             impl_cfg.tls,
@@ -62,12 +64,17 @@ impl Peer {
                 release_buffers: false,
             },
         );
-        cfg.allow_client_renegotiation = true;
+        cfg.allow_client_renegotiation = !spec.refuse_client_renegotiation;
         // The client side asks for max_fragment_length; when the peer is the client, it asks.
         cfg.max_fragment_length = impl_cfg.max_fragment_length;
         cfg.early_data = impl_cfg.early_data;
         cfg.resume = impl_cfg.resume;
-        cfg.tls13_tickets = impl_cfg.tls13_tickets;
+        cfg.tls13_tickets = spec.tls13_tickets.or(impl_cfg.tls13_tickets);
+        // The scenario's cipher list binds both ends unless the peer has one of its own (a
+        // peer that cannot take it, rustls, makes the run `skip`).
+        cfg.cipher = spec.cipher.clone().or_else(|| impl_cfg.cipher.clone());
+        cfg.groups = spec.groups.clone();
+        cfg.key = spec.key;
         cfg
     }
 
@@ -75,12 +82,12 @@ impl Peer {
     /// client resumes `session` (from a connection of `reference`) if given.
     pub fn new(
         reference: &dyn Implementation,
-        impl_cfg: &ConnConfig,
+        (impl_cfg, spec): (&ConnConfig, &PeerSpec),
         pipe: &Pipe,
         ledger: Rc<RefCell<Ledger>>,
         session: Option<&Session>,
     ) -> Result<Peer, SetupError> {
-        let cfg = Peer::config(impl_cfg);
+        let cfg = Peer::config(impl_cfg, spec);
         let io = pipe.endpoint(Side::Peer);
         let conn = match session {
             Some(s) => reference.resume(&cfg, io, s)?,
@@ -262,9 +269,96 @@ impl Peer {
         self.conn.handshake()
     }
 
+    /// The peer's application writes `len` bytes, of which the transport takes `first` now
+    /// (the rest stays with the peer's connection, as after any short transport write, and
+    /// goes with its next write or pump).
+    pub fn write_split(&mut self, len: usize, first: usize) -> (Call, u64) {
+        self.pipe.set_budget(Side::Peer, Some(first));
+        let out = self.write(len);
+        self.pipe.set_budget(Side::Peer, None);
+        out
+    }
+
+    /// The peer sends a record its API cannot (an empty application-data record, a warning
+    /// alert): it writes one byte, and the harness re-seals that record to hold `content`
+    /// ([`crate::reseal`]). `skip` with the reason where it cannot.
+    pub fn resealed(&mut self, content: reseal::Content) -> Call {
+        if !self.unsent.is_empty() {
+            return Call::skip(
+                "the peer has an unfinished write: its next record would not be the one re-sealed",
+            );
+        }
+        let secrets = match self.conn.write_secrets() {
+            Ok(s) => s,
+            Err(why) => return Call::skip(format!("the peer cannot send this record: {why}")),
+        };
+        self.pipe.set_capture(Side::Peer, true);
+        let call = self.conn.write_ex(&[0x2a]);
+        let captured = self.pipe.take_capture(Side::Peer);
+        self.pipe.set_capture(Side::Peer, false);
+        if !matches!(call.outcome, Outcome::Ok(1)) {
+            self.pipe.inject(Side::Impl, &captured);
+            return call;
+        }
+        let sent = self.pipe.records(Side::Peer).0.len() as u64;
+        let made = reseal::records(&captured).and_then(|recs| {
+            let (last, before) = recs.split_last().ok_or("the peer's write sent nothing")?;
+            let new = reseal::reseal(last, &secrets, sent + recs.len() as u64, content)?;
+            Ok((before.concat(), new))
+        });
+        match made {
+            Ok((before, new)) => {
+                self.pipe.inject(Side::Impl, &before);
+                self.pipe.inject(Side::Impl, &new);
+                Call::new(Outcome::Ok(new.len() as u64), 1)
+            }
+            Err(why) => {
+                // Nothing re-sealed: the byte goes as written, and the step says why it failed.
+                self.pipe.inject(Side::Impl, &captured);
+                Call::skip(format!("the peer's record could not be re-sealed: {why}"))
+            }
+        }
+    }
+
     /// Makes the peer send a fatal alert: it receives a corrupt record, rejects it, and says so.
     pub fn fatal_alert(&mut self) -> (Call, u64) {
         self.pipe.inject(Side::Peer, &GARBAGE_RECORD);
         self.read(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::KeyType;
+    use crate::contract::Tls;
+
+    #[test]
+    fn the_peer_takes_its_options_and_the_scenarios_cipher_list() {
+        let mut imp = ConnConfig::new(Role::Client, Tls::V12, Modes::default());
+        imp.cipher = Some("ECDHE-ECDSA-AES128-SHA".into());
+        let plain = Peer::config(&imp, &PeerSpec::default());
+        assert_eq!(plain.role, Role::Server);
+        assert!(plain.allow_client_renegotiation, "the default peer accepts");
+        assert_eq!(plain.cipher.as_deref(), Some("ECDHE-ECDSA-AES128-SHA"));
+        assert_eq!(
+            (plain.groups.as_deref(), plain.key),
+            (None, KeyType::Ed25519)
+        );
+        let spec = PeerSpec {
+            refuse_client_renegotiation: true,
+            tls13_tickets: Some(0),
+            key: KeyType::P256,
+            cipher: Some("ECDHE-ECDSA-CHACHA20-POLY1305".into()),
+            groups: Some("P-256".into()),
+        };
+        let p = Peer::config(&imp, &spec);
+        assert!(!p.allow_client_renegotiation);
+        assert_eq!(p.tls13_tickets, Some(0));
+        assert_eq!(p.key, KeyType::P256);
+        assert_eq!(p.cipher.as_deref(), Some("ECDHE-ECDSA-CHACHA20-POLY1305"));
+        assert_eq!(p.groups.as_deref(), Some("P-256"));
+        // The implementation's own configuration is not the peer's business.
+        assert_eq!(imp.groups, None);
     }
 }

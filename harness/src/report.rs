@@ -25,6 +25,11 @@ pub struct Report {
     pub implementations: Vec<ImplInfo>,
     /// The implementation every other one is compared against.
     pub reference: String,
+    /// The peer every run played against: the second party of each connection, not an
+    /// implementation under test (`--peer`; the linked OpenSSL by default). Absent in reports
+    /// written before `--peer` existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<ImplInfo>,
     pub host: String,
     /// Seconds since the Unix epoch when the run started.
     pub started_unix: u64,
@@ -494,6 +499,9 @@ impl Report {
                 self.summary.known_violations.get(&i.name).unwrap_or(&0),
                 i.version
             ));
+        }
+        if let Some(p) = &self.peer {
+            out.push_str(&format!("peer: {} ({})\n", p.name, p.version));
         }
         let (mut crashes, mut timeouts) = (0, 0);
         for t in self.scenarios.iter().flat_map(|s| s.results.values()) {

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::certs::KeyType;
 use crate::contract::{Modes, Outcome, Role, Tls};
 use crate::payload::Content;
+pub use crate::record::{Hex, RecordVersion};
 
 /// Largest single write, read or peer write a scenario may ask for.
 pub const MAX_LEN: u64 = 16 << 20;
@@ -402,6 +404,30 @@ pub enum Step {
     PeerFatalAlert {},
     /// A malformed record arrives for the implementation.
     InjectMalformed {},
+    /// A record of the scenario's making arrives for the implementation, raw on the wire:
+    /// the 5-byte header (`content_type`, `version`, the payload's length) and `payload`
+    /// (hex), or `len` bytes of 0x42 (exactly one of the two).
+    InjectRecord {
+        content_type: u8,
+        #[serde(default)]
+        version: RecordVersion,
+        payload: Option<Hex>,
+        len: Option<u16>,
+    },
+    /// The peer sends an application-data record without plaintext.
+    PeerEmptyRecord {},
+    /// The peer sends a warning alert (`description`, default 90: user_canceled).
+    PeerWarningAlert {
+        description: Option<u8>,
+    },
+    /// The peer's application writes `len` bytes, of which the transport takes only the
+    /// first `first` bytes of its records now; the rest goes when the peer next writes
+    /// (`peer_write` with `len` 0 sends it alone), or when a blocking writer's wait or the
+    /// end of the run lets the peer go on.
+    PeerWriteSplit {
+        len: Len,
+        first: Len,
+    },
     /// Change the transport.
     Transport {
         capacity_to_peer: Option<Capacity>,
@@ -461,6 +487,8 @@ impl Step {
             self,
             Step::PeerFatalAlert {}
                 | Step::InjectMalformed {}
+                | Step::InjectRecord { .. }
+                | Step::PeerWarningAlert { .. }
                 | Step::PeerClose {}
                 | Step::PeerReset {}
                 | Step::PeerFin {}
@@ -576,6 +604,67 @@ pub struct ConnectionSpec {
     /// got (an abbreviated handshake: no certificates, TLS 1.2 without a key exchange).
     #[serde(default)]
     pub resume: bool,
+    /// The peer's own options (the implementation's are the fields above).
+    #[serde(default, skip_serializing_if = "PeerSpec::is_default")]
+    pub peer: PeerSpec,
+}
+
+/// Most TLS 1.3 tickets a scenario may ask the peer to send after its handshake.
+pub const MAX_PEER_TICKETS: u8 = 16;
+
+/// The peer's configuration where a scenario sets it (`connection.peer`); each unset field
+/// leaves the peer as it always is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSpec {
+    /// The peer (a TLS 1.2 server) refuses a renegotiation the implementation starts
+    /// (without it, it accepts: `SSL_OP_ALLOW_CLIENT_RENEGOTIATION`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refuse_client_renegotiation: bool,
+    /// The peer (a TLS 1.3 server) sends this many tickets after its handshake
+    /// (`SSL_set_num_tickets`), at most [`MAX_PEER_TICKETS`].
+    #[serde(
+        default,
+        deserialize_with = "peer_tickets",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls13_tickets: Option<u8>,
+    /// The key type of the peer's certificate (a server peer): `ed25519` (the default),
+    /// `p256`, `rsa2048`.
+    #[serde(default, skip_serializing_if = "KeyType::is_default")]
+    pub key: KeyType,
+    /// The peer's TLS 1.2 cipher list, OpenSSL syntax. It reaches a C API: no control
+    /// characters.
+    #[serde(
+        default,
+        deserialize_with = "c_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cipher: Option<String>,
+    /// The peer's key exchange groups, a `:`-separated list (`X25519:P-256`). It reaches a C
+    /// API: no control characters.
+    #[serde(
+        default,
+        deserialize_with = "c_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub groups: Option<String>,
+}
+
+impl PeerSpec {
+    pub fn is_default(&self) -> bool {
+        *self == PeerSpec::default()
+    }
+}
+
+fn peer_tickets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    let n = Option::<u8>::deserialize(d)?;
+    match n {
+        Some(t) if t > MAX_PEER_TICKETS => Err(serde::de::Error::custom(format!(
+            "tls13_tickets {t} is more than the limit of {MAX_PEER_TICKETS}"
+        ))),
+        _ => Ok(n),
+    }
 }
 
 fn default_tls() -> Vec<Tls> {
@@ -913,7 +1002,22 @@ impl Scenario {
                 ));
             }
         }
+        self.check_peer()?;
         for (i, step) in self.steps.iter().enumerate() {
+            if let Step::InjectRecord { payload, len, .. } = step {
+                if payload.is_some() == len.is_some() {
+                    return Err(format!(
+                        "step {i}: inject_record needs exactly one of payload (hex bytes) and len"
+                    ));
+                }
+            }
+            if let Step::PeerWriteSplit { len, first } = step {
+                if first.0 == 0 || len.0 == 0 {
+                    return Err(format!(
+                        "step {i}: peer_write_split needs len >= 1 and first >= 1"
+                    ));
+                }
+            }
             let needs = match step {
                 Step::Renegotiate { .. } | Step::PeerRenegotiate {} => Some(Tls::V12),
                 Step::KeyUpdate { .. }
@@ -970,6 +1074,35 @@ impl Scenario {
         Ok(())
     }
 
+    /// Checks of `connection.peer`: each option says something only where the peer plays the
+    /// role and version it is about.
+    fn check_peer(&self) -> Result<(), String> {
+        let p = &self.connection.peer;
+        let server_peer = self.roles.iter().all(|r| *r == Role::Client);
+        let only = |v: Tls| self.tls.iter().all(|t| *t == v);
+        if p.refuse_client_renegotiation && !(server_peer && only(Tls::V12)) {
+            return Err("connection.peer.refuse_client_renegotiation is about a TLS 1.2 server peer: set \"tls\": [\"1.2\"] and \"roles\": [\"client\"]".into());
+        }
+        if !p.is_default() && (self.connection.resume || self.connection.early_data) {
+            return Err("connection.peer cannot be set with resume or early_data: the session they resume comes from a peer of the default configuration".into());
+        }
+        if p.tls13_tickets.is_some() && !(server_peer && only(Tls::V13)) {
+            return Err("connection.peer.tls13_tickets is about a TLS 1.3 server peer: set \"tls\": [\"1.3\"] and \"roles\": [\"client\"]".into());
+        }
+        if !p.key.is_default() && !server_peer {
+            return Err(
+                "connection.peer.key is the peer server's certificate: set \"roles\": [\"client\"]"
+                    .into(),
+            );
+        }
+        if p.cipher.is_some() && !only(Tls::V12) {
+            return Err(
+                "connection.peer.cipher is a TLS 1.2 cipher list: set \"tls\": [\"1.2\"]".into(),
+            );
+        }
+        Ok(())
+    }
+
     /// A rough cost of one run: the bytes its steps write, plus one handshake's worth.
     pub fn weight(&self) -> u64 {
         let bytes: u64 = self
@@ -980,7 +1113,9 @@ impl Scenario {
                 | Step::WriteEx { len, .. }
                 | Step::WriteAll { len, .. } => len.0,
                 Step::WriteStream { total, .. } => *total,
-                Step::PeerWrite { len } | Step::PeerWriteEarly { len } => len.0,
+                Step::PeerWrite { len }
+                | Step::PeerWriteEarly { len }
+                | Step::PeerWriteSplit { len, .. } => len.0,
                 Step::WriteEarly { len, .. } => len.0,
                 _ => 0,
             })
@@ -1110,3 +1245,6 @@ fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -50,7 +50,10 @@ pub fn prime(
         .connect(cfg, pipe.endpoint(Side::Impl))
         .map_err(|e| (e, IMPL))?;
     let mut theirs = reference
-        .connect(&Peer::config(cfg), pipe.endpoint(Side::Peer))
+        .connect(
+            &Peer::config(cfg, &crate::scenario::PeerSpec::default()),
+            pipe.endpoint(Side::Peer),
+        )
         .map_err(|e| (e, PEER))?;
     let failed = |who, what: &str, call: &Call| {
         (

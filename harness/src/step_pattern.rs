@@ -132,6 +132,15 @@ pub fn samples() -> Vec<Step> {
         Step::PeerWriteEarly { len },
         Step::PeerFatalAlert {},
         Step::InjectMalformed {},
+        Step::InjectRecord {
+            content_type: 23,
+            version: crate::scenario::RecordVersion::default(),
+            payload: None,
+            len: None,
+        },
+        Step::PeerEmptyRecord {},
+        Step::PeerWarningAlert { description: None },
+        Step::PeerWriteSplit { len, first: len },
         Step::Transport {
             capacity_to_peer: None::<Capacity>,
             capacity_to_impl: None,
@@ -176,6 +185,10 @@ fn every_op_has_a_sample(step: &Step) {
         | Step::PeerWriteEarly { .. }
         | Step::PeerFatalAlert {}
         | Step::InjectMalformed {}
+        | Step::InjectRecord { .. }
+        | Step::PeerEmptyRecord {}
+        | Step::PeerWarningAlert { .. }
+        | Step::PeerWriteSplit { .. }
         | Step::Transport { .. } => {}
     }
 }

@@ -395,6 +395,7 @@ pub fn assemble_with(
         },
         implementations: infos.to_vec(),
         reference,
+        peer: None,
         host: std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown".into()),

@@ -184,7 +184,10 @@ impl Actor {
     pub fn of(step: &Step) -> Actor {
         if step.is_impl_call() {
             Actor::Impl
-        } else if matches!(step, Step::Transport { .. } | Step::InjectMalformed {}) {
+        } else if matches!(
+            step,
+            Step::Transport { .. } | Step::InjectMalformed {} | Step::InjectRecord { .. }
+        ) {
             Actor::Transport
         } else {
             Actor::Peer

@@ -114,6 +114,10 @@ struct Direction {
     trickle_refused: bool,
     /// The next this many writes report 0 bytes written.
     zero_writes: u32,
+    /// Bytes the direction takes before its writer's writes block (`peer_write_split`).
+    budget: Option<usize>,
+    /// While set, the writer's bytes are kept here instead of sent (a record to re-seal).
+    capture: Option<Vec<u8>>,
     total: u64,
     records: RecordObserver,
 }
@@ -229,6 +233,27 @@ impl Pipe {
 
     pub fn set_trickle(&self, writer: Side, bytes: Option<usize>) {
         self.0.borrow_mut().dirs[writer.outgoing()].trickle = bytes;
+    }
+
+    /// The direction `writer` writes into takes `bytes` more, then blocks (`None`: no limit).
+    pub fn set_budget(&self, writer: Side, bytes: Option<usize>) {
+        self.0.borrow_mut().dirs[writer.outgoing()].budget = bytes;
+    }
+
+    /// While on, what `writer` writes is kept aside (taken with [`Pipe::take_capture`]) rather
+    /// than sent: not observed, not counted, never seen by the reader.
+    pub fn set_capture(&self, writer: Side, on: bool) {
+        self.0.borrow_mut().dirs[writer.outgoing()].capture = on.then(Vec::new);
+    }
+
+    /// The bytes captured from `writer` so far.
+    pub fn take_capture(&self, writer: Side) -> Vec<u8> {
+        let mut st = self.0.borrow_mut();
+        st.dirs[writer.outgoing()]
+            .capture
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub fn set_zero_writes(&self, writer: Side, count: u32) {
@@ -365,6 +390,10 @@ impl Pipe {
     }
 
     fn write(&self, side: Side, buf: &[u8]) -> io::Result<usize> {
+        if let Some(kept) = self.0.borrow_mut().dirs[side.outgoing()].capture.as_mut() {
+            kept.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
         let r = if self.0.borrow().tcp.is_some() {
             self.write_tcp(side, buf)
         } else {
@@ -430,6 +459,10 @@ impl Pipe {
                         n = n.min(t);
                     }
                     d.trickle_blocked_last = !d.trickle_blocked_last;
+                }
+                if let Some(b) = d.budget {
+                    n = n.min(b);
+                    d.budget = Some(b - n);
                 }
                 if n > 0 {
                     d.buf.extend(&buf[..n]);
@@ -582,6 +615,39 @@ mod tests {
         );
         assert!(!p.take_trickle_refusal(Side::Impl), "asking clears it");
         assert_eq!(a.write(b"bc").unwrap(), 1);
+    }
+
+    #[test]
+    fn a_budget_takes_that_many_bytes_then_blocks_until_lifted() {
+        let p = pipe(100);
+        let mut w = p.endpoint(Side::Peer);
+        let mut r = p.endpoint(Side::Impl);
+        p.set_budget(Side::Peer, Some(3));
+        assert_eq!(w.write(b"hello").unwrap(), 3);
+        assert_eq!(
+            w.write(b"lo").unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        p.set_budget(Side::Peer, None);
+        assert_eq!(w.write(b"lo").unwrap(), 2);
+        let mut got = [0u8; 10];
+        assert_eq!(r.read(&mut got).unwrap(), 5);
+        assert_eq!(&got[..5], b"hello");
+    }
+
+    #[test]
+    fn captured_bytes_are_kept_aside_unseen_and_uncounted() {
+        let p = pipe(100);
+        let mut w = p.endpoint(Side::Peer);
+        p.set_capture(Side::Peer, true);
+        assert_eq!(w.write(&[23, 3, 3, 0, 1, 9]).unwrap(), 6);
+        assert_eq!(p.pending(Side::Impl), 0);
+        assert_eq!(p.total_sent(Side::Peer), 0);
+        assert_eq!(p.take_capture(Side::Peer), [23, 3, 3, 0, 1, 9]);
+        p.set_capture(Side::Peer, false);
+        assert!(p.take_capture(Side::Peer).is_empty());
+        assert_eq!(w.write(b"x").unwrap(), 1);
+        assert_eq!(p.pending(Side::Impl), 1);
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub struct ConformanceArgs {
     /// linked openssl when it runs, else the first --impl.
     #[arg(long, value_name = "NAME")]
     reference: Option<String>,
+    /// The peer every run plays against, the second party of each connection (not an
+    /// implementation under test; the report records it): a name as --impl takes (openssl,
+    /// rustls, libssl:PATH[@label], wolfssl:PATH[@label]). Default: the linked openssl.
+    #[arg(long, value_name = "NAME")]
+    peer: Option<String>,
     /// Only scenarios whose id matches this glob (or runs, if it contains '/').
     #[arg(long, value_name = "GLOB")]
     filter: Option<String>,
@@ -142,6 +147,11 @@ pub fn run(a: ConformanceArgs) -> Outcome {
     let known = Known::load(&known_path).map_err(Failure::error)?;
     let (names, infos, list) =
         implementations(&a.impls, a.reference.as_deref(), a.isolation, a.timeout)?;
+    let peer_name = a
+        .peer
+        .clone()
+        .unwrap_or_else(sslwrite::isolation::default_peer);
+    let peer = peer_of(&peer_name, &names, a.isolation, a.timeout)?;
     let baseline = a
         .baseline
         .as_deref()
@@ -197,7 +207,7 @@ pub fn run(a: ConformanceArgs) -> Outcome {
         let traces = play(
             (a.isolation, a.timeout),
             &runs,
-            &names,
+            (&names, &peer_name, peer.1.as_deref()),
             &list,
             jobs,
             t,
@@ -220,7 +230,7 @@ pub fn run(a: ConformanceArgs) -> Outcome {
         }
     }
     let stopped = sslwrite::sys::stop_requested();
-    let report = suite::assemble_with(
+    let mut report = suite::assemble_with(
         &done,
         traces,
         &infos,
@@ -233,6 +243,7 @@ pub fn run(a: ConformanceArgs) -> Outcome {
             shard,
         },
     );
+    report.peer = Some(peer.0);
     if let Some(sig) = stopped {
         eprintln!(
             "sslwrite: stopped by {}: {} of {} runs finished; the report is marked incomplete",
@@ -403,13 +414,56 @@ pub(super) fn implementations(
     Ok(out)
 }
 
-/// Plays the runs over one transport, in worker processes or in this one. `None` for a run
-/// that a stop signal cut short.
-#[allow(clippy::too_many_arguments)]
+/// The peer `--peer` names: its description (for the report) and, where it is not a loaded
+/// library, the peer itself (for `--isolation none`). A loaded peer is described by a worker,
+/// and may not share a worker with another loaded library.
+#[allow(clippy::type_complexity)]
+fn peer_of(
+    name: &str,
+    impls_given: &[String],
+    isolation: IsolationMode,
+    timeout: f64,
+) -> Result<(ImplInfo, Option<Box<dyn Implementation>>), Failure> {
+    let with = |e: String| Failure::error(format!("--peer {name}: {e}"));
+    if !impls::is_loaded(name) {
+        let imp = impls::by_name(name).map_err(with)?;
+        return Ok((imp.info(), Some(imp)));
+    }
+    if isolation == IsolationMode::None {
+        return Err(with(
+            "a loaded library runs only in worker processes of its own; drop --isolation none"
+                .into(),
+        ));
+    }
+    if let Some(other) = impls_given
+        .iter()
+        .find(|n| impls::is_loaded(n) && n.as_str() != name)
+    {
+        return Err(with(format!(
+            "a worker process hosts one loaded library, and {other} is another; play a loaded peer against openssl, rustls or the same library"
+        )));
+    }
+    let exe = std::env::current_exe().map_err(|e| {
+        with(format!(
+            "cannot find the sslwrite binary for the workers: {e}"
+        ))
+    })?;
+    let iso = sslwrite::isolation::Isolation {
+        exe,
+        timeout: std::time::Duration::try_from_secs_f64(timeout)
+            .unwrap_or(sslwrite::isolation::DEFAULT_TIMEOUT),
+    };
+    let info = sslwrite::isolation::describe(&iso, name).map_err(Failure::error)?;
+    Ok((info, None))
+}
+
+/// Plays the runs over one transport, in worker processes or in this one, against the peer
+/// named (built here for `--isolation none`). `None` for a run that a stop signal cut short.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn play(
     (isolation, timeout): (IsolationMode, f64),
     runs: &[(&scenario::Scenario, scenario::RunKey)],
-    names: &[String],
+    (names, peer_name, peer): (&[String], &str, Option<&dyn Implementation>),
     list: &[Box<dyn Implementation>],
     jobs: usize,
     transport: TransportKind,
@@ -417,10 +471,10 @@ fn play(
 ) -> Result<Vec<Option<Vec<sslwrite::runner::Trace>>>, Failure> {
     match isolation {
         IsolationMode::None => {
-            let reference = impls::openssl::OpensslImpl::new();
-            Ok(suite::play_with(
-                runs, list, &reference, jobs, on_done, transport,
-            ))
+            let Some(peer) = peer else {
+                unreachable!("a loaded peer is refused with --isolation none (peer_of)")
+            };
+            Ok(suite::play_with(runs, list, peer, jobs, on_done, transport))
         }
         IsolationMode::Process => {
             let exe = std::env::current_exe().map_err(|e| {
@@ -432,8 +486,10 @@ fn play(
                 exe,
                 timeout: std::time::Duration::from_secs_f64(timeout),
             };
-            sslwrite::isolation::play(runs, names, transport, &iso, jobs, on_done)
-                .map_err(Failure::error)
+            sslwrite::isolation::play_against(
+                runs, names, peer_name, transport, &iso, jobs, on_done,
+            )
+            .map_err(Failure::error)
         }
     }
 }

@@ -40,7 +40,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run every scenario on every implementation, diff them, write the JSON report.
-    Conformance(conformance::ConformanceArgs),
+    Conformance(Box<conformance::ConformanceArgs>),
     /// List the scenarios and the runs they expand into.
     List(list::ListArgs),
     /// Turn a fuzz artifact (or a seed) into a scenario and show the step-by-step diff.

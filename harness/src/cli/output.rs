@@ -80,6 +80,15 @@ pub fn show(
         let color = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
             && std::env::var_os("CI").is_none();
+        // Another peer than the default is said before the table (the summary always names it).
+        let default_peer = sslwrite::isolation::default_peer();
+        if let Some(p) = report.peer.as_ref().filter(|p| p.name != default_peer) {
+            let line = format!(
+                "peer: {} ({}), the other party of every run",
+                p.name, p.version
+            );
+            println!("{}", render::terminal_safe(&line));
+        }
         print!("{}", report.table_styled(color));
         println!();
         print!("{}", report.clause_table());

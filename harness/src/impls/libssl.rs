@@ -39,6 +39,7 @@
 mod bio;
 mod conn;
 pub mod family;
+mod keylog;
 mod linked;
 mod load;
 mod symbols;
@@ -51,7 +52,7 @@ use self::bio::BioState;
 use self::conn::LibsslConn;
 use self::load::Loaded;
 use self::symbols::*;
-use crate::certs;
+use crate::certs::{self, KeyType};
 use crate::contract::{
     ConnConfig, Connection, ImplInfo, Implementation, Role, Session, SetupError, Tls,
     MAX_EARLY_DATA,
@@ -99,6 +100,8 @@ struct CtxKey {
     /// Only where the library sets the TLS 1.3 ticket count per context (no
     /// `SSL_set_num_tickets`): the count.
     tickets: Option<u8>,
+    /// A server's certificate key type.
+    key: KeyType,
 }
 
 /// A libssl-compatible library as an implementation of the write contract.
@@ -227,7 +230,15 @@ impl LibsslImpl {
         }
         match key.role {
             Role::Server => {
-                let der = &pki.server_cert_der;
+                let server = match certs::server_for(key.key) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // SAFETY: the context is ours and not shared yet.
+                        unsafe { (s.SSL_CTX_free)(ctx) };
+                        return Err(SetupError::Failed(e));
+                    }
+                };
+                let der = &server.cert_der;
                 let mut p = der.as_ptr();
                 // SAFETY: d2i reads at most `len` bytes from `p` (inside `der`) and returns an
                 // owned certificate or null.
@@ -244,7 +255,7 @@ impl LibsslImpl {
                 if ok != 1 {
                     return fail("certificate");
                 }
-                let der = &pki.server_key_der;
+                let der = &server.key_der;
                 let mut p = der.as_ptr();
                 // SAFETY: d2i reads at most `len` bytes from `p` (inside `der`) and returns an
                 // owned key or null.
@@ -346,6 +357,10 @@ impl LibsslImpl {
                 ));
             }
         }
+        if let Some(f) = s.SSL_CTX_set_keylog_callback {
+            // SAFETY: the context is ours; the callback is a plain function that outlives it.
+            unsafe { f(ctx, Some(keylog::callback)) };
+        }
         lib.clear_errors();
         Ok(ctx)
     }
@@ -435,6 +450,10 @@ impl LibsslImpl {
             tickets: match (cfg.role, cfg.tls) {
                 (Role::Server, Tls::V13) if per_context_tickets => cfg.tls13_tickets,
                 _ => None,
+            },
+            key: match cfg.role {
+                Role::Server => cfg.key,
+                Role::Client => KeyType::Ed25519,
             },
         })?;
         lib.clear_errors();
@@ -579,6 +598,31 @@ impl LibsslImpl {
             // SAFETY: `ssl` is live.
             if unsafe { f(ssl, MAX_EARLY_DATA) } != 1 {
                 return Err(refused("SSL_set_max_early_data"));
+            }
+        }
+        if let Some(g) = &cfg.groups {
+            let list = cstring(g).map_err(SetupError::Failed)?;
+            let ok = match (s.SSL_ctrl, s.SSL_set1_groups_list) {
+                // SAFETY: SSL_set1_groups_list is SSL_ctrl(SSL_CTRL_SET_GROUPS_LIST) with a
+                // NUL-terminated list in parg, parsed and not kept.
+                (Some(ctrl), _) => unsafe {
+                    ctrl(
+                        ssl,
+                        SSL_CTRL_SET_GROUPS_LIST,
+                        0,
+                        list.as_ptr() as *mut c_void,
+                    ) as c_int
+                },
+                // SAFETY: the real function takes a NUL-terminated list, parsed and not kept.
+                (None, Some(f)) => unsafe { f(ssl, list.as_ptr()) },
+                (None, None) => {
+                    return Err(SetupError::Unsupported(
+                        lib.missing("SSL_ctrl (or SSL_set1_groups_list)"),
+                    ))
+                }
+            };
+            if ok != 1 {
+                return Err(refused(&format!("groups {g:?}")));
             }
         }
         if let Some(c) = &cfg.cipher {

@@ -28,7 +28,7 @@ use rustls::crypto::ring;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
-use crate::certs;
+use crate::certs::{self, KeyType};
 use crate::contract::{
     Call, ConnConfig, Connection, ImplInfo, Implementation, Modes, Outcome, Role, Session,
     SetupError, Tls, MAX_EARLY_DATA,
@@ -49,9 +49,17 @@ pub struct RustlsImpl {
     ticketer: Mutex<Option<Arc<dyn rustls::server::ProducesTickets>>>,
 }
 
-/// Role, version, max fragment, early data, resumption and TLS 1.3 tickets: what a rustls
-/// config depends on.
-type CfgKey = (Role, Tls, Option<u16>, bool, bool, Option<u8>);
+/// Role, version, max fragment, early data, resumption, TLS 1.3 tickets, and a server's key
+/// type and the groups: what a rustls config depends on.
+type CfgKey = (
+    Role,
+    Tls,
+    Option<u16>,
+    bool,
+    bool,
+    Option<u8>,
+    (KeyType, Option<String>),
+);
 
 #[derive(Clone)]
 enum Cfg {
@@ -87,14 +95,27 @@ impl RustlsImpl {
             cfg.early_data,
             cfg.resume,
             cfg.tls13_tickets,
+            (
+                if cfg.role == Role::Server {
+                    cfg.key
+                } else {
+                    KeyType::Ed25519
+                },
+                cfg.groups.clone(),
+            ),
         );
         let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
         }
+        let groups = match &key.6 .1 {
+            Some(list) => Some(kx_groups(list)?),
+            None => None,
+        };
+        let server = certs::server_for(key.6 .0).map_err(SetupError::Failed)?;
         let c = self
             .ticketer()
-            .and_then(|t| build_config(key, t))
+            .and_then(|t| build_config(key.clone(), (server, groups), t))
             .map_err(|e| SetupError::Failed(format!("rustls config: {e}")))?;
         cache.insert(key, c.clone());
         Ok(c)
@@ -107,12 +128,41 @@ impl Default for RustlsImpl {
     }
 }
 
+/// The ring provider's key exchange groups named by an OpenSSL-style list (`X25519:P-256`),
+/// in its order. A name ring does not have makes the run `skip`.
+fn kx_groups(list: &str) -> Result<Vec<&'static dyn rustls::crypto::SupportedKxGroup>, SetupError> {
+    list.split(':')
+        .map(|name| {
+            let g: &'static dyn rustls::crypto::SupportedKxGroup = match name {
+                "X25519" | "x25519" => ring::kx_group::X25519,
+                "P-256" | "prime256v1" | "secp256r1" => ring::kx_group::SECP256R1,
+                "P-384" | "secp384r1" => ring::kx_group::SECP384R1,
+                other => {
+                    return Err(SetupError::Unsupported(format!(
+                        "rustls (ring) has no key exchange group {other:?} (it has X25519, P-256, P-384)"
+                    )))
+                }
+            };
+            Ok(g)
+        })
+        .collect()
+}
+
+#[allow(clippy::type_complexity)]
 fn build_config(
-    (role, tls, frag, early_data, resume, tickets): CfgKey,
+    (role, tls, frag, early_data, resume, tickets, _): CfgKey,
+    (server, groups): (
+        &certs::ServerCert,
+        Option<Vec<&'static dyn rustls::crypto::SupportedKxGroup>>,
+    ),
     ticketer: Arc<dyn rustls::server::ProducesTickets>,
 ) -> Result<Cfg, rustls::Error> {
     let pki = certs::pki();
-    let provider = Arc::new(ring::default_provider());
+    let mut provider = ring::default_provider();
+    if let Some(g) = groups {
+        provider.kx_groups = g;
+    }
+    let provider = Arc::new(provider);
     let version: &'static rustls::SupportedProtocolVersion = match tls {
         Tls::V12 => &rustls::version::TLS12,
         Tls::V13 => &rustls::version::TLS13,
@@ -133,8 +183,8 @@ fn build_config(
             Cfg::Client(Arc::new(c))
         }
         Role::Server => {
-            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_key_der.clone()));
-            let chain = vec![CertificateDer::from(pki.server_cert_der.clone())];
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.key_der.clone()));
+            let chain = vec![CertificateDer::from(server.cert_der.clone())];
             let mut c = ServerConfig::builder_with_provider(provider)
                 .with_protocol_versions(&[version])?
                 .with_no_client_auth()
@@ -557,6 +607,10 @@ impl Connection for RustlsConn {
         self.modes = modes;
         let bits = modes.bits();
         Call::new(Outcome::Ok(bits), bits as i64)
+    }
+
+    fn write_secrets(&self) -> Result<crate::reseal::WriteSecrets, String> {
+        Err("rustls gives its traffic secrets only to a config's KeyLog (shared by every connection of the config, keyed by a client random the connection does not expose), so its records cannot be re-sealed".into())
     }
 
     fn handshake_done(&self) -> bool {

@@ -343,6 +343,13 @@ impl WolfsslImpl {
         io: Endpoint,
         session: Option<&Session_>,
     ) -> Result<Box<dyn Connection>, SetupError> {
+        // The peer's options (`connection.peer`) this driver does not set: refused, never
+        // ignored.
+        if cfg.groups.is_some() || !cfg.key.is_default() {
+            return Err(SetupError::Unsupported(
+                "the wolfSSL driver sets neither key exchange groups nor another certificate key type".into(),
+            ));
+        }
         let lib = &self.lib;
         let s = &lib.sym;
         let unsupported =

@@ -582,6 +582,7 @@ pub(crate) mod fixture {
                 },
             ],
             reference: "openssl".into(),
+            peer: None,
             host: "test".into(),
             started_unix: 1_700_000_000,
             duration_ms: 1234,

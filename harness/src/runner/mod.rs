@@ -164,9 +164,15 @@ fn run_untimed(
         Ok(c) => Box::new(Blamed(c)),
         Err(e) => return empty(setup(e, "implementation")),
     };
-    let peer = match Peer::new(reference, &cfg, &pipe, ledger.clone(), peer_session) {
+    let peer = match Peer::new(
+        reference,
+        (&cfg, &scenario.connection.peer),
+        &pipe,
+        ledger.clone(),
+        peer_session,
+    ) {
         Ok(p) => Rc::new(RefCell::new(p)),
-        Err(e) => return empty(setup(e, "reference peer")),
+        Err(e) => return empty(setup(e, "peer")),
     };
     let weak = Rc::downgrade(&peer);
     pipe.set_pump(Box::new(move || {

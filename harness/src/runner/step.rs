@@ -1,6 +1,7 @@
 //! Dispatch of one step: the implementation's call, the peer's or the transport's action.
 
 use super::*;
+use crate::{record, reseal};
 
 impl Runner<'_> {
     /// Runs one step; returns the length the implementation was asked to write, if any.
@@ -156,6 +157,45 @@ impl Runner<'_> {
             }
             Step::InjectMalformed {} => {
                 self.pipe.inject(Side::Impl, &GARBAGE_RECORD);
+                None
+            }
+            Step::InjectRecord {
+                content_type,
+                version,
+                payload,
+                len,
+            } => {
+                let filler;
+                let body = match (payload, len) {
+                    (Some(p), _) => p.0.as_slice(),
+                    (None, n) => {
+                        filler = vec![record::FILLER; usize::from(n.unwrap_or(0))];
+                        filler.as_slice()
+                    }
+                };
+                self.pipe.inject(
+                    Side::Impl,
+                    &record::raw_record(*content_type, *version, body),
+                );
+                None
+            }
+            Step::PeerEmptyRecord {} => {
+                rec.call = Some(self.peer.borrow_mut().resealed(reseal::Content::Empty));
+                None
+            }
+            Step::PeerWarningAlert { description } => {
+                let d = description.unwrap_or(record::USER_CANCELED);
+                rec.call = Some(
+                    self.peer
+                        .borrow_mut()
+                        .resealed(reseal::Content::WarningAlert(d)),
+                );
+                None
+            }
+            Step::PeerWriteSplit { len, first } => {
+                let (call, n) = self.peer.borrow_mut().write_split(len.get(), first.get());
+                rec.call = Some(call);
+                rec.bytes = Some(n);
                 None
             }
             Step::Transport {

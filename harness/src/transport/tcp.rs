@@ -235,11 +235,15 @@ impl Pipe {
                     }
                     d.trickle_blocked_last = !d.trickle_blocked_last;
                 }
+                if let Some(b) = d.budget {
+                    n = n.min(b);
+                }
                 if n == 0 {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
                 match link.write(side, &buf[..n], wait) {
                     Ok(k) => {
+                        d.budget = d.budget.map(|b| b - k);
                         d.records.observe(&buf[..k]);
                         d.total += k as u64;
                         return Ok(k);

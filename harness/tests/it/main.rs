@@ -21,6 +21,7 @@ mod matrix;
 mod minimize;
 mod openssl_findings;
 mod outcomes;
+mod peer;
 mod rustls_findings;
 mod scenario_docs;
 mod schema;

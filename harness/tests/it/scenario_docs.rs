@@ -455,7 +455,7 @@ fn bad_files_are_refused_by_the_schema_and_by_the_loader() {
     assert!(
         errors
             .iter()
-            .any(|e| e.starts_with("/steps/0: matches none of the 31 alternatives")),
+            .any(|e| e.starts_with("/steps/0: matches none of the 35 alternatives")),
         "{errors:?}"
     );
 }

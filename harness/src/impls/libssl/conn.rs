@@ -10,6 +10,7 @@ use super::symbols::*;
 use super::LibsslSession;
 use crate::contract::{Call, Connection, Modes, Outcome, Session, SetupError};
 use crate::impls::ssl_abi;
+use crate::reseal::WriteSecrets;
 
 /// `SSL_write_ex` and `SSL_write_early_data`.
 type WriteCounted =
@@ -32,6 +33,7 @@ impl Drop for LibsslConn {
             // SAFETY: `ssl` is live; the call only sets flags.
             unsafe { set(self.ssl, 3) };
         }
+        super::keylog::forget(self.ssl);
         // SAFETY: `ssl` is ours; it frees its BIO with itself (the state, freed after it,
         // is no longer reachable from the library).
         unsafe { (self.lib.sym.SSL_free)(self.ssl) };
@@ -291,6 +293,84 @@ impl Connection for LibsslConn {
     fn set_modes(&mut self, modes: Modes) -> Call {
         self.set_modes_checked(modes)
             .unwrap_or_else(|reason| Call::skip(format!("{}: {reason}", self.lib.label)))
+    }
+
+    fn write_secrets(&self) -> Result<WriteSecrets, String> {
+        let s = &self.lib.sym;
+        let need = |name: &str| self.lib.missing(name);
+        let (Some(version), Some(current), Some(protocol_id), Some(is_server)) = (
+            s.SSL_version,
+            s.SSL_get_current_cipher,
+            s.SSL_CIPHER_get_protocol_id,
+            s.SSL_is_server,
+        ) else {
+            return Err(need(
+                "SSL_version, SSL_get_current_cipher, SSL_CIPHER_get_protocol_id or SSL_is_server",
+            ));
+        };
+        // SAFETY: `ssl` is live; pure queries. The cipher is the connection's (or null).
+        let (v, cipher, server) = unsafe {
+            (
+                version(self.ssl),
+                current(self.ssl),
+                is_server(self.ssl) == 1,
+            )
+        };
+        if cipher.is_null() {
+            return Err("no cipher suite negotiated yet".into());
+        }
+        // SAFETY: a live cipher of this connection.
+        let suite = unsafe { protocol_id(cipher) };
+        match v {
+            0x0304 => {
+                let k = super::keylog::secrets(self.ssl);
+                let secret = if server { k.server } else { k.client };
+                let secret = secret.ok_or_else(|| {
+                    format!("{}: the key log gave no application traffic secret (SSL_CTX_set_keylog_callback)", self.lib.label)
+                })?;
+                Ok(WriteSecrets::Tls13 { suite, secret })
+            }
+            0x0303 => {
+                let (Some(session), Some(master_key), Some(client_random), Some(server_random)) = (
+                    s.SSL_get_session,
+                    s.SSL_SESSION_get_master_key,
+                    s.SSL_get_client_random,
+                    s.SSL_get_server_random,
+                ) else {
+                    return Err(need("SSL_get_session, SSL_SESSION_get_master_key, SSL_get_client_random or SSL_get_server_random"));
+                };
+                let mut master = [0u8; 48];
+                let (mut cr, mut sr) = ([0u8; 32], [0u8; 32]);
+                // SAFETY: `ssl` and its session are live; each buffer is valid for the length
+                // passed, and the calls copy at most that many bytes.
+                let (m, c, r) = unsafe {
+                    let sess = session(self.ssl);
+                    if sess.is_null() {
+                        return Err("no session yet".into());
+                    }
+                    (
+                        master_key(sess, master.as_mut_ptr(), master.len()),
+                        client_random(self.ssl, cr.as_mut_ptr(), cr.len()),
+                        server_random(self.ssl, sr.as_mut_ptr(), sr.len()),
+                    )
+                };
+                if m != 48 || c != 32 || r != 32 {
+                    return Err(
+                        "the session's master secret or the hello randoms are not available".into(),
+                    );
+                }
+                Ok(WriteSecrets::Tls12 {
+                    suite,
+                    master: master.to_vec(),
+                    client_random: cr.to_vec(),
+                    server_random: sr.to_vec(),
+                    client: !server,
+                })
+            }
+            other => Err(format!(
+                "protocol version {other:#06x} is neither TLS 1.2 nor 1.3"
+            )),
+        }
     }
 
     fn handshake_done(&self) -> bool {

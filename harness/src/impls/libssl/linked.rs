@@ -97,4 +97,13 @@ linked! {
     SSL_set1_host,
     SSL_get0_param,
     X509_VERIFY_PARAM_set1_host,
+    SSL_get_session,
+    SSL_SESSION_get_master_key,
+    SSL_get_client_random,
+    SSL_get_server_random,
+    SSL_get_current_cipher,
+    SSL_CIPHER_get_protocol_id,
+    SSL_CTX_set_keylog_callback,
+    SSL_version,
+    SSL_is_server,
 }

@@ -77,7 +77,8 @@ fn missing_symbols(sym: &Symbols) -> Vec<String> {
         | "SSL_clear_mode"
         | "SSL_get_mode"
         | "SSL_set_max_send_fragment"
-        | "SSL_set_tlsext_host_name" => sym.SSL_ctrl.is_some(),
+        | "SSL_set_tlsext_host_name"
+        | "SSL_set1_groups_list" => sym.SSL_ctrl.is_some(),
         "SSL_ctrl" => {
             sym.SSL_set_mode.is_some()
                 && sym.SSL_clear_mode.is_some()

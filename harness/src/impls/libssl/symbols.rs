@@ -47,6 +47,14 @@ pub struct VerifyParam {
 }
 
 #[repr(C)]
+pub struct SslCipher {
+    _private: [u8; 0],
+}
+
+/// `SSL_CTX_set_keylog_callback`'s callback (1.1.1+, BoringSSL).
+pub type KeylogCallback = unsafe extern "C" fn(*const Ssl, *const c_char);
+
+#[repr(C)]
 pub struct BioMethod {
     _private: [u8; 0],
 }
@@ -62,6 +70,7 @@ pub const SSL_CTRL_MODE: c_int = 33;
 pub const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
 pub const SSL_CTRL_SET_TLSEXT_HOSTNAME: c_int = 55;
 pub const SSL_CTRL_CLEAR_MODE: c_int = 78;
+pub const SSL_CTRL_SET_GROUPS_LIST: c_int = 92;
 pub const SSL_CTRL_SET_MIN_PROTO_VERSION: c_int = 123;
 pub const SSL_CTRL_SET_MAX_PROTO_VERSION: c_int = 124;
 pub const TLSEXT_NAMETYPE_HOST_NAME: c_long = 0;
@@ -183,6 +192,19 @@ symbol_table! {
         SSL_session_reused: unsafe extern "C" fn(*const Ssl) -> c_int,
         SSL_set_shutdown: unsafe extern "C" fn(*mut Ssl, c_int),
         SSL_set_num_tickets: unsafe extern "C" fn(*mut Ssl, usize) -> c_int,
+        // Key exchange groups: SSL_ctrl(SSL_CTRL_SET_GROUPS_LIST), else the BoringSSL family's
+        // real function.
+        SSL_set1_groups_list: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
+        // What a peer's re-sealed record needs (`reseal.rs`): the write keys' inputs.
+        SSL_get_session: unsafe extern "C" fn(*const Ssl) -> *mut SslSession,
+        SSL_SESSION_get_master_key: unsafe extern "C" fn(*const SslSession, *mut c_uchar, usize) -> usize,
+        SSL_get_client_random: unsafe extern "C" fn(*const Ssl, *mut c_uchar, usize) -> usize,
+        SSL_get_server_random: unsafe extern "C" fn(*const Ssl, *mut c_uchar, usize) -> usize,
+        SSL_get_current_cipher: unsafe extern "C" fn(*const Ssl) -> *const SslCipher,
+        SSL_CIPHER_get_protocol_id: unsafe extern "C" fn(*const SslCipher) -> u16,
+        SSL_CTX_set_keylog_callback: unsafe extern "C" fn(*mut SslCtx, Option<KeylogCallback>),
+        SSL_version: unsafe extern "C" fn(*const Ssl) -> c_int,
+        SSL_is_server: unsafe extern "C" fn(*const Ssl) -> c_int,
         // Host name check: SSL_set1_host (1.1.0+), else the verify parameter's.
         SSL_set1_host: unsafe extern "C" fn(*mut Ssl, *const c_char) -> c_int,
         SSL_get0_param: unsafe extern "C" fn(*mut Ssl) -> *mut VerifyParam,

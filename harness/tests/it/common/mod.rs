@@ -102,5 +102,7 @@ pub fn judged(
     let traces = suite::play(&runs, impls, &openssl, 2, &|| {});
     let infos: Vec<_> = impls.iter().map(|i| i.info()).collect();
     let now = (std::time::SystemTime::now(), std::time::Instant::now());
-    suite::assemble(&runs, traces, &infos, known, now, vec![command.into()])
+    let mut report = suite::assemble(&runs, traces, &infos, known, now, vec![command.into()]);
+    report.peer = Some(sslwrite::contract::Implementation::info(&openssl));
+    report
 }
