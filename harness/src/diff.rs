@@ -554,7 +554,10 @@ mod tests {
             t
         };
         let ops = ["read len=5536", "read len=5536", "write len=100"];
-        let one = with_ops(&[Outcome::Ok(1121), Outcome::Ok(1216), Outcome::Ok(100)], &ops);
+        let one = with_ops(
+            &[Outcome::Ok(1121), Outcome::Ok(1216), Outcome::Ok(100)],
+            &ops,
+        );
         let mut all = with_ops(&[Outcome::Ok(2337), Outcome::Deadlock], &ops[..2]);
         all.status = RunStatus::Deadlock { step: 1 };
         let (d, _) = compare_with(Policy::GENERATED, "a", &one, "b", &all);
