@@ -98,6 +98,30 @@ impl Runner<'_> {
                 );
             }
         }
+        // From the first step whose counts the kernel's timing decided on, what each peer
+        // step read is timing too (the peer reads what the kernel let through, in the cuts
+        // it let through). The run's totals are when some of it stayed the kernel's choice:
+        // bytes went out that no write confirmed (a pending or deadlocked write), or a marked
+        // count that stopped short is in the confirmed total. Writes that the script retried
+        // until they were confirmed in full leave the totals facts.
+        let first = self.steps.iter().find_map(|s| s.timing);
+        let counts = self
+            .steps
+            .iter()
+            .find_map(|s| s.timing.filter(|t| t.counts()));
+        if let Some(t) = first {
+            let mut marked = false;
+            for s in &mut self.steps {
+                marked |= s.timing.is_some();
+                if marked && s.actor == Actor::Peer && s.bytes.is_some() {
+                    s.timing.get_or_insert(Timing {
+                        cause: TimingCause::Follows,
+                        ..t
+                    });
+                }
+            }
+        }
+        let timing = counts.filter(|_| delivery.unconfirmed > 0 || self.timing_short);
         Trace {
             status,
             steps: self.steps,
@@ -118,6 +142,7 @@ impl Runner<'_> {
             broke_w6_at: self.broke_w6_at,
             resumed: None,
             duration_us: None,
+            timing,
         }
     }
 }
