@@ -103,6 +103,15 @@ impl Timing {
     pub fn suffix(self) -> String {
         format!("(timing-dependent over {})", self.transport)
     }
+
+    /// `value`, with [`Timing::suffix`] when `timing` marks it: `49152 (timing-dependent over
+    /// tcp)`.
+    pub fn show(timing: Option<Timing>, value: String) -> String {
+        match timing {
+            Some(t) => format!("{value} {}", t.suffix()),
+            None => value,
+        }
+    }
 }
 
 /// The calls a looping step keeps in its record: the first `MAX_CALLS_KEPT - 1` and the last.

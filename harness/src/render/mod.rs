@@ -348,6 +348,9 @@ pub fn step_cell(r: Option<&StepRecord>) -> String {
     if r.calls.len() > 1 {
         out.push_str(&format!(" ({} calls)", r.calls.len()));
     }
+    // Marked counts, or a write loop's calls where it shows them.
+    let shown = r.timing.filter(|t| t.counts() || r.calls.len() > 1);
+    out = crate::runner::Timing::show(shown, out);
     if r.conforms == Some(false) {
         let e = r.expect.as_deref().unwrap_or("?");
         out.push_str(&format!(" !expected {e}"));
