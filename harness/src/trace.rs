@@ -54,10 +54,11 @@ pub struct StepRecord {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub io: bool,
     /// Some of the step's values depend on kernel timing, not on the implementation alone:
-    /// its `calls` (how many, which of them got want_write, their counts), `calls_omitted`
-    /// and its summary's `ret`, and unless the cause is [`TimingCause::WriteLoop`] also its
-    /// `ok(n)` count and `bytes` ([`Timing::counts`]). Its outcome *class* is still a fact.
-    /// Absent when nothing is (always over memory); see [`Timing`].
+    /// the wording of its `call.errors` (a driver may quote a count the kernel decided), and
+    /// as its [`TimingCause`] says: its `calls` (how many, which of them got want_write, their
+    /// counts), `calls_omitted` and `call.ret`; with [`Timing::counts`] also its `ok(n)` count,
+    /// `call.written` and `bytes`; a peer step's `bytes` ([`TimingCause::Follows`]). Its
+    /// outcome *class* is still a fact. Absent when nothing is (always over memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
 }
@@ -77,8 +78,10 @@ pub enum TimingCause {
     /// but how many calls it took, and which of them met a full send buffer, are the kernel's
     /// timing (only the calls are marked, and `write_stream`'s call count in `op`).
     WriteLoop,
-    /// A peer step after a marked one: what it read is what the kernel had let through by
-    /// then, in the cuts it let through (its `bytes`).
+    /// A step after a marked one: what a peer step read (`bytes`) is what the kernel had let
+    /// through by then, in the cuts it let through, and an implementation's error wording
+    /// (`call.errors`) may quote a count the kernel decided ("shorter than the 65536 bytes
+    /// already committed"). Its outcome and the implementation's counts are compared as usual.
     Follows,
 }
 
@@ -94,9 +97,13 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Whether the marked step's `ok(n)` count and `bytes` are marked too (not only its calls).
+    /// Whether the marked step's `ok(n)` count and `bytes` are marked (not only its calls, or
+    /// what follows a marked step): then the diff does not compare them.
     pub fn counts(self) -> bool {
-        self.cause != TimingCause::WriteLoop
+        matches!(
+            self.cause,
+            TimingCause::Blocked | TimingCause::SendBufferFull
+        )
     }
 
     /// What renders append to a marked value: `(timing-dependent over tcp)`.
@@ -188,6 +195,11 @@ pub struct Wire {
     pub to_impl: Vec<WireRecord>,
     pub to_peer_bytes: u64,
     pub to_impl_bytes: u64,
+    /// What went to the peer (`to_peer`, `to_peer_bytes`, `unlisted`, `after_close_notify`:
+    /// the records, their cuts and their order) depends on kernel timing: set when some step is
+    /// marked ([`Timing`]); the first step's marker. Never compared by the diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
     /// Records seen but not listed (the list is capped for bulk runs).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: u64,
@@ -233,10 +245,10 @@ pub struct Trace {
     pub duration_us: Option<u64>,
     /// The run's totals depend on kernel timing (the first step whose counts are marked): the
     /// peer's `delivery` counts (`received`, `confirmed`, `unconfirmed`; `missing` is still a
-    /// fact: bytes said written that never arrived), what went `to_peer` (records, bytes,
-    /// `unlisted`, `after_close_notify`) and `peer_end` (whether the last records, say an
-    /// alert queued behind a full buffer, got through before the run ended). The `bytes` of
-    /// every peer step from the first
+    /// fact: bytes said written that never arrived) and `peer_end` (whether the last records,
+    /// say an alert queued behind a full buffer, got through before the run ended). What went
+    /// to the peer has a marker of its own ([`Wire::timing`]). The `bytes` of every peer step
+    /// from the first
     /// marked step on, of any cause (the peer reads what the kernel let through, in the cuts
     /// it let through), are marked on those steps. Absent when the totals are facts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,10 +340,19 @@ impl Trace {
         let mut t = self.clone();
         for s in &mut t.steps {
             let Some(timing) = s.timing else { continue };
-            s.calls.clear();
-            s.calls_omitted = 0;
+            let follows = timing.cause == TimingCause::Follows;
+            if !follows {
+                s.calls.clear();
+                s.calls_omitted = 0;
+            }
+            if follows && s.actor == Actor::Peer {
+                s.bytes = None;
+            }
             if let Some(c) = &mut s.call {
-                c.ret = 0;
+                c.errors.clear();
+                if !follows {
+                    c.ret = 0;
+                }
                 if timing.counts() {
                     c.written = None;
                     if let Outcome::Ok(_) = c.outcome {
@@ -353,10 +374,12 @@ impl Trace {
         if t.timing.is_some() {
             let d = &mut t.delivery;
             (d.received, d.confirmed, d.unconfirmed) = (0, 0, 0);
+            t.peer_end = None;
+        }
+        if t.wire.timing.is_some() {
             let w = &mut t.wire;
             w.to_peer.clear();
             (w.to_peer_bytes, w.unlisted, w.after_close_notify) = (0, 0, None);
-            t.peer_end = None;
         }
         t
     }
@@ -509,6 +532,7 @@ mod tests {
             t.delivery.unconfirmed = took;
             t.wire.to_peer = vec![WireRecord(23, 16408); records];
             t.wire.to_peer_bytes = 16408 * records as u64;
+            t.wire.timing = Some(blocked);
             t
         };
         let (a, b) = (rerun(65536, 4), rerun(49152, 3));

@@ -823,7 +823,7 @@ fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
     if let Some(t) = r.timing {
         // Where the marked values are shown: the bytes, or a write loop's calls.
         let sub = format!("<span class=\"sub\">{}</span>", e(&t.suffix()));
-        if t.counts() {
+        if t.counts() || (t.cause == crate::runner::TimingCause::Follows && r.bytes.is_some()) {
             bytes.push_str(&sub);
         } else if r.calls.len() > 1 {
             outcome.push_str(&sub);

@@ -349,7 +349,12 @@ pub fn step_cell(r: Option<&StepRecord>) -> String {
         out.push_str(&format!(" ({} calls)", r.calls.len()));
     }
     // Marked counts, or a write loop's calls where it shows them.
-    let shown = r.timing.filter(|t| t.counts() || r.calls.len() > 1);
+    let follows = |t: &crate::runner::Timing| {
+        t.cause == crate::runner::TimingCause::Follows && r.bytes.is_some()
+    };
+    let shown = r
+        .timing
+        .filter(|t| t.counts() || r.calls.len() > 1 || follows(t));
     out = crate::runner::Timing::show(shown, out);
     if r.conforms == Some(false) {
         let e = r.expect.as_deref().unwrap_or("?");

@@ -113,7 +113,10 @@ impl Runner<'_> {
             let mut marked = false;
             for s in &mut self.steps {
                 marked |= s.timing.is_some();
-                if marked && s.actor == Actor::Peer && s.bytes.is_some() {
+                let quotes = |c: &Call| s.actor == Actor::Impl && !c.errors.is_empty();
+                let follows = (s.actor == Actor::Peer && s.bytes.is_some())
+                    || s.call.as_ref().is_some_and(quotes);
+                if marked && follows {
                     s.timing.get_or_insert(Timing {
                         cause: TimingCause::Follows,
                         ..t
@@ -135,6 +138,7 @@ impl Runner<'_> {
                 after_close_notify: self
                     .close_notify_at
                     .map(|at| self.pipe.total_sent(Side::Impl).saturating_sub(at)),
+                timing: first,
             },
             violations: self.violations,
             checked: self.checked.into_iter().collect(),

@@ -115,6 +115,7 @@ fn report() -> Value {
     // Over TCP: the kernel's timing decided how much of a write got through (the marker).
     let blocked = json!({"transport": "tcp", "cause": "blocked"});
     crash.insert("timing".into(), blocked.clone());
+    crash["wire"]["timing"] = blocked.clone();
     crash["steps"].as_array_mut().unwrap()[0]
         .as_object_mut()
         .unwrap()

@@ -136,7 +136,10 @@ fn every_run_goes_over_both_transports_and_their_differences_are_listed() {
     let memory = &run(&r, "io-blocking-deadlock/tls1.3/client/auto_retry")["results"]["rustls"];
     let tcp = &run(&r, "io-blocking-deadlock/tls1.3/client/auto_retry/tcp")["results"]["rustls"];
     assert_eq!(memory["delivery"]["received"], 16384);
-    assert!(tcp["delivery"]["received"].as_u64().unwrap() > 16384, "{tcp}");
+    assert!(
+        tcp["delivery"]["received"].as_u64().unwrap() > 16384,
+        "{tcp}"
+    );
     assert_eq!(tcp["timing"]["cause"], "blocked");
     assert!(memory.get("timing").is_none());
     assert!(
