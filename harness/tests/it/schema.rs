@@ -229,6 +229,27 @@ fn the_validator_rejects_an_extra_field() {
     );
 }
 
+/// The timing marker is typed: a cause the runner never sets, or one without its transport,
+/// is not a report.
+#[test]
+fn the_validator_rejects_a_timing_marker_of_another_shape() {
+    let schema = schema();
+    let mut report = report();
+    let trace = &mut report["scenarios"][0]["results"]["openssl"];
+    trace["timing"] = json!({"transport": "tcp", "cause": "slow"});
+    trace["steps"][0]["timing"] = json!({"cause": "blocked"});
+    let (errors, _) = validate(&schema, &report);
+    for expected in [
+        "/scenarios/0/results/openssl/timing/cause",
+        "/scenarios/0/results/openssl/steps/0/timing: required field \"transport\" is missing",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(expected)),
+            "{expected} in {errors:?}"
+        );
+    }
+}
+
 #[test]
 fn the_validator_rejects_a_missing_required_field_and_a_wrong_type() {
     let schema = schema();
