@@ -7,10 +7,19 @@
 //! return value of a failure (`0` vs `-1` carry no meaning, clause W10) and the wording of an
 //! `ssl(reason)` — implementations word their errors differently; a reason that differs is
 //! kept as a *note* on the run, shown in reports, never dropped.
+//!
+//! Values the runner marked timing-dependent ([`crate::trace::Timing`]: over TCP, how much the
+//! kernel's buffers took before a write stopped short or deadlocked) are not compared when
+//! *either* side marks them: a marked value is the kernel's choice in that run, so comparing
+//! it with anything, marked or exact, compares kernel timing, not libraries (the in-memory
+//! transport compares the same counts exactly). What is compared still is the outcome class of
+//! every step, how the run ended and the bytes lost (`missing`). Where a marked value differs
+//! the run gets a note that says so ([`timing_note`]), in place of the difference.
 
 use serde::{Deserialize, Serialize};
 
 use crate::runner::{RunStatus, Trace};
+use crate::transport::TransportKind;
 
 /// The verdict of one scenario run across implementations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -59,6 +68,26 @@ pub struct Difference {
     pub field: String,
     pub reference_value: String,
     pub value: String,
+}
+
+/// The note for a value not compared because a side marked it timing-dependent: `what` (`step
+/// 2 count`, `peer_received`), the transport, and both values.
+pub fn timing_note(
+    what: &str,
+    transport: TransportKind,
+    (reference_name, a): (&str, &str),
+    (name, b): (&str, &str),
+) -> String {
+    format!("{what} not compared, {TIMING_NOTE} {transport}: {reference_name} {a}, {name} {b}")
+}
+
+/// What every [`timing_note`] says (the determinism test finds them by it).
+pub const TIMING_NOTE: &str = "timing-dependent over";
+
+/// Whether `note` is a [`timing_note`]: derived from marked values, so it comes and goes with
+/// kernel timing as they do.
+pub fn is_timing_note(note: &str) -> bool {
+    note.contains(&format!("not compared, {TIMING_NOTE} "))
 }
 
 fn status_class(s: &RunStatus) -> &'static str {
@@ -170,6 +199,14 @@ pub fn compare_with(
             break;
         }
         let (ca, cb) = (a.call.as_ref(), b.call.as_ref());
+        // Either side's marker: its counts are the kernel's (module doc).
+        let counts = |t: &crate::runner::Timing| t.counts();
+        let timed = a
+            .timing
+            .filter(counts)
+            .or(b.timing.filter(counts))
+            .map(|t| t.transport);
+        let mut noted = false;
         let is_read = a.actor == crate::runner::Actor::Impl && a.op.starts_with("read ");
         let offset_reads = policy.reads_by_total
             && read_a != read_b
@@ -219,7 +256,21 @@ pub fn compare_with(
             let same = match (oa, ob) {
                 _ if lenient => oa.is_ok() == ob.is_ok(),
                 (crate::contract::Outcome::Ok(x), crate::contract::Outcome::Ok(y)) if by_count => {
-                    x == y
+                    match timed {
+                        Some(transport) if x != y => {
+                            let what = format!("step {} count", a.index);
+                            let (ra, rb) = (oa.to_string(), ob.to_string());
+                            notes.push(timing_note(
+                                &what,
+                                transport,
+                                (reference_name, &ra),
+                                (name, &rb),
+                            ));
+                            noted = true;
+                            true
+                        }
+                        _ => x == y,
+                    }
                 }
                 _ => oa.class() == ob.class(),
             };
@@ -237,7 +288,7 @@ pub fn compare_with(
                     notes,
                 );
             }
-            if oa != ob {
+            if oa != ob && !noted {
                 notes.push(format!(
                     "step {}: {name} says {ob} where {reference_name} says {oa}",
                     a.index
@@ -247,10 +298,19 @@ pub fn compare_with(
         let lenient = fatal_seen && policy.lenient_after_fatal;
         if a.actor == crate::runner::Actor::Impl && a.bytes != b.bytes && !lenient {
             let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
-            return (
-                Some(diff(Some(a.index), "bytes", show(a.bytes), show(b.bytes))),
-                notes,
-            );
+            let (ra, rb) = (show(a.bytes), show(b.bytes));
+            match timed {
+                Some(transport) => {
+                    let what = format!("step {} bytes", a.index);
+                    notes.push(timing_note(
+                        &what,
+                        transport,
+                        (reference_name, &ra),
+                        (name, &rb),
+                    ));
+                }
+                None => return (Some(diff(Some(a.index), "bytes", ra, rb)), notes),
+            }
         }
     }
     let skipped = |t: &Trace| matches!(t.status, RunStatus::Skipped { .. });
@@ -275,13 +335,25 @@ pub fn compare_with(
         return (None, notes);
     }
     let (da, db) = (&reference.delivery, &other.delivery);
-    for (field, x, y) in [
-        ("peer_received", da.received, db.received),
-        ("missing", da.missing, db.missing),
-        ("unconfirmed", da.unconfirmed, db.unconfirmed),
+    // `missing` is never marked: bytes said written that never arrived are a fact.
+    let timed = reference.timing.or(other.timing).map(|t| t.transport);
+    for (field, x, y, marked) in [
+        ("peer_received", da.received, db.received, timed),
+        ("missing", da.missing, db.missing, None),
+        ("unconfirmed", da.unconfirmed, db.unconfirmed, timed),
     ] {
-        if x != y {
-            return (Some(diff(None, field, x.to_string(), y.to_string())), notes);
+        if x == y {
+            continue;
+        }
+        let (x, y) = (x.to_string(), y.to_string());
+        match marked {
+            Some(transport) => notes.push(timing_note(
+                field,
+                transport,
+                (reference_name, &x),
+                (name, &y),
+            )),
+            None => return (Some(diff(None, field, x, y)), notes),
         }
     }
     (None, notes)
@@ -312,6 +384,7 @@ mod tests {
                     capped: false,
                     calls_omitted: 0,
                     io: true,
+                    timing: None,
                 })
                 .collect(),
             delivery: Delivery::default(),
@@ -322,6 +395,7 @@ mod tests {
             broke_w6_at: None,
             resumed: None,
             duration_us: None,
+            timing: None,
         }
     }
 
@@ -564,5 +638,125 @@ mod tests {
         assert_eq!(d, None);
         let (d, _) = compare_with(Policy::default(), "a", &one, "b", &all);
         assert_eq!(d.map(|d| d.step), Some(Some(1)));
+    }
+
+    fn tcp(cause: crate::runner::TimingCause) -> Option<crate::runner::Timing> {
+        Some(crate::runner::Timing {
+            transport: TransportKind::Tcp,
+            cause,
+        })
+    }
+
+    /// io-blocking-deadlock over TCP under load: the deadlocked write's bytes that reached
+    /// the peer are what the kernel's buffers took (49152 or 65536 from run to run). Marked,
+    /// they are not compared, and a note says where a difference would have been; marked on
+    /// one side only, neither (that side's value is the kernel's).
+    #[test]
+    fn a_marked_total_is_not_compared_and_a_note_says_so() {
+        use crate::runner::TimingCause::Blocked;
+        let blocked = |received: u64, marked: bool| {
+            let mut t = trace(&[Outcome::Ok(1), Outcome::Deadlock]);
+            t.status = RunStatus::Deadlock { step: 1 };
+            t.delivery.received = received;
+            t.delivery.unconfirmed = received;
+            if marked {
+                t.steps[1].timing = tcp(Blocked);
+                t.timing = tcp(Blocked);
+            }
+            t
+        };
+        let (a, b) = (blocked(65536, true), blocked(49152, true));
+        let (d, notes) = compare("openssl", &a, "rustls", &b);
+        assert_eq!(d, None);
+        assert_eq!(
+            notes,
+            vec![
+                "peer_received not compared, timing-dependent over tcp: openssl 65536, rustls 49152",
+                "unconfirmed not compared, timing-dependent over tcp: openssl 65536, rustls 49152",
+            ]
+        );
+        assert!(notes.iter().all(|n| is_timing_note(n)));
+        let (d, _) = compare("openssl", &a, "rustls", &blocked(49152, false));
+        assert_eq!(d, None, "either side's marker");
+        let (d, notes) = compare("openssl", &a, "rustls", &blocked(65536, true));
+        assert_eq!((d, notes), (None, vec![]), "no note where nothing differs");
+        // Unmarked, the same traces differ.
+        let (d, _) = compare(
+            "openssl",
+            &blocked(65536, false),
+            "rustls",
+            &blocked(49152, false),
+        );
+        assert_eq!(
+            d.map(|d| (d.field, d.reference_value, d.value)),
+            Some(("peer_received".into(), "65536".into(), "49152".into()))
+        );
+    }
+
+    #[test]
+    fn a_marked_step_count_is_not_compared_but_its_outcome_class_is() {
+        use crate::runner::TimingCause::SendBufferFull;
+        let partial = |n: u64| {
+            let mut t = trace(&[Outcome::Ok(1), Outcome::Ok(n)]);
+            t.steps[1].timing = tcp(SendBufferFull);
+            t.steps[1].bytes = Some(n);
+            t
+        };
+        let (d, notes) = compare("a", &partial(65536), "b", &partial(49152));
+        assert_eq!(d, None);
+        assert_eq!(
+            notes,
+            vec![
+                "step 1 count not compared, timing-dependent over tcp: a ok(65536), b ok(49152)",
+                "step 1 bytes not compared, timing-dependent over tcp: a 65536, b 49152",
+            ]
+        );
+        // want_write against ok(n) is a difference in class, marked or not.
+        let mut stopped = partial(1);
+        stopped.steps[1].call = Some(Call::new(Outcome::WantWrite, -1));
+        stopped.steps[1].bytes = Some(65536);
+        let (d, _) = compare("a", &partial(65536), "b", &stopped);
+        assert_eq!(
+            d.map(|d| (d.step, d.field, d.value)),
+            Some((Some(1), "outcome".into(), "want_write".into()))
+        );
+    }
+
+    /// Beside a marked value, what is not marked still counts: an unmarked step's count, the
+    /// bytes lost (`missing`, never marked), how the run ended.
+    #[test]
+    fn an_unmarked_difference_beside_a_marked_one_is_still_reported() {
+        use crate::runner::TimingCause::{Blocked, WriteLoop};
+        let marked = |first: u64, received: u64| {
+            let mut t = trace(&[Outcome::Ok(first), Outcome::Deadlock]);
+            t.steps[1].timing = tcp(Blocked);
+            t.timing = tcp(Blocked);
+            t.delivery.received = received;
+            t
+        };
+        let (d, _) = compare("a", &marked(100, 65536), "b", &marked(99, 49152));
+        assert_eq!(
+            d.map(|d| (d.step, d.field)),
+            Some((Some(0), "outcome".into()))
+        );
+        let mut lost = marked(100, 49152);
+        lost.delivery.missing = 7;
+        let (d, _) = compare("a", &marked(100, 65536), "b", &lost);
+        assert_eq!(
+            d.map(|d| (d.field, d.value)),
+            Some(("missing".into(), "7".into()))
+        );
+        let mut ended = marked(100, 49152);
+        ended.status = RunStatus::Deadlock { step: 1 };
+        let (d, _) = compare("a", &marked(100, 65536), "b", &ended);
+        assert_eq!(d.map(|d| d.field), Some("status".into()));
+        // A write loop that wrote all it was asked marks its calls only: its count is compared.
+        let looped = |n: u64| {
+            let mut t = trace(&[Outcome::Ok(n)]);
+            t.steps[0].timing = tcp(WriteLoop);
+            t
+        };
+        let (d, _) = compare("a", &looped(100000), "b", &looped(50000));
+        assert_eq!(d.map(|d| d.value), Some("ok(50000)".into()));
     }
 }

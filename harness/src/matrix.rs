@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::{Actor, RunStatus, StepRecord, Trace};
+use crate::runner::{Actor, RunStatus, StepRecord, Timing, Trace};
 
 /// One step of one run (or its end) where the implementations do not all agree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +66,10 @@ pub struct Observation {
     /// For the run's end: the bytes the peer's application received in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received: Option<u64>,
+    /// A side marked the counts here timing-dependent ([`Timing`]): they are left out (a
+    /// step's `ok(n)` is shown as `ok`, no `ret` or `bytes`; the end has no `received`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
 }
 
 /// How a run ended, without its details (those are in the trace).
@@ -112,6 +116,9 @@ impl Observation {
         if let Some(n) = self.received {
             return format!("{status}, peer got {n}");
         }
+        if let (None, Some(t)) = (&self.outcome, self.timing) {
+            return format!("{status}, peer's total {}", t.suffix());
+        }
         if self.outcome.is_none() && self.status.is_some() {
             return format!("not reached ({status})");
         }
@@ -124,6 +131,9 @@ impl Observation {
         }
         if let Some(b) = self.bytes {
             out.push_str(&format!(" bytes={b}"));
+        }
+        if let Some(t) = self.timing {
+            out.push_str(&format!(" {}", t.suffix()));
         }
         out
     }
@@ -159,11 +169,17 @@ pub fn behaviours(traces: &[(&str, &Trace)]) -> Vec<Behaviour> {
         let Some(op) = records.iter().flatten().next().map(|r| r.op.clone()) else {
             continue;
         };
+        // As in the diff: where a side marked the step's counts timing-dependent, they are
+        // compared (and shown) by class only.
+        let timed = records
+            .iter()
+            .flatten()
+            .find_map(|r| r.timing.filter(|t| t.counts()));
         let seen: Vec<Seen> = traces
             .iter()
             .zip(&records)
             .map(|((_, t), r)| match r {
-                Some(r) => step_seen(r),
+                Some(r) => step_seen(r, timed),
                 None => {
                     let o = Observation {
                         status: Some(Ended::of(&t.status)),
@@ -192,12 +208,14 @@ pub fn behaviours(traces: &[(&str, &Trace)]) -> Vec<Behaviour> {
             groups: group(traces, &seen),
         });
     }
+    let totals_timed = traces.iter().find_map(|(_, t)| t.timing);
     let ends: Vec<Seen> = traces
         .iter()
         .map(|(_, t)| {
             let o = Observation {
                 status: Some(Ended::of(&t.status)),
-                received: Some(t.delivery.received),
+                received: Some(t.delivery.received).filter(|_| totals_timed.is_none()),
+                timing: totals_timed,
                 ..Observation::default()
             };
             Seen {
@@ -216,24 +234,29 @@ pub fn behaviours(traces: &[(&str, &Trace)]) -> Vec<Behaviour> {
     out
 }
 
-/// The observation of a step that was played: the exact one and what the diff compares.
-fn step_seen(r: &StepRecord) -> Seen {
+/// The observation of a step that was played: the exact one and what the diff compares;
+/// `timed`: some side marked the step's counts timing-dependent (they are left out).
+fn step_seen(r: &StepRecord, timed: Option<Timing>) -> Seen {
     let on_impl = r.actor == Actor::Impl;
     let is_read = on_impl && r.op.starts_with("read ");
-    let by_count = on_impl && !is_read;
+    let by_count = on_impl && !is_read && timed.is_none();
     // A write loop's summary carries its last call's return value (its outcome and bytes are
     // what count), and a read's is its count (not compared).
     let write_loop = matches!(r.op.split(' ').next(), Some("write_all" | "write_stream"));
     let exact = Observation {
-        outcome: r.call.as_ref().map(|c| c.outcome.to_string()),
+        outcome: r.call.as_ref().map(|c| match &c.outcome {
+            o @ crate::contract::Outcome::Ok(_) if timed.is_some() => o.class().to_string(),
+            o => o.to_string(),
+        }),
         ret: r
             .call
             .as_ref()
             .filter(|c| by_count && !write_loop && !harness_outcome(&c.outcome))
             .map(|c| c.ret),
-        bytes: r.bytes.filter(|_| on_impl),
+        bytes: r.bytes.filter(|_| on_impl && timed.is_none()),
         status: None,
         received: None,
+        timing: timed,
     };
     let compared = r.call.as_ref().map(|c| match &c.outcome {
         crate::contract::Outcome::Ok(n) if by_count => format!("ok({n})"),
@@ -404,5 +427,45 @@ mod tests {
         let step2 = rows.iter().find(|r| r.step == Some(2)).unwrap();
         assert_eq!(step2.groups[1].observation.cell(), "not reached (skipped)");
         assert_eq!(names(&step2.groups[1]), ["b"]);
+    }
+
+    /// As in the diff: counts a side marked timing-dependent make no row; with a row for
+    /// another reason they are left out and the cell says why.
+    #[test]
+    fn marked_counts_make_no_row_and_are_left_out_of_cells() {
+        let tcp = Some(Timing {
+            transport: crate::transport::TransportKind::Tcp,
+            cause: crate::runner::TimingCause::Blocked,
+        });
+        let marked = |n: u64, received: u64| {
+            let mut t = fixture::trace(&[Outcome::Ok(1), Outcome::Ok(n)]);
+            t.steps[1].timing = tcp;
+            t.timing = tcp;
+            t.delivery.received = received;
+            t
+        };
+        let (a, b) = (marked(65536, 65536), marked(49152, 49152));
+        assert_eq!(behaviours(&[("a", &a), ("b", &b)]), vec![]);
+        let mut c = marked(49152, 49152);
+        c.steps[1].call = Some(crate::contract::Call::new(Outcome::WantWrite, -1));
+        c.status = RunStatus::Deadlock { step: 1 };
+        let rows = behaviours(&[("a", &a), ("c", &c)]);
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.groups.iter().map(|g| g.observation.cell()).collect())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                vec![
+                    "ok (timing-dependent over tcp)",
+                    "want_write (timing-dependent over tcp)"
+                ],
+                vec![
+                    "completed, peer's total (timing-dependent over tcp)",
+                    "deadlock, peer's total (timing-dependent over tcp)"
+                ],
+            ]
+        );
     }
 }

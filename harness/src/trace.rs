@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{Call, Outcome};
 use crate::payload::Delivery;
 use crate::scenario::Step;
+use crate::transport::TransportKind;
 use crate::wire::WireRecord;
 
 /// Who a step acted on.
@@ -52,6 +53,72 @@ pub struct StepRecord {
     /// before it was recorded, and for every other step.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub io: bool,
+    /// Some of the step's values depend on kernel timing, not on the implementation alone:
+    /// the wording of its `call.errors` (a driver may quote a count the kernel decided), and
+    /// as its [`TimingCause`] says: its `calls` (how many, which of them got want_write, their
+    /// counts), `calls_omitted` and `call.ret`; with [`Timing::counts`] also its `ok(n)` count,
+    /// `call.written` and `bytes`; a peer step's `bytes` ([`TimingCause::Follows`]). Its
+    /// outcome *class* is still a fact. Absent when nothing is (always over memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+/// Why a value depends on kernel timing rather than on the implementation alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimingCause {
+    /// A blocking write could not finish (a deadlock): what it had sent is what the kernel's
+    /// socket buffers took before the writer blocked.
+    Blocked,
+    /// A write stopped early because the kernel's send buffer was full (want_write, or fewer
+    /// bytes than it was given): how much fitted depends on how far the kernel had already
+    /// passed earlier bytes on to the receiver (ACKs, window updates), which is timing.
+    SendBufferFull,
+    /// A write loop (`write_all`, `write_stream`) wrote all it was asked: its count is a fact,
+    /// but how many calls it took, and which of them met a full send buffer, are the kernel's
+    /// timing (only the calls are marked, and `write_stream`'s call count in `op`).
+    WriteLoop,
+    /// A step after a marked one: what a peer step read (`bytes`) is what the kernel had let
+    /// through by then, in the cuts it let through, and an implementation's error wording
+    /// (`call.errors`) may quote a count the kernel decided ("shorter than the 65536 bytes
+    /// already committed"). Its outcome and the implementation's counts are compared as usual.
+    Follows,
+}
+
+/// The marker of a value that depends on kernel timing over a transport (only TCP sets it):
+/// the runner sets it from what it saw (the kernel refused the implementation's bytes during
+/// a write that then stopped short or deadlocked), never from a scenario's name. The diff does
+/// not compare a value either side marks (it notes it instead), the determinism test masks
+/// them, and renders print them with "(timing-dependent over tcp)".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Timing {
+    pub transport: TransportKind,
+    pub cause: TimingCause,
+}
+
+impl Timing {
+    /// Whether the marked step's `ok(n)` count and `bytes` are marked (not only its calls, or
+    /// what follows a marked step): then the diff does not compare them.
+    pub fn counts(self) -> bool {
+        matches!(
+            self.cause,
+            TimingCause::Blocked | TimingCause::SendBufferFull
+        )
+    }
+
+    /// What renders append to a marked value: `(timing-dependent over tcp)`.
+    pub fn suffix(self) -> String {
+        format!("(timing-dependent over {})", self.transport)
+    }
+
+    /// `value`, with [`Timing::suffix`] when `timing` marks it: `49152 (timing-dependent over
+    /// tcp)`.
+    pub fn show(timing: Option<Timing>, value: String) -> String {
+        match timing {
+            Some(t) => format!("{value} {}", t.suffix()),
+            None => value,
+        }
+    }
 }
 
 /// The calls a looping step keeps in its record: the first `MAX_CALLS_KEPT - 1` and the last.
@@ -128,6 +195,11 @@ pub struct Wire {
     pub to_impl: Vec<WireRecord>,
     pub to_peer_bytes: u64,
     pub to_impl_bytes: u64,
+    /// What went to the peer (`to_peer`, `to_peer_bytes`, `unlisted`, `after_close_notify`:
+    /// the records, their cuts and their order) depends on kernel timing: set when some step is
+    /// marked ([`Timing`]); the first step's marker. Never compared by the diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
     /// Records seen but not listed (the list is capped for bulk runs).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: u64,
@@ -171,6 +243,16 @@ pub struct Trace {
     /// observation: the diff, the behaviour matrix and report comparisons never look at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_us: Option<u64>,
+    /// The run's totals depend on kernel timing (the first step whose counts are marked): the
+    /// peer's `delivery` counts (`received`, `confirmed`, `unconfirmed`; `missing` is still a
+    /// fact: bytes said written that never arrived) and `peer_end` (whether the last records,
+    /// say an alert queued behind a full buffer, got through before the run ended). What went
+    /// to the peer has a marker of its own ([`Wire::timing`]). The `bytes` of every peer step
+    /// from the first
+    /// marked step on, of any cause (the peer reads what the kernel let through, in the cuts
+    /// it let through), are marked on those steps. Absent when the totals are facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
 }
 
 /// A duration in whole microseconds, for [`Trace::duration_us`].
@@ -211,6 +293,7 @@ impl StepRecord {
             capped: false,
             calls_omitted: 0,
             io: step.is_io(),
+            timing: None,
         }
     }
 
@@ -249,7 +332,59 @@ impl Trace {
             broke_w6_at: None,
             resumed: None,
             duration_us: None,
+            timing: None,
         }
+    }
+
+    /// The trace with every value its [`Timing`] markers cover blanked (counts 0, lists
+    /// empty, `ok(n)` as `ok(0)`), and nothing else touched: what reruns over TCP must agree
+    /// on byte for byte (harness/tests/it/determinism.rs). The markers themselves stay.
+    pub fn timing_masked(&self) -> Trace {
+        let mut t = self.clone();
+        for s in &mut t.steps {
+            let Some(timing) = s.timing else { continue };
+            let follows = timing.cause == TimingCause::Follows;
+            if !follows {
+                s.calls.clear();
+                s.calls_omitted = 0;
+            }
+            if follows && s.actor == Actor::Peer {
+                s.bytes = None;
+            }
+            if let Some(c) = &mut s.call {
+                c.errors.clear();
+                if !follows {
+                    c.ret = 0;
+                }
+                if timing.counts() {
+                    c.written = None;
+                    if let Outcome::Ok(_) = c.outcome {
+                        c.outcome = Outcome::Ok(0);
+                    }
+                }
+            }
+            if timing.counts() {
+                s.bytes = None;
+            }
+            // `write_stream`'s call count, in its one-line form.
+            let calls =
+                s.op.strip_suffix(" calls)")
+                    .and_then(|head| head.rfind(" ("));
+            if let Some(at) = calls.filter(|_| s.op.starts_with("write_stream ")) {
+                s.op.truncate(at);
+            }
+        }
+        if t.timing.is_some() {
+            let d = &mut t.delivery;
+            (d.received, d.confirmed, d.unconfirmed) = (0, 0, 0);
+            t.peer_end = None;
+        }
+        if t.wire.timing.is_some() {
+            let w = &mut t.wire;
+            w.to_peer.clear();
+            (w.to_peer_bytes, w.unlisted, w.after_close_notify) = (0, 0, None);
+        }
+        t
     }
 
     /// The trace of a run whose worker was lost (it crashed or hung; `status` says which):
@@ -363,5 +498,101 @@ mod tests {
         let t = Trace::empty(RunStatus::Completed);
         assert!(t.steps.is_empty() && t.violations.is_empty() && t.checked.is_empty());
         assert_eq!(t.status, RunStatus::Completed);
+    }
+
+    /// Two reruns of io-blocking-deadlock over TCP under load: they differ in what the kernel
+    /// took (marked) and agree once that is masked; a difference the markers do not cover
+    /// (here the handshake's outcome) survives the mask.
+    #[test]
+    fn timing_masked_blanks_what_the_markers_cover_and_nothing_else() {
+        use serde_json::json;
+        let blocked = Timing {
+            transport: TransportKind::Tcp,
+            cause: TimingCause::Blocked,
+        };
+        let rerun = |took: u64, records: usize| {
+            let handshake = step(json!({"op": "handshake"}));
+            let write = step(json!({"op": "write", "len": 100000}));
+            let read = step(json!({"op": "peer_read"}));
+            let mut w = StepRecord::with_call(1, &write, Call::new(Outcome::Deadlock, -1));
+            w.timing = Some(blocked);
+            let mut r = StepRecord::with_call(2, &read, Call::new(Outcome::WantRead, -1));
+            r.bytes = Some(took);
+            r.timing = Some(Timing {
+                cause: TimingCause::Follows,
+                ..blocked
+            });
+            let mut t = Trace {
+                steps: vec![
+                    StepRecord::with_call(0, &handshake, Call::new(Outcome::Ok(1), 1)),
+                    w,
+                    r,
+                ],
+                timing: Some(blocked),
+                ..Trace::empty(RunStatus::Deadlock { step: 1 })
+            };
+            t.delivery.received = took;
+            t.delivery.unconfirmed = took;
+            t.wire.to_peer = vec![WireRecord(23, 16408); records];
+            t.wire.to_peer_bytes = 16408 * records as u64;
+            t.wire.timing = Some(blocked);
+            t
+        };
+        let (a, b) = (rerun(65536, 4), rerun(49152, 3));
+        assert_ne!(a, b);
+        assert_eq!(a.timing_masked(), b.timing_masked());
+        let masked = a.timing_masked();
+        assert_eq!(
+            (masked.delivery.received, masked.delivery.unconfirmed),
+            (0, 0)
+        );
+        assert_eq!(
+            (masked.steps[2].bytes, masked.steps[1].timing),
+            (None, Some(blocked))
+        );
+        let mut c = rerun(49152, 3);
+        c.steps[0].call = Some(Call::new(Outcome::WantRead, -1));
+        assert_ne!(a.timing_masked(), c.timing_masked());
+        let mut lost = rerun(49152, 3);
+        lost.delivery.missing = 1;
+        assert_ne!(
+            a.timing_masked(),
+            lost.timing_masked(),
+            "missing is never masked"
+        );
+    }
+
+    #[test]
+    fn a_write_loop_marker_masks_its_calls_but_not_its_count() {
+        use serde_json::json;
+        let all = step(json!({"op": "write_all", "len": 100000}));
+        let mut r = StepRecord::with_call(0, &all, Call::new(Outcome::Ok(100000), 1696));
+        r.bytes = Some(100000);
+        r.calls = vec![Call::new(Outcome::WantWrite, -1); 3];
+        r.timing = Some(Timing {
+            transport: TransportKind::Tcp,
+            cause: TimingCause::WriteLoop,
+        });
+        let t = Trace {
+            steps: vec![r],
+            ..Trace::empty(RunStatus::Completed)
+        };
+        let m = t.timing_masked();
+        let s = &m.steps[0];
+        assert_eq!((s.calls.len(), s.bytes), (0, Some(100000)));
+        assert_eq!(
+            s.call.as_ref().map(|c| (&c.outcome, c.ret)),
+            Some((&Outcome::Ok(100000), 0))
+        );
+        let stream = step(json!({"op": "write_stream", "total": 1000, "chunk": 100}));
+        let mut r = StepRecord::with_call(0, &stream, Call::new(Outcome::Ok(1000), 100));
+        r.op.push_str(" (12 calls)");
+        r.timing = t.steps[0].timing;
+        let masked = Trace {
+            steps: vec![r],
+            ..t
+        }
+        .timing_masked();
+        assert_eq!(masked.steps[0].op, stream.short());
     }
 }

@@ -29,7 +29,9 @@ use crate::wire::{RecordObserver, WireRecord};
 mod tcp;
 
 /// Which transport a run goes over.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TransportKind {
     /// The in-memory [`Pipe`]: exact capacities, faults as scripted.
@@ -131,6 +133,8 @@ struct State {
     io_error: [Option<String>; 2],
     /// `Some` for loopback TCP: the sockets replace the byte queues (see `tcp.rs`).
     tcp: Option<tcp::Link>,
+    /// Per writing side: how often the kernel had no room for its bytes (TCP only).
+    refused: [u64; 2],
 }
 
 /// The shared transport of one run. Cheap to clone (a handle).
@@ -155,6 +159,7 @@ impl Pipe {
             deadlocked: false,
             io_error: [None, None],
             tcp: None,
+            refused: [0; 2],
         })))
     }
 
@@ -188,6 +193,18 @@ impl Pipe {
     /// Installs the function a blocking implementation endpoint runs when it cannot proceed.
     pub fn set_pump(&self, pump: Pump) {
         self.0.borrow_mut().pump = Some(pump);
+    }
+
+    /// How often the kernel had no room for `writer`'s bytes so far (a send that would block):
+    /// always 0 in memory, where capacities are exact. The runner marks what such a write
+    /// then reported as timing-dependent ([`crate::trace::Timing`]).
+    pub fn kernel_refused(&self, writer: Side) -> u64 {
+        self.0.borrow().refused[writer.outgoing()]
+    }
+
+    /// Whether a blocking call deadlocked since the last [`Pipe::take_deadlock`] (kept).
+    pub fn deadlocked(&self) -> bool {
+        self.0.borrow().deadlocked
     }
 
     /// Whether a blocking call deadlocked since the last look (and forget it).

@@ -31,6 +31,7 @@ fn trace(calls: Vec<Call>, to_peer: &[(u8, u16)]) -> Trace {
                 capped: false,
                 calls_omitted: 0,
                 io: true,
+                timing: None,
             })
             .collect(),
         delivery: Delivery::default(),
@@ -44,6 +45,7 @@ fn trace(calls: Vec<Call>, to_peer: &[(u8, u16)]) -> Trace {
         broke_w6_at: None,
         resumed: None,
         duration_us: None,
+        timing: None,
     }
 }
 

@@ -236,6 +236,7 @@ fn step(i: usize, op: &str, outcome: Outcome) -> StepRecord {
         calls_omitted: 0,
         // Known entries match on `op` and the outcome; whether the step is I/O is the diff's.
         io: false,
+        timing: None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::{describe_violation, names, step_cell, step_rows, violations};
 use crate::report::{status_label, Report, RunReport};
+use crate::runner::Timing;
 
 /// Marks the row of a first difference (in the left margin).
 pub const MARK: &str = ">";
@@ -74,12 +75,12 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
         (
             "confirmed",
             "confirmed",
-            per_impl(&|t| t.delivery.confirmed.to_string()),
+            per_impl(&|t| Timing::show(t.timing, t.delivery.confirmed.to_string())),
         ),
         (
             "peer_received",
             "peer received",
-            per_impl(&|t| t.delivery.received.to_string()),
+            per_impl(&|t| Timing::show(t.timing, t.delivery.received.to_string())),
         ),
         (
             "missing",
@@ -89,7 +90,7 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
         (
             "unconfirmed",
             "unconfirmed",
-            per_impl(&|t| t.delivery.unconfirmed.to_string()),
+            per_impl(&|t| Timing::show(t.timing, t.delivery.unconfirmed.to_string())),
         ),
     ];
     if names
@@ -253,6 +254,40 @@ mod tests {
         let marked: Vec<&str> = text.lines().filter(|l| l.starts_with(MARK)).collect();
         assert_eq!(marked.len(), 1, "{text}");
         assert!(marked[0].contains("peer received"), "{text}");
+    }
+
+    #[test]
+    fn marked_values_say_they_are_timing_dependent_where_they_are_printed() {
+        let mut r = fixture::report();
+        let tcp = Some(crate::runner::Timing {
+            transport: crate::transport::TransportKind::Tcp,
+            cause: crate::runner::TimingCause::Blocked,
+        });
+        let t = r.scenarios[0].results.get_mut("rustls").unwrap();
+        t.timing = tcp;
+        t.delivery.received = 49152;
+        t.steps[1].timing = tcp;
+        t.steps[1].bytes = Some(49152);
+        let text = explain(&r, "agrees").unwrap();
+        let received = text.lines().find(|l| l.contains("peer received")).unwrap();
+        assert!(
+            received.contains("49152 (timing-dependent over tcp)"),
+            "{text}"
+        );
+        assert!(
+            !received.contains("100 (timing"),
+            "the other side is not marked: {text}"
+        );
+        let step = text.lines().find(|l| l.contains("bytes=49152")).unwrap();
+        assert!(
+            step.contains("bytes=49152 (timing-dependent over tcp)"),
+            "{text}"
+        );
+        let html = crate::render::html::render(&r);
+        assert!(
+            html.contains("49152 (timing-dependent over tcp)"),
+            "the run-end table"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::{
 use crate::contract::Outcome;
 use crate::diff::Verdict;
 use crate::report::{status_label, ClauseVerdict, Report, RunReport};
-use crate::runner::{RunStatus, StepRecord, Trace};
+use crate::runner::{RunStatus, StepRecord, Timing, Trace};
 use crate::wire::WireRecord;
 
 const STYLE: &str = r#"
@@ -741,8 +741,10 @@ fn differs(reference: Option<&StepRecord>, other: Option<&StepRecord>) -> Differ
                 a.call.as_ref().map(|c| &c.outcome),
                 b.call.as_ref().map(|c| &c.outcome),
             );
+            // Counts either side marked timing-dependent are not compared (the diff notes them).
+            let timed = [a, b].iter().any(|r| r.timing.is_some_and(|t| t.counts()));
             let same = match (x, y) {
-                (Some(Outcome::Ok(m)), Some(Outcome::Ok(n))) => !counted || m == n,
+                (Some(Outcome::Ok(m)), Some(Outcome::Ok(n))) => !counted || timed || m == n,
                 (Some(m), Some(n)) => m.class() == n.class(),
                 (None, None) => true,
                 _ => false,
@@ -751,8 +753,8 @@ fn differs(reference: Option<&StepRecord>, other: Option<&StepRecord>) -> Differ
             Differs {
                 outcome: !same,
                 noted: same && x != y,
-                bytes: bytes && on_impl,
-                bytes_noted: bytes && !on_impl,
+                bytes: bytes && on_impl && !timed,
+                bytes_noted: bytes && (!on_impl || timed),
             }
         }
         (None, None) => Differs::default(),
@@ -817,7 +819,16 @@ fn step_cells(rec: Option<&StepRecord>, differs: Differs, out: &mut String) {
         .call
         .as_ref()
         .map_or(String::new(), |c| e(&c.errors.join("; ")));
-    let bytes = r.bytes.map_or(String::new(), |b| b.to_string());
+    let mut bytes = r.bytes.map_or(String::new(), |b| b.to_string());
+    if let Some(t) = r.timing {
+        // Where the marked values are shown: the bytes, or a write loop's calls.
+        let sub = format!("<span class=\"sub\">{}</span>", e(&t.suffix()));
+        if t.counts() || (t.cause == crate::runner::TimingCause::Follows && r.bytes.is_some()) {
+            bytes.push_str(&sub);
+        } else if r.calls.len() > 1 {
+            outcome.push_str(&sub);
+        }
+    }
     out.push_str(&format!(
         "<td class=\"outcome mono{}\">{outcome}</td><td class=\"mono\">{ret}</td>\
          <td class=\"mono\">{errors}</td><td class=\"mono{}\">{bytes}</td>",
@@ -871,8 +882,12 @@ fn endings_table(run: &RunReport, names: &[&str], out: &mut String) {
             "<tr class=\"end{}\" data-field=\"{field}\"><td>{label}</td>",
             if first { " first-diff" } else { "" }
         ));
+        // The totals the trace's marker covers.
+        let timed = ["peer_end", "confirmed", "peer_received", "unconfirmed"].contains(&field);
         for n in names {
-            let v = run.results.get(*n).map_or("-".to_string(), f);
+            let v = run.results.get(*n).map_or("-".to_string(), |t| {
+                Timing::show(t.timing.filter(|_| timed), f(t))
+            });
             out.push_str(&format!("<td class=\"mono\">{}</td>", e(&v)));
         }
         out.push_str("</tr>\n");

@@ -348,6 +348,16 @@ pub fn step_cell(r: Option<&StepRecord>) -> String {
     if r.calls.len() > 1 {
         out.push_str(&format!(" ({} calls)", r.calls.len()));
     }
+    // Marked counts, or a write loop's calls where it shows them.
+    let follows = |t: &crate::runner::Timing| {
+        t.cause == crate::runner::TimingCause::Follows && r.bytes.is_some()
+    };
+    // Only where a marked value is printed: a count, bytes, the calls.
+    let counted = r.bytes.is_some() || r.call.as_ref().is_some_and(|c| c.outcome.is_ok());
+    let shown = r
+        .timing
+        .filter(|t| (t.counts() && counted) || r.calls.len() > 1 || follows(t));
+    out = crate::runner::Timing::show(shown, out);
     if r.conforms == Some(false) {
         let e = r.expect.as_deref().unwrap_or("?");
         out.push_str(&format!(" !expected {e}"));

@@ -98,6 +98,33 @@ impl Runner<'_> {
                 );
             }
         }
+        // From the first step whose counts the kernel's timing decided on, what each peer
+        // step read is timing too (the peer reads what the kernel let through, in the cuts
+        // it let through). The run's totals are when some of it stayed the kernel's choice:
+        // bytes went out that no write confirmed (a pending or deadlocked write), or a marked
+        // count that stopped short is in the confirmed total. Writes that the script retried
+        // until they were confirmed in full leave the totals facts.
+        let first = self.steps.iter().find_map(|s| s.timing);
+        let counts = self
+            .steps
+            .iter()
+            .find_map(|s| s.timing.filter(|t| t.counts()));
+        if let Some(t) = first {
+            let mut marked = false;
+            for s in &mut self.steps {
+                marked |= s.timing.is_some();
+                let quotes = |c: &Call| s.actor == Actor::Impl && !c.errors.is_empty();
+                let follows = (s.actor == Actor::Peer && s.bytes.is_some())
+                    || s.call.as_ref().is_some_and(quotes);
+                if marked && follows {
+                    s.timing.get_or_insert(Timing {
+                        cause: TimingCause::Follows,
+                        ..t
+                    });
+                }
+            }
+        }
+        let timing = counts.filter(|_| delivery.unconfirmed > 0 || self.timing_short);
         Trace {
             status,
             steps: self.steps,
@@ -111,6 +138,7 @@ impl Runner<'_> {
                 after_close_notify: self
                     .close_notify_at
                     .map(|at| self.pipe.total_sent(Side::Impl).saturating_sub(at)),
+                timing: first,
             },
             violations: self.violations,
             checked: self.checked.into_iter().collect(),
@@ -118,6 +146,7 @@ impl Runner<'_> {
             broke_w6_at: self.broke_w6_at,
             resumed: None,
             duration_us: None,
+            timing,
         }
     }
 }

@@ -27,7 +27,8 @@ mod write;
 pub use self::checks::{concerned_clause, CheckContext};
 use crate::trace::CallLog;
 pub use crate::trace::{
-    micros, Actor, RunStatus, StepRecord, Trace, Violation, Wire, MAX_CALLS_KEPT,
+    micros, Actor, RunStatus, StepRecord, Timing, TimingCause, Trace, Violation, Wire,
+    MAX_CALLS_KEPT,
 };
 
 /// What a step observer is told: a step begins, or one ended with its record.
@@ -203,6 +204,8 @@ fn run_untimed(
         fatal_at: None,
         resumed: None,
         w10_steps: BTreeSet::new(),
+        timing_now: None,
+        timing_short: false,
         observer: opts.observer,
         close_notify_at: None,
     };
@@ -311,6 +314,11 @@ struct Runner<'a> {
     resumed: Option<bool>,
     /// Steps with a W10 violation already recorded (one per step, the first pair).
     w10_steps: BTreeSet<usize>,
+    /// The step being played made a write whose count the kernel's timing decided
+    /// (`note_timing`); becomes the step record's [`Timing`].
+    timing_now: Option<TimingCause>,
+    /// A marked step's count stopped short of what it was asked (see `play`).
+    timing_short: bool,
     observer: Option<&'a dyn Fn(StepEvent<'_>)>,
     /// What the implementation had sent to the peer when its first shutdown succeeded.
     close_notify_at: Option<u64>,
@@ -338,6 +346,38 @@ impl Runner<'_> {
             self.w10_steps.insert(i);
             self.violation("W10", "spec", Some(i), detail);
         }
+    }
+
+    /// What of step record `rec` (asked to write `len`) depends on kernel timing, from what the
+    /// writes saw (`note_timing`): over TCP, a write loop that wrote all it was asked marks
+    /// only its calls, whether or not one of them met a full buffer (that too is timing); any
+    /// other write that the kernel stopped short or blocked marks its counts, and a count short
+    /// of what it was asked is then in the confirmed total (`timing_short`).
+    fn timing_cause(
+        &mut self,
+        step: &Step,
+        rec: &StepRecord,
+        len: Option<u64>,
+    ) -> Option<TimingCause> {
+        let seen = self.timing_now.take();
+        if self.pipe.kind() != TransportKind::Tcp || rec.actor != Actor::Impl {
+            return None;
+        }
+        let asked = len.unwrap_or(0);
+        let looped = matches!(step, Step::WriteAll { .. } | Step::WriteStream { .. });
+        let complete = rec
+            .call
+            .as_ref()
+            .is_some_and(|c| c.outcome == Outcome::Ok(asked));
+        if looped && complete {
+            return Some(TimingCause::WriteLoop);
+        }
+        let counted = |c: &Call| matches!(c.outcome, Outcome::Ok(n) if n < asked);
+        if seen.is_some() {
+            self.timing_short |=
+                rec.call.as_ref().is_some_and(counted) || rec.bytes.is_some_and(|b| b < asked);
+        }
+        seen
     }
 
     fn violation(&mut self, clause: &str, kind: &str, step: Option<usize>, detail: String) {
@@ -398,6 +438,12 @@ impl Runner<'_> {
                     };
                 }
             };
+            if let Some(cause) = self.timing_cause(step, &rec, len) {
+                rec.timing = Some(Timing {
+                    transport: self.pipe.kind(),
+                    cause,
+                });
+            }
             let deadlocked = self.pipe.take_deadlock();
             if let Some(call) = rec.call.as_mut() {
                 if deadlocked {

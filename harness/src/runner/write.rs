@@ -87,14 +87,40 @@ impl Runner<'_> {
         }
         self.ledger.borrow_mut().expect(self.slot_content[slot]);
         let buf = &self.slots[slot][range];
+        let refused = self.pipe.kernel_refused(Side::Impl);
         let call = match api {
             Api::Write => self.conn.write(buf),
             Api::WriteEx => self.conn.write_ex(buf),
         };
+        if self.pipe.kernel_refused(Side::Impl) > refused {
+            self.note_timing(&call, len);
+        }
         if call.outcome.is_retry() {
             self.retry_due = Some((len, slot, at));
         }
         call
+    }
+
+    /// After a write of `len` bytes during which the kernel had no room for some of them: if
+    /// the call then deadlocked or stopped short (want_write, or fewer bytes than it was
+    /// given), where it stopped is the kernel's timing, and the step is marked
+    /// ([`crate::trace::Timing`]). A write that got all its bytes through is not: its count is
+    /// its length, whatever the kernel did meanwhile.
+    fn note_timing(&mut self, call: &Call, len: usize) {
+        let cause = if self.pipe.deadlocked() {
+            TimingCause::Blocked
+        } else {
+            match call.outcome {
+                Outcome::WantWrite => TimingCause::SendBufferFull,
+                Outcome::Ok(n) if n < len as u64 => TimingCause::SendBufferFull,
+                _ => return,
+            }
+        };
+        // A deadlock anywhere in the step says more than a full buffer.
+        self.timing_now = Some(match self.timing_now {
+            Some(TimingCause::Blocked) => TimingCause::Blocked,
+            _ => cause,
+        });
     }
 
     /// Puts the stream's next `len` bytes (from the confirmed offset), or other bytes, into

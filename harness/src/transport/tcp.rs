@@ -248,8 +248,12 @@ impl Pipe {
                         d.total += k as u64;
                         return Ok(k);
                     }
-                    Err(e) if would_block(&e) && blocking => {}
-                    Err(e) if would_block(&e) => return Err(io::ErrorKind::WouldBlock.into()),
+                    Err(e) if would_block(&e) => {
+                        st.refused[side.outgoing()] += 1;
+                        if !blocking {
+                            return Err(io::ErrorKind::WouldBlock.into());
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
             }

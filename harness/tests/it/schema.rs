@@ -97,6 +97,11 @@ fn report() -> Value {
             {"observation": {"outcome": "ok(100)", "ret": 100, "bytes": 100},
              "implementations": ["openssl"]},
             {"observation": {"status": "crash"}, "implementations": ["rustls"]}]},
+        {"step": 3, "op": "write len=100000", "groups": [
+            {"observation": {"outcome": "ok", "timing": {"transport": "tcp", "cause": "send_buffer_full"}},
+             "implementations": ["openssl"]},
+            {"observation": {"outcome": "want_write", "timing": {"transport": "tcp", "cause": "send_buffer_full"}},
+             "implementations": ["rustls"]}]},
         {"step": null, "op": "end", "groups": [
             {"observation": {"status": "crash", "received": 0}, "implementations": ["openssl"]},
             {"observation": {"status": "timeout", "received": 0}, "implementations": ["rustls"]}]}
@@ -107,6 +112,14 @@ fn report() -> Value {
     crash.insert("step".into(), json!(2));
     crash.insert("signal".into(), json!("SIGSEGV"));
     crash.insert("stderr".into(), json!("free(): invalid pointer"));
+    // Over TCP: the kernel's timing decided how much of a write got through (the marker).
+    let blocked = json!({"transport": "tcp", "cause": "blocked"});
+    crash.insert("timing".into(), blocked.clone());
+    crash["wire"]["timing"] = blocked.clone();
+    crash["steps"].as_array_mut().unwrap()[0]
+        .as_object_mut()
+        .unwrap()
+        .insert("timing".into(), blocked);
     let timeout = traces.next().unwrap().as_object_mut().unwrap();
     timeout.insert("status".into(), json!("timeout"));
     timeout.insert("step".into(), json!(null));
@@ -214,6 +227,27 @@ fn the_validator_rejects_an_extra_field() {
             .any(|e| e.ends_with("/steps/0: field \"elapsed_ns\" is not in the schema")),
         "{errors:?}"
     );
+}
+
+/// The timing marker is typed: a cause the runner never sets, or one without its transport,
+/// is not a report.
+#[test]
+fn the_validator_rejects_a_timing_marker_of_another_shape() {
+    let schema = schema();
+    let mut report = report();
+    let trace = &mut report["scenarios"][0]["results"]["openssl"];
+    trace["timing"] = json!({"transport": "tcp", "cause": "slow"});
+    trace["steps"][0]["timing"] = json!({"cause": "blocked"});
+    let (errors, _) = validate(&schema, &report);
+    for expected in [
+        "/scenarios/0/results/openssl/timing/cause",
+        "/scenarios/0/results/openssl/steps/0/timing: required field \"transport\" is missing",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(expected)),
+            "{expected} in {errors:?}"
+        );
+    }
 }
 
 #[test]
