@@ -25,6 +25,7 @@ pub mod payload;
 pub mod peer;
 pub mod render;
 pub mod report;
+pub mod repro;
 pub mod runner;
 pub mod scenario;
 pub mod sessions;

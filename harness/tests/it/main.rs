@@ -20,6 +20,7 @@ mod loader_errors;
 mod matrix;
 mod openssl_findings;
 mod outcomes;
+mod repro;
 mod rustls_findings;
 mod scenario_docs;
 mod schema;

@@ -1,0 +1,272 @@
+//! A standalone C reproducer for one run (`sslwrite repro RUN`, `cargo xtask repro RUN`).
+//!
+//! The file is `runtime.c` (the harness's run in plain C over the libssl API: the test PKI,
+//! both connections in one process, the in-memory pipe behind a `BIO_METHOD`, the peer, the
+//! contract-following write loops, the outcome vocabulary) followed by the run's configuration
+//! and one C statement per step (`emit.rs`). It prints one line per step of the
+//! implementation under test, `STEP OP OUTCOME ret=RET` (with ` bytes=N` for write loops and
+//! ` errors=[...]` for the error queue), how the run ended, and what the peer received:
+//! exactly the lines [`expected_lines`] renders from the harness's trace of the same run, so
+//! the two can be compared as text (`harness/tests/it/repro.rs`).
+//!
+//! What it cannot express is refused with a typed reason ([`Refusal`]): the early-data
+//! steps and connection options (the harness primes a first connection over a transport of
+//! its own), resumption, loopback TCP, and any step kind the generator does not know (a new
+//! one is refused until it is taught to emit it).
+
+mod emit;
+
+use std::fmt;
+
+use crate::scenario::{RunKey, Scenario};
+use crate::trace::{Actor, RunStatus, Trace};
+
+/// The fixed C runtime every reproducer starts with.
+pub const RUNTIME_C: &str = include_str!("runtime.c");
+
+/// The step kinds (ops) the generator cannot express, for documentation and the file header.
+pub const STEPS_LEFT_OUT: [&str; 3] = ["write_early", "read_early", "peer_write_early"];
+
+/// Why a run cannot be turned into a C reproducer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// No run of that name in the scenario folder.
+    UnknownRun(String),
+    /// Runs over loopback TCP (`RUN/tcp`): the reproducer has the in-memory pipe only.
+    Tcp,
+    /// `connection.early_data`: a first connection, over a transport of its own, fetches a
+    /// ticket the run's client resumes; the reproducer has no priming connection.
+    EarlyData,
+    /// `connection.resume`: the same priming connection, for a session to resume.
+    Resume,
+    /// A step kind the generator does not express.
+    Step {
+        index: usize,
+        op: String,
+        why: &'static str,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::UnknownRun(name) => write!(
+                f,
+                "no run {name:?} in the scenarios (names as `sslwrite list` prints them: ID/tlsV/ROLE/MODES)"
+            ),
+            Refusal::Tcp => f.write_str(
+                "the reproducer plays over the in-memory pipe only; a /tcp run cannot be expressed",
+            ),
+            Refusal::EarlyData => f.write_str(
+                "connection.early_data is not expressed: the harness primes a first connection over a transport of its own for the ticket, which the reproducer does not do",
+            ),
+            Refusal::Resume => f.write_str(
+                "connection.resume is not expressed: the harness primes a first connection for the session to resume, which the reproducer does not do",
+            ),
+            Refusal::Step { index, op, why } => {
+                write!(f, "step {index} ({op}) is not expressed: {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// The run named `name` (`ID/tlsV/ROLE/MODES`, as reports and `sslwrite list` name it).
+pub fn find_run<'a>(
+    scenarios: &'a [Scenario],
+    name: &str,
+) -> Result<(&'a Scenario, RunKey), Refusal> {
+    if name.ends_with("/tcp") {
+        return Err(Refusal::Tcp);
+    }
+    scenarios
+        .iter()
+        .find_map(|s| {
+            s.runs()
+                .into_iter()
+                .find(|k| k.to_string() == name)
+                .map(|k| (s, k))
+        })
+        .ok_or_else(|| Refusal::UnknownRun(name.to_string()))
+}
+
+/// Whether run `key` of `scenario` can be expressed; the reason when it cannot.
+pub fn check(scenario: &Scenario, key: &RunKey) -> Result<(), Refusal> {
+    emit::Emitter::new(scenario, key).map(|_| ())
+}
+
+/// The C reproducer of run `key` of `scenario`. `observed`, when given, are the lines the
+/// harness recorded for the run (shown in the header, for the reader to compare with).
+pub fn generate(
+    scenario: &Scenario,
+    key: &RunKey,
+    observed: Option<(&str, &[String])>,
+) -> Result<String, Refusal> {
+    Ok(emit::Emitter::new(scenario, key)?.file(observed))
+}
+
+/// The command that makes the reproducer of `run` (`--explain` and the HTML page offer it).
+pub fn command(run: &str) -> String {
+    format!("cargo xtask repro {run} -o repro.c")
+}
+
+/// The lines a reproducer prints, rendered from the harness's trace of the same run: one per
+/// step of the implementation, the end, what the peer received.
+pub fn expected_lines(trace: &Trace) -> Vec<String> {
+    let mut out = Vec::new();
+    for rec in trace.steps.iter().filter(|r| r.actor == Actor::Impl) {
+        let Some(call) = &rec.call else {
+            continue;
+        };
+        let mut line = format!("{} {} {} ret={}", rec.index, rec.op, call.outcome, call.ret);
+        if let Some(b) = rec.bytes {
+            line.push_str(&format!(" bytes={b}"));
+        }
+        // The drivers' notes of the transport's own errors (`io: ...`) are not on the queue.
+        let reasons: Vec<&str> = call
+            .errors
+            .iter()
+            .filter(|e| !e.starts_with("io: "))
+            .map(String::as_str)
+            .collect();
+        if !reasons.is_empty() {
+            line.push_str(&format!(" errors=[{}]", reasons.join("; ")));
+        }
+        out.push(line);
+    }
+    out.push(match &trace.status {
+        RunStatus::Completed => "end completed".to_string(),
+        RunStatus::Deadlock { step } => format!("end deadlock at step {step}"),
+        RunStatus::Skipped {
+            step: Some(step),
+            reason,
+        } => format!("end skip at step {step}: {reason}"),
+        RunStatus::Skipped { step: None, reason } => format!("end skip({reason})"),
+        other => format!("end {}", serde_json::to_string(other).unwrap_or_default()),
+    });
+    let d = &trace.delivery;
+    let mut peer = format!(
+        "peer received {} bytes, {} confirmed as written",
+        d.received, d.confirmed
+    );
+    if let Some(m) = &d.first_mismatch {
+        peer.push_str(&format!(", first difference at stream offset {}", m.offset));
+    }
+    out.push(peer);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Outcome;
+    use crate::scenario::Step;
+
+    fn scenario(json: &str) -> Scenario {
+        Scenario::parse(std::path::Path::new("t.json"), json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn early_data_resume_tcp_and_unknown_runs_are_refused_with_the_reason() {
+        let ed = scenario(
+            r#"{"id":"e","title":"t","clauses":["W1"],"tls":["1.3"],"connection":{"early_data":true},
+                "steps":[{"op":"write_early","len":10}]}"#,
+        );
+        let key = &ed.runs()[0];
+        assert_eq!(check(&ed, key), Err(Refusal::EarlyData));
+        let res = scenario(
+            r#"{"id":"r","title":"t","clauses":["W1"],"connection":{"resume":true},"steps":[{"op":"handshake"}]}"#,
+        );
+        assert_eq!(check(&res, &res.runs()[0]), Err(Refusal::Resume));
+        let all = [res.clone()];
+        assert_eq!(
+            find_run(&all, "r/tls1.2/client/auto_retry/tcp").unwrap_err(),
+            Refusal::Tcp
+        );
+        let e = find_run(&all, "nope/tls1.2/client/auto_retry").unwrap_err();
+        assert!(e.to_string().contains("no run \"nope/"), "{e}");
+        assert_eq!(
+            find_run(&all, "r/tls1.3/client/auto_retry").unwrap().1,
+            res.runs()[1]
+        );
+    }
+
+    #[test]
+    fn a_step_kind_left_out_is_refused_naming_the_step() {
+        // Only reachable through early data today; the step itself is named all the same.
+        let mut s = scenario(
+            r#"{"id":"e","title":"t","clauses":["W1"],"tls":["1.3"],"steps":[{"op":"handshake"}]}"#,
+        );
+        s.steps.push(Step::ReadEarly {
+            len: crate::scenario::Len(10),
+            expect: None,
+            clause: None,
+        });
+        let e = check(&s, &s.runs()[0]).unwrap_err();
+        assert!(
+            matches!(&e, Refusal::Step { index: 1, op, .. } if op == "read_early len=10"),
+            "{e:?}"
+        );
+        assert!(e
+            .to_string()
+            .starts_with("step 1 (read_early len=10) is not expressed: "));
+    }
+
+    #[test]
+    fn the_file_has_its_build_line_the_runtime_and_one_statement_per_step() {
+        let s = scenario(
+            r#"{"id":"z","title":"zero","clauses":["W9"],"steps":[{"op":"handshake"},
+                {"op":"transport","capacity_to_peer":100,"trickle":3},{"op":"write","len":0},
+                {"op":"peer_read"}]}"#,
+        );
+        let c = generate(&s, &s.runs()[0], None).unwrap();
+        assert!(c.starts_with("/* sslwrite reproducer: z/tls1.2/client/auto_retry"));
+        assert!(c.contains("cc repro.c -lssl -lcrypto && ./a.out"));
+        assert!(c.contains(RUNTIME_C));
+        for want in [
+            "STEP(do_handshake(r, 0, \"handshake\"));",
+            "STEP(do_transport(r, 100, -1, -1, 3, -1));",
+            "STEP(do_write(r, 2, \"write buf=0 content=stream len=0\", API_WRITE, 0, 0, STREAM));",
+            "STEP(do_peer_read(r, 3, \"peer_read\", -1));",
+        ] {
+            assert!(c.contains(want), "{want} missing in the play function");
+        }
+    }
+
+    #[test]
+    fn expected_lines_print_impl_steps_without_the_drivers_io_notes() {
+        use crate::contract::Call;
+        use crate::trace::StepRecord;
+        let s = scenario(
+            r#"{"id":"z","title":"zero","clauses":["W9"],"steps":[{"op":"handshake"},{"op":"peer_read"},
+                {"op":"write","len":5}]}"#,
+        );
+        let mut t = Trace::empty(RunStatus::Completed);
+        t.steps.push(StepRecord::with_call(
+            0,
+            &s.steps[0],
+            Call::new(Outcome::Ok(1), 1),
+        ));
+        t.steps.push(StepRecord::with_call(
+            1,
+            &s.steps[1],
+            Call::new(Outcome::WantRead, -1),
+        ));
+        let mut c = Call::new(Outcome::Syscall, -1);
+        c.errors = vec!["io: broken pipe".into(), "bad thing".into()];
+        t.steps.push(StepRecord::with_call(2, &s.steps[2], c));
+        t.delivery.received = 7;
+        t.delivery.confirmed = 5;
+        assert_eq!(
+            expected_lines(&t),
+            [
+                "0 handshake ok(1) ret=1",
+                "2 write buf=0 content=stream len=5 syscall ret=-1 errors=[bad thing]",
+                "end completed",
+                "peer received 7 bytes, 5 confirmed as written",
+            ]
+        );
+    }
+}
