@@ -197,6 +197,9 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
             }
         }
     }
+    if let Some(cmd) = crate::repro::offered(run) {
+        out.push_str(&format!("  reproduce in C: {cmd}\n"));
+    }
     out
 }
 
@@ -253,6 +256,17 @@ mod tests {
         let marked: Vec<&str> = text.lines().filter(|l| l.starts_with(MARK)).collect();
         assert_eq!(marked.len(), 1, "{text}");
         assert!(marked[0].contains("peer received"), "{text}");
+    }
+
+    #[test]
+    fn a_run_offers_its_c_reproducer() {
+        let text = explain(&fixture::report(), "zero").unwrap();
+        assert!(
+            text.ends_with(
+                "  reproduce in C: cargo xtask repro zero/tls1.3/client/auto_retry -o repro.c\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

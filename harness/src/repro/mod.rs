@@ -18,8 +18,10 @@ mod emit;
 
 use std::fmt;
 
+use crate::report::RunReport;
 use crate::scenario::{RunKey, Scenario};
 use crate::trace::{Actor, RunStatus, Trace};
+use crate::transport::TransportKind;
 
 /// The fixed C runtime every reproducer starts with.
 pub const RUNTIME_C: &str = include_str!("runtime.c");
@@ -107,9 +109,25 @@ pub fn generate(
     Ok(emit::Emitter::new(scenario, key)?.file(observed))
 }
 
-/// The command that makes the reproducer of `run` (`--explain` and the HTML page offer it).
+/// The command that makes the reproducer of `run`.
 pub fn command(run: &str) -> String {
     format!("cargo xtask repro {run} -o repro.c")
+}
+
+/// The command `--explain` and the HTML comparison offer for a run of a report, where the
+/// report shows it can be expressed: not over TCP, no early-data step, no resumed session
+/// (a report does not carry the connection options; `repro` itself refuses what this misses).
+pub fn offered(run: &RunReport) -> Option<String> {
+    let left_out = |t: &Trace| {
+        t.resumed.is_some()
+            || t.steps.iter().any(|r| {
+                STEPS_LEFT_OUT
+                    .iter()
+                    .any(|op| r.op.split(' ').next() == Some(op))
+            })
+    };
+    (run.transport == TransportKind::Memory && !run.results.values().any(left_out))
+        .then(|| command(&run.run))
 }
 
 /// The lines a reproducer prints, rendered from the harness's trace of the same run: one per
@@ -233,6 +251,30 @@ mod tests {
         ] {
             assert!(c.contains(want), "{want} missing in the play function");
         }
+    }
+
+    #[test]
+    fn the_command_is_offered_for_memory_runs_without_early_data_or_resumption() {
+        use crate::render::fixture;
+        let mut run = fixture::run("z", fixture::trace(&[]), fixture::trace(&[]));
+        assert_eq!(
+            offered(&run).as_deref(),
+            Some("cargo xtask repro z/tls1.3/client/auto_retry -o repro.c")
+        );
+        run.transport = TransportKind::Tcp;
+        assert_eq!(offered(&run), None);
+        run.transport = TransportKind::Memory;
+        let t = run.results.values_mut().next().unwrap();
+        t.steps.push(fixture::step(
+            1,
+            "write_early buf=0 len=10",
+            Outcome::Ok(10),
+        ));
+        assert_eq!(offered(&run), None);
+        let t = run.results.values_mut().next().unwrap();
+        t.steps.pop();
+        t.resumed = Some(true);
+        assert_eq!(offered(&run), None);
     }
 
     #[test]
