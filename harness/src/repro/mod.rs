@@ -9,10 +9,10 @@
 //! exactly the lines [`expected_lines`] renders from the harness's trace of the same run, so
 //! the two can be compared as text (`harness/tests/it/repro.rs`).
 //!
-//! What it cannot express is refused with a typed reason ([`Refusal`]): the early-data
-//! steps and connection options (the harness primes a first connection over a transport of
-//! its own), resumption, loopback TCP, and any step kind the generator does not know (a new
-//! one is refused until it is taught to emit it).
+//! Every step kind and connection option of the model is expressed (resumption and early
+//! data with the harness's first connection, `prime`). What it cannot express is refused with
+//! a typed reason ([`Refusal`]): loopback TCP, and any step kind the generator does not know
+//! (one added to the model later is refused until the generator is taught to emit it).
 
 mod emit;
 
@@ -26,9 +26,6 @@ use crate::transport::TransportKind;
 /// The fixed C runtime every reproducer starts with.
 pub const RUNTIME_C: &str = include_str!("runtime.c");
 
-/// The step kinds (ops) the generator cannot express, for documentation and the file header.
-pub const STEPS_LEFT_OUT: [&str; 3] = ["write_early", "read_early", "peer_write_early"];
-
 /// Why a run cannot be turned into a C reproducer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -37,11 +34,6 @@ pub enum Refusal {
     UnknownRun(String),
     /// Runs over loopback TCP (`RUN/tcp`): the reproducer has the in-memory pipe only.
     Tcp,
-    /// `connection.early_data`: a first connection, over a transport of its own, fetches a
-    /// ticket the run's client resumes; the reproducer has no priming connection.
-    EarlyData,
-    /// `connection.resume`: the same priming connection, for a session to resume.
-    Resume,
     /// A step kind the generator does not express.
     Step {
         index: usize,
@@ -59,12 +51,6 @@ impl fmt::Display for Refusal {
             ),
             Refusal::Tcp => f.write_str(
                 "the reproducer plays over the in-memory pipe only; a /tcp run cannot be expressed",
-            ),
-            Refusal::EarlyData => f.write_str(
-                "connection.early_data is not expressed: the harness primes a first connection over a transport of its own for the ticket, which the reproducer does not do",
-            ),
-            Refusal::Resume => f.write_str(
-                "connection.resume is not expressed: the harness primes a first connection for the session to resume, which the reproducer does not do",
             ),
             Refusal::Step { index, op, why } => {
                 write!(f, "step {index} ({op}) is not expressed: {why}")
@@ -114,24 +100,15 @@ pub fn command(run: &str) -> String {
     format!("cargo xtask repro {run} -o repro.c")
 }
 
-/// The command `--explain` and the HTML comparison offer for a run of a report, where the
-/// report shows it can be expressed: not over TCP, no early-data step, no resumed session
-/// (a report does not carry the connection options; `repro` itself refuses what this misses).
+/// The command `--explain` and the HTML comparison offer for a run of a report: every run
+/// over the in-memory pipe (a TCP run is reproduced by its memory twin, without `/tcp`).
 pub fn offered(run: &RunReport) -> Option<String> {
-    let left_out = |t: &Trace| {
-        t.resumed.is_some()
-            || t.steps.iter().any(|r| {
-                STEPS_LEFT_OUT
-                    .iter()
-                    .any(|op| r.op.split(' ').next() == Some(op))
-            })
-    };
-    (run.transport == TransportKind::Memory && !run.results.values().any(left_out))
-        .then(|| command(&run.run))
+    (run.transport == TransportKind::Memory).then(|| command(&run.run))
 }
 
 /// The lines a reproducer prints, rendered from the harness's trace of the same run: one per
-/// step of the implementation, the end, what the peer received.
+/// step of the implementation, the end, whether a resuming run resumed, what the peer
+/// received.
 pub fn expected_lines(trace: &Trace) -> Vec<String> {
     let mut out = Vec::new();
     for rec in trace.steps.iter().filter(|r| r.actor == Actor::Impl) {
@@ -164,6 +141,9 @@ pub fn expected_lines(trace: &Trace) -> Vec<String> {
         RunStatus::Skipped { step: None, reason } => format!("end skip({reason})"),
         other => format!("end {}", serde_json::to_string(other).unwrap_or_default()),
     });
+    if let Some(r) = trace.resumed {
+        out.push(format!("session resumed: {}", if r { "yes" } else { "no" }));
+    }
     let d = &trace.delivery;
     let mut peer = format!(
         "peer received {} bytes, {} confirmed as written",
@@ -180,24 +160,17 @@ pub fn expected_lines(trace: &Trace) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::contract::Outcome;
-    use crate::scenario::Step;
 
     fn scenario(json: &str) -> Scenario {
         Scenario::parse(std::path::Path::new("t.json"), json.as_bytes()).unwrap()
     }
 
     #[test]
-    fn early_data_resume_tcp_and_unknown_runs_are_refused_with_the_reason() {
-        let ed = scenario(
-            r#"{"id":"e","title":"t","clauses":["W1"],"tls":["1.3"],"connection":{"early_data":true},
-                "steps":[{"op":"write_early","len":10}]}"#,
-        );
-        let key = &ed.runs()[0];
-        assert_eq!(check(&ed, key), Err(Refusal::EarlyData));
+    fn tcp_and_unknown_runs_are_refused_with_the_reason() {
         let res = scenario(
             r#"{"id":"r","title":"t","clauses":["W1"],"connection":{"resume":true},"steps":[{"op":"handshake"}]}"#,
         );
-        assert_eq!(check(&res, &res.runs()[0]), Err(Refusal::Resume));
+        assert_eq!(check(&res, &res.runs()[0]), Ok(()));
         let all = [res.clone()];
         assert_eq!(
             find_run(&all, "r/tls1.2/client/auto_retry/tcp").unwrap_err(),
@@ -209,27 +182,26 @@ mod tests {
             find_run(&all, "r/tls1.3/client/auto_retry").unwrap().1,
             res.runs()[1]
         );
+        let step = Refusal::Step {
+            index: 3,
+            op: "peer_new_thing len=1".into(),
+            why: "the reproducer's generator does not know this step kind",
+        };
+        assert_eq!(
+            step.to_string(),
+            "step 3 (peer_new_thing len=1) is not expressed: the reproducer's generator does not know this step kind"
+        );
     }
 
     #[test]
-    fn a_step_kind_left_out_is_refused_naming_the_step() {
-        // Only reachable through early data today; the step itself is named all the same.
-        let mut s = scenario(
-            r#"{"id":"e","title":"t","clauses":["W1"],"tls":["1.3"],"steps":[{"op":"handshake"}]}"#,
+    fn early_data_steps_and_the_first_connection_are_in_the_file() {
+        let ed = scenario(
+            r#"{"id":"e","title":"t","clauses":["W1"],"tls":["1.3"],"connection":{"early_data":true},
+                "steps":[{"op":"write_early","len":10},{"op":"peer_read"}]}"#,
         );
-        s.steps.push(Step::ReadEarly {
-            len: crate::scenario::Len(10),
-            expect: None,
-            clause: None,
-        });
-        let e = check(&s, &s.runs()[0]).unwrap_err();
-        assert!(
-            matches!(&e, Refusal::Step { index: 1, op, .. } if op == "read_early len=10"),
-            "{e:?}"
-        );
-        assert!(e
-            .to_string()
-            .starts_with("step 1 (read_early len=10) is not expressed: "));
+        let c = generate(&ed, &ed.runs()[0], None).unwrap();
+        assert!(c.contains("STEP(do_write_early(r, 0, \"write_early buf=0 len=10\", 0, 10));"));
+        assert!(c.contains("        .early_data = 1,\n"));
     }
 
     #[test]
@@ -254,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn the_command_is_offered_for_memory_runs_without_early_data_or_resumption() {
+    fn the_command_is_offered_for_memory_runs() {
         use crate::render::fixture;
         let mut run = fixture::run("z", fixture::trace(&[]), fixture::trace(&[]));
         assert_eq!(
@@ -262,18 +234,6 @@ mod tests {
             Some("cargo xtask repro z/tls1.3/client/auto_retry -o repro.c")
         );
         run.transport = TransportKind::Tcp;
-        assert_eq!(offered(&run), None);
-        run.transport = TransportKind::Memory;
-        let t = run.results.values_mut().next().unwrap();
-        t.steps.push(fixture::step(
-            1,
-            "write_early buf=0 len=10",
-            Outcome::Ok(10),
-        ));
-        assert_eq!(offered(&run), None);
-        let t = run.results.values_mut().next().unwrap();
-        t.steps.pop();
-        t.resumed = Some(true);
         assert_eq!(offered(&run), None);
     }
 

@@ -96,12 +96,20 @@ struct conn_config {
     int max_fragment_length; /* 0: none; else 512, 1024, 2048, 4096 (asked by the client) */
     int block_padding;       /* 0: none */
     int tls13_tickets;       /* -1: the library's default */
+    int early_data;          /* TLS 1.3 early data: a server accepts EARLY_DATA_LIMIT bytes */
+    int resume;              /* the client resumes a session a first connection got */
 };
+
+/* What a server with early_data announces in its tickets. */
+#define EARLY_DATA_LIMIT 16384
 
 struct run_config {
     struct conn_config conn;
     size_t capacity_to_peer, capacity_to_impl;
     int blocking;
+    /* TLS 1.3 tickets the server of the first connection of a resuming run sends (-1: the
+     * library's default). */
+    int first_tls13_tickets;
     /* Write buffer slots: each allocated once, so a retry from a slot passes the same
      * pointer; the last one is write_stream's. */
     int nslots;
@@ -758,8 +766,9 @@ static SSL_CTX *new_context(const struct conn_config *cfg, const struct pki *pki
             die("verify algorithm preferences");
 #endif
     }
-    /* Stateful session tickets (fixed lengths), as the harness sets up every context. */
-    unsigned long long opts = SSL_OP_NO_TICKET;
+    /* Stateful session tickets (fixed lengths), as the harness sets up every context but
+     * those of resuming runs (stateless tickets, which any number of connections resume). */
+    unsigned long long opts = cfg->resume ? 0 : SSL_OP_NO_TICKET;
     if (cfg->no_renegotiation) {
         if (SSL_OP_NO_RENEGOTIATION == 0 && !REPRO_BORING)
             skip_setup("SSL_OP_NO_RENEGOTIATION is not in this library");
@@ -806,7 +815,8 @@ static struct call set_modes(SSL *ssl, struct modes m)
     return c;
 }
 
-static SSL *new_connection(SSL_CTX *ctx, const struct conn_config *cfg, BIO *bio)
+static SSL *new_connection(SSL_CTX *ctx, const struct conn_config *cfg, BIO *bio,
+                           SSL_SESSION *session)
 {
     SSL *ssl = SSL_new(ctx);
     if (ssl == NULL)
@@ -832,12 +842,31 @@ static SSL *new_connection(SSL_CTX *ctx, const struct conn_config *cfg, BIO *bio
         else
             SSL_set_accept_state(ssl);
     }
+    if (session != NULL) {
+        /* A copy per connection: a fatal alert marks a connection's session not resumable. */
+#if REPRO_BORING
+        SSL_SESSION *copy = NULL;
+#else
+        SSL_SESSION *copy = SSL_SESSION_dup(session);
+#endif
+        if (SSL_set_session(ssl, copy != NULL ? copy : session) != 1)
+            die("SSL_set_session");
+        SSL_SESSION_free(copy);
+    }
     if (cfg->tls13_tickets >= 0 && cfg->role == SERVER) {
 #if REPRO_BORING
         skip_setup("SSL_set_num_tickets is not in this library");
 #else
         if (SSL_set_num_tickets(ssl, (size_t)cfg->tls13_tickets) != 1)
             die("SSL_set_num_tickets");
+#endif
+    }
+    if (cfg->early_data) {
+#if REPRO_BORING
+        skip_setup("SSL_write_early_data and SSL_read_early_data are not in this library");
+#else
+        if (cfg->role == SERVER && SSL_set_max_early_data(ssl, EARLY_DATA_LIMIT) != 1)
+            die("SSL_set_max_early_data");
 #endif
     }
     if (cfg->cipher != NULL && SSL_set_cipher_list(ssl, cfg->cipher) != 1)
@@ -892,6 +921,9 @@ struct peer {
     uint64_t sent;      /* bytes of the peer's own stream written so far */
     unsigned char *unsent; /* the rest of a peer write the transport did not take yet */
     size_t unsent_len;
+    int early_reading;  /* a server accepting early data reads it with SSL_read_early_data
+                         * until that says FINISH, then the normal way */
+    int early_written;  /* a client that wrote early data finishes its handshake first */
 };
 
 /* The peer's configuration: the other role, partial writes + moving buffer + auto retry,
@@ -907,11 +939,68 @@ static struct conn_config peer_config(const struct conn_config *impl)
     c.allow_client_renegotiation = 1;
     c.max_fragment_length = impl->max_fragment_length;
     c.tls13_tickets = impl->tls13_tickets;
+    c.early_data = impl->early_data;
+    c.resume = impl->resume;
     return c;
 }
 
+/* SSL_read_early_data: ok(n) for early data read, ok(0) once it is finished (FINISH);
+ * ret is its raw return value. */
+static struct call read_early_data(SSL *ssl, unsigned char *buf, size_t len, int *last_ret)
+{
+    struct call c;
+#if REPRO_BORING
+    (void)ssl, (void)buf, (void)len, (void)last_ret;
+    memset(&c, 0, sizeof c);
+    c.outcome = SKIP;
+    snprintf(c.what, sizeof c.what, "SSL_read_early_data is not in this library");
+#else
+    size_t got = 0;
+    int ret = SSL_read_early_data(ssl, buf, len, &got);
+    if (ret == SSL_READ_EARLY_DATA_SUCCESS || ret == SSL_READ_EARLY_DATA_FINISH) {
+        c = simple_call(1);
+        c.n = got;
+    } else {
+        c = io_call(ssl, 0);
+        ret = 0;
+    }
+    *last_ret = ret;
+    c.ret = ret;
+#endif
+    return c;
+}
+
+/* SSL_write_early_data: ok(written) when it returns 1. */
+static struct call write_early_data(SSL *ssl, const unsigned char *buf, size_t len,
+                                    int *last_ret)
+{
+    struct call c;
+#if REPRO_BORING
+    (void)ssl, (void)buf, (void)len, (void)last_ret;
+    memset(&c, 0, sizeof c);
+    c.outcome = SKIP;
+    snprintf(c.what, sizeof c.what, "SSL_write_early_data is not in this library");
+#else
+    size_t written = 0;
+    int ret = SSL_write_early_data(ssl, buf, len, &written);
+    c = io_call(ssl, ret);
+    *last_ret = ret;
+    if (ret > 0)
+        c.n = written;
+#endif
+    return c;
+}
+
+static struct call peer_read(struct peer *p, long long limit, uint64_t *got);
+
+/* One handshake call of the peer (a server still reading early data reads it: the
+ * handshake goes on from there). */
 static struct call peer_handshake(struct peer *p)
 {
+    if (p->early_reading) {
+        uint64_t n;
+        return peer_read(p, -1, &n);
+    }
     ERR_clear_error();
     return io_call(p->ssl, SSL_do_handshake(p->ssl));
 }
@@ -921,6 +1010,15 @@ static struct call peer_handshake(struct peer *p)
 static struct call peer_read(struct peer *p, long long limit, uint64_t *got)
 {
     uint64_t total = 0;
+    if (p->early_written) {
+        ERR_clear_error();
+        struct call c = io_call(p->ssl, SSL_do_handshake(p->ssl));
+        if (c.outcome != OK) {
+            *got = 0;
+            return c;
+        }
+        p->early_written = 0;
+    }
     for (;;) {
         size_t want = READ_CHUNK;
         if (limit >= 0) {
@@ -932,7 +1030,16 @@ static struct call peer_read(struct peer *p, long long limit, uint64_t *got)
                 want = (size_t)((uint64_t)limit - total);
         }
         ERR_clear_error();
-        struct call c = io_call(p->ssl, SSL_read(p->ssl, p->scratch, (int)want));
+        struct call c;
+        int early = p->early_reading, ignored;
+        if (early)
+            c = read_early_data(p->ssl, p->scratch, want, &ignored);
+        else
+            c = io_call(p->ssl, SSL_read(p->ssl, p->scratch, (int)want));
+        if (early && c.outcome == OK && c.n == 0) {
+            p->early_reading = 0; /* FINISH: the normal reads take over */
+            continue;
+        }
         if (c.outcome == OK && c.n > 0) {
             ledger_receive(p->ledger, p->scratch, (size_t)c.n);
             total += c.n;
@@ -1023,6 +1130,7 @@ struct run {
     enum content *slot_content;
     int last_ret;        /* for error_again */
     int keep_queue;      /* dirty_error_queue: the next call does not clear the queue */
+    int resumed;         /* -1: not known (yet); else whether the first handshake resumed */
 };
 
 /* Bytes sent and queued both ways, and what the peer's application read. */
@@ -1044,6 +1152,10 @@ static int end_step(struct run *r, int index, const char *op, struct call *c, in
 {
     if (pipe_take_deadlock(&r->pipe) && c != NULL)
         c->outcome = DEADLOCK;
+    /* A resuming run notes whether its first handshake resumed, once it is done. */
+    if (r->resumed < 0 && (r->cfg->conn.resume || r->cfg->conn.early_data)
+        && SSL_is_init_finished(r->ssl))
+        r->resumed = SSL_session_reused(r->ssl) == 1;
     if (c == NULL)
         return 0;
     if (is_impl) {
@@ -1366,7 +1478,46 @@ static int do_set_modes(struct run *r, int index, const char *op, struct modes m
     return end_step(r, index, op, &c, 1, NULL);
 }
 
+/* TLS 1.3 client: SSL_write_early_data of `len` bytes of the stream from a slot. */
+static int do_write_early(struct run *r, int index, const char *op, int slot, size_t len)
+{
+    fill_slot(r, slot, len, STREAM);
+    r->ledger.pending = STREAM;
+    clear_errors(&r->keep_queue);
+    struct call c = write_early_data(r->ssl, r->slots[slot], len, &r->last_ret);
+    if (c.outcome == OK && c.n <= len)
+        ledger_confirm(&r->ledger, c.n, STREAM);
+    return end_step(r, index, op, &c, 1, NULL);
+}
+
+/* TLS 1.3 server: SSL_read_early_data of up to `len` bytes. */
+static int do_read_early(struct run *r, int index, const char *op, size_t len)
+{
+    unsigned char *buf = xmalloc(len);
+    clear_errors(&r->keep_queue);
+    struct call c = read_early_data(r->ssl, buf, len, &r->last_ret);
+    free(buf);
+    return end_step(r, index, op, &c, 1, NULL);
+}
+
 /* Steps of the peer and of the transport: no line of their own. */
+
+/* The peer client (resuming with early data) writes `len` bytes of its stream as early data,
+ * before its handshake goes on. */
+static int do_peer_write_early(struct run *r, int index, const char *op, size_t len)
+{
+    struct peer *p = &r->peer;
+    unsigned char *buf = xmalloc(len);
+    int ignored;
+    stream_fill(buf, len, p->sent, STREAM);
+    ERR_clear_error();
+    struct call c = write_early_data(p->ssl, buf, len, &ignored);
+    free(buf);
+    p->early_written = 1;
+    if (c.outcome == OK)
+        p->sent += c.n;
+    return end_step(r, index, op, &c, 0, NULL);
+}
 
 static int do_peer_read(struct run *r, int index, const char *op, long long limit)
 {
@@ -1500,12 +1651,69 @@ static void finish(struct run *r)
         }
         peer_read(p, -1, &n);
     }
+    if (r->resumed >= 0)
+        printf("session resumed: %s\n", r->resumed ? "yes" : "no");
     printf("peer received %llu bytes, %llu confirmed as written",
            (unsigned long long)r->ledger.received, (unsigned long long)r->ledger.confirmed);
     if (r->ledger.mismatch)
         printf(", first difference at stream offset %llu",
                (unsigned long long)r->ledger.mismatch_at);
     printf("\n");
+}
+
+/* The first connection of a resuming (or early-data) run, over a roomy transport of its
+ * own: both sides in the run's configuration, a full handshake, the client reads the
+ * server's tickets, both send close_notify (OpenSSL drops a session from the server's cache
+ * when its connection ends without one). Returns the client's session. */
+static SSL_SESSION *prime(const struct run_config *run, SSL_CTX *impl_ctx, SSL_CTX *peer_ctx)
+{
+    static struct pipe pipe;
+    static struct endpoint ends[2];
+    struct conn_config cfg = run->conn;
+    if (cfg.resume && !cfg.early_data)
+        cfg.tls13_tickets = run->first_tls13_tickets;
+    struct conn_config pcfg = peer_config(&cfg);
+    pipe.q[IMPL].capacity = pipe.q[PEER].capacity = 1 << 20;
+    ends[0].pipe = ends[1].pipe = &pipe;
+    ends[0].side = IMPL;
+    ends[1].side = PEER;
+    SSL *ours = new_connection(impl_ctx, &cfg, bio_new_endpoint(&ends[0]), NULL);
+    SSL *theirs = new_connection(peer_ctx, &pcfg, bio_new_endpoint(&ends[1]), NULL);
+    for (int round = 0; !(SSL_is_init_finished(ours) && SSL_is_init_finished(theirs)); round++) {
+        if (round == 64)
+            die("the first connection's handshake");
+        SSL *both[2] = {ours, theirs};
+        for (int i = 0; i < 2; i++) {
+            ERR_clear_error();
+            struct call c = io_call(both[i], SSL_do_handshake(both[i]));
+            if (is_fatal(&c))
+                die("the first connection's handshake");
+        }
+    }
+    SSL *client = cfg.role == CLIENT ? ours : theirs;
+    SSL *server = cfg.role == CLIENT ? theirs : ours;
+    for (int i = 0; i < 2; i++) {
+        unsigned char byte;
+        ERR_clear_error();
+        struct call c = io_call(client, SSL_read(client, &byte, 1));
+        if (!is_retry(&c))
+            die("reading the session tickets");
+        ERR_clear_error();
+        c = io_call(server, SSL_do_handshake(server));
+        if (is_fatal(&c))
+            die("the first connection after its handshake");
+    }
+    if (SSL_shutdown(client) < 0 || SSL_shutdown(server) < 0)
+        die("the first connection's close_notify");
+    SSL_SESSION *session = SSL_get1_session(client);
+    if (session == NULL || !SSL_SESSION_is_resumable(session))
+        die("a resumable session from the first connection");
+    SSL_set_shutdown(ours, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_set_shutdown(theirs, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ours);
+    SSL_free(theirs);
+    ERR_clear_error();
+    return session;
 }
 
 static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
@@ -1519,6 +1727,7 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
     r->pipe.q[PEER].capacity = cfg->capacity_to_impl;
     r->pipe.blocking = cfg->blocking;
     r->last_ret = 1;
+    r->resumed = -1;
     r->slots = xmalloc((size_t)cfg->nslots * sizeof *r->slots);
     r->slot_content = xmalloc((size_t)cfg->nslots * sizeof *r->slot_content);
     for (int i = 0; i < cfg->nslots; i++) {
@@ -1532,8 +1741,14 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
     r->impl_end.pipe = r->peer_end.pipe = &r->pipe;
     r->impl_end.side = IMPL;
     r->peer_end.side = PEER;
-    r->ssl = new_connection(impl_ctx, &cfg->conn, bio_new_endpoint(&r->impl_end));
-    r->peer.ssl = new_connection(peer_ctx, &pcfg, bio_new_endpoint(&r->peer_end));
+    SSL_SESSION *session = NULL;
+    if (cfg->conn.resume || cfg->conn.early_data)
+        session = prime(cfg, impl_ctx, peer_ctx);
+    r->ssl = new_connection(impl_ctx, &cfg->conn, bio_new_endpoint(&r->impl_end),
+                            cfg->conn.role == CLIENT ? session : NULL);
+    r->peer.ssl = new_connection(peer_ctx, &pcfg, bio_new_endpoint(&r->peer_end),
+                                 cfg->conn.role == SERVER ? session : NULL);
+    r->peer.early_reading = pcfg.early_data && pcfg.role == SERVER;
     r->peer.pipe = &r->pipe;
     r->peer.ledger = &r->ledger;
     r->peer.reading = 1;
