@@ -1,6 +1,6 @@
 //! A standalone C reproducer for one run (`sslwrite repro RUN`, `cargo xtask repro RUN`).
 //!
-//! The file is `runtime.c` (the harness's run in plain C over the libssl API: the test PKI,
+//! The file is the runtime (`runtime/*.c`: the harness's run in plain C over the libssl API: the test PKI,
 //! both connections in one process, the in-memory pipe behind a `BIO_METHOD`, the peer, the
 //! contract-following write loops, the outcome vocabulary) followed by the run's configuration
 //! and one C statement per step (`emit.rs`). It prints one line per step of the
@@ -23,8 +23,29 @@ use crate::scenario::{RunKey, Scenario};
 use crate::trace::{Actor, RunStatus, Trace};
 use crate::transport::TransportKind;
 
-/// The fixed C runtime every reproducer starts with.
-pub const RUNTIME_C: &str = include_str!("runtime.c");
+/// The fixed C runtime every reproducer starts with: `runtime/*.c`, one concept each, in the
+/// order C needs them.
+pub const RUNTIME_C: &str = concat!(
+    include_str!("runtime/config.c"),
+    "\n",
+    include_str!("runtime/stream.c"),
+    "\n",
+    include_str!("runtime/pipe.c"),
+    "\n",
+    include_str!("runtime/pki.c"),
+    "\n",
+    include_str!("runtime/calls.c"),
+    "\n",
+    include_str!("runtime/ssl.c"),
+    "\n",
+    include_str!("runtime/peer.c"),
+    "\n",
+    include_str!("runtime/run.c"),
+    "\n",
+    include_str!("runtime/steps.c"),
+    "\n",
+    include_str!("runtime/main.c"),
+);
 
 /// Why a run cannot be turned into a C reproducer.
 #[derive(Clone, Debug, PartialEq, Eq)]
