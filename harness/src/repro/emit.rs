@@ -208,9 +208,56 @@ fn slot_sizes(s: &Scenario) -> Vec<u64> {
     sizes.into_iter().map(|n| n.max(1)).collect()
 }
 
+/// The `connection` and `transport` fields the generator expresses.
+const CONNECTION_FIELDS: [&str; 10] = [
+    "max_send_fragment",
+    "set_state",
+    "no_renegotiation",
+    "allow_client_renegotiation",
+    "cipher",
+    "no_encrypt_then_mac",
+    "max_fragment_length",
+    "block_padding",
+    "early_data",
+    "resume",
+];
+const TRANSPORT_FIELDS: [&str; 4] = [
+    "capacity",
+    "capacity_to_peer",
+    "capacity_to_impl",
+    "blocking",
+];
+
+/// The first field of `section` (as serde writes it) that is not among `known` and differs
+/// from its default: an option added to the model after the generator.
+fn unknown_field<T: serde::Serialize + Default>(
+    section: &'static str,
+    value: &T,
+    known: &[&str],
+) -> Result<(), Refusal> {
+    let (Ok(serde_json::Value::Object(now)), Ok(serde_json::Value::Object(default))) = (
+        serde_json::to_value(value),
+        serde_json::to_value(T::default()),
+    ) else {
+        return Ok(());
+    };
+    match now
+        .iter()
+        .find(|(k, v)| !known.contains(&k.as_str()) && default.get(*k) != Some(*v))
+    {
+        Some((field, _)) => Err(Refusal::Field {
+            section,
+            field: field.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl<'a> Emitter<'a> {
     /// The statements of run `key`, or why it cannot be expressed.
     pub fn new(scenario: &'a Scenario, key: &'a RunKey) -> Result<Emitter<'a>, Refusal> {
+        unknown_field("connection", &scenario.connection, &CONNECTION_FIELDS)?;
+        unknown_field("transport", &scenario.transport, &TRANSPORT_FIELDS)?;
         let statements = scenario
             .steps
             .iter()
@@ -413,6 +460,45 @@ impl<'a> Emitter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_option_the_generator_does_not_know_is_refused_unless_it_has_its_default() {
+        #[derive(serde::Serialize, Default)]
+        struct Later {
+            cipher: Option<String>,
+            key_type: Option<String>,
+        }
+        let plain = Later::default();
+        assert_eq!(
+            unknown_field("connection", &plain, &CONNECTION_FIELDS),
+            Ok(())
+        );
+        let set = Later {
+            key_type: Some("rsa".into()),
+            cipher: Some("X".into()),
+        };
+        let e = unknown_field("connection", &set, &CONNECTION_FIELDS).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "connection.key_type is not expressed: the reproducer's generator does not know this option"
+        );
+        // Every field of today's model is known, whatever its value.
+        let all: crate::scenario::ConnectionSpec = serde_json::from_str(
+            r#"{"max_send_fragment": 512, "set_state": false, "no_renegotiation": true,
+                "allow_client_renegotiation": true, "cipher": "X", "no_encrypt_then_mac": true,
+                "max_fragment_length": 512, "block_padding": 16, "early_data": true, "resume": true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            unknown_field("connection", &all, &CONNECTION_FIELDS),
+            Ok(())
+        );
+        let t: crate::scenario::TransportSpec = serde_json::from_str(
+            r#"{"capacity": 1, "capacity_to_peer": 2, "capacity_to_impl": 3, "blocking": true}"#,
+        )
+        .unwrap();
+        assert_eq!(unknown_field("transport", &t, &TRANSPORT_FIELDS), Ok(()));
+    }
 
     #[test]
     fn c_strings_escape_quotes_backslashes_and_bytes_outside_ascii() {

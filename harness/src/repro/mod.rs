@@ -4,8 +4,9 @@
 //! both connections in one process, the in-memory pipe behind a `BIO_METHOD`, the peer, the
 //! contract-following write loops, the outcome vocabulary) followed by the run's configuration
 //! and one C statement per step (`emit.rs`). It prints one line per step of the
-//! implementation under test, `STEP OP OUTCOME ret=RET` (with ` bytes=N` for write loops and
-//! ` errors=[...]` for the error queue), how the run ended, and what the peer received:
+//! implementation under test, `STEP OP OUTCOME ret=RET` (with ` bytes=N` for write loops,
+//! ` calls=N` for a handshake or write loop of more than one call and ` errors=[...]` for the
+//! error queue), how the run ended, and what the peer received:
 //! exactly the lines [`expected_lines`] renders from the harness's trace of the same run, so
 //! the two can be compared as text (`harness/tests/it/repro.rs`).
 //!
@@ -55,6 +56,12 @@ pub enum Refusal {
     UnknownRun(String),
     /// Runs over loopback TCP (`RUN/tcp`): the reproducer has the in-memory pipe only.
     Tcp,
+    /// A `connection` or `transport` field the generator does not know, set to something
+    /// other than its default (one added to the model after the generator).
+    Field {
+        section: &'static str,
+        field: String,
+    },
     /// A step kind the generator does not express.
     Step {
         index: usize,
@@ -72,6 +79,10 @@ impl fmt::Display for Refusal {
             ),
             Refusal::Tcp => f.write_str(
                 "the reproducer plays over the in-memory pipe only; a /tcp run cannot be expressed",
+            ),
+            Refusal::Field { section, field } => write!(
+                f,
+                "{section}.{field} is not expressed: the reproducer's generator does not know this option"
             ),
             Refusal::Step { index, op, why } => {
                 write!(f, "step {index} ({op}) is not expressed: {why}")
@@ -139,6 +150,12 @@ pub fn expected_lines(trace: &Trace) -> Vec<String> {
         let mut line = format!("{} {} {} ret={}", rec.index, rec.op, call.outcome, call.ret);
         if let Some(b) = rec.bytes {
             line.push_str(&format!(" bytes={b}"));
+        }
+        // A looping step keeps its calls when there was more than one (the first ones and the
+        // last, the rest counted).
+        if !rec.calls.is_empty() {
+            let n = rec.calls.len() as u64 + rec.calls_omitted;
+            line.push_str(&format!(" calls={n}"));
         }
         // The drivers' notes of the transport's own errors (`io: ...`) are not on the queue.
         let reasons: Vec<&str> = call

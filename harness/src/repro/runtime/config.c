@@ -20,8 +20,9 @@
  *     syscall, ssl(first reason on the error queue)), no class is "unclassified".
  *
  * Each step of the implementation prints one line, "STEP OP OUTCOME ret=RET", then
- * " bytes=N" for write loops and " errors=[...]" for what the error queue held; at the end
- * how the run ended and what the peer's application received.
+ * " bytes=N" for write loops, " calls=N" for a handshake or write loop of more than one call
+ * and " errors=[...]" for what the error queue held; at the end how the run ended and what
+ * the peer's application received.
  * ------------------------------------------------------------------------------------------- */
 
 #include <stdarg.h>

@@ -26,8 +26,9 @@ static int same_motion(const uint64_t a[5], const uint64_t b[5], int n)
     return memcmp(a, b, (size_t)n * sizeof a[0]) == 0;
 }
 
-/* Prints a step of the implementation; returns 1 when the run ends there (a deadlock, a
- * skip). */
+/* Prints a step of the implementation ("STEP OP OUTCOME ret=RET", then " bytes=N" for a
+ * write loop, " calls=N" for a looping step of more than one call, " errors=[...]");
+ * returns 1 when the run ends there (a deadlock, a skip). */
 static int end_step(struct run *r, int index, const char *op, struct call *c, int is_impl,
                     const uint64_t *bytes)
 {
@@ -45,6 +46,8 @@ static int end_step(struct run *r, int index, const char *op, struct call *c, in
         printf("%d %s %s ret=%lld", index, op, out, c->ret);
         if (bytes != NULL)
             printf(" bytes=%llu", (unsigned long long)*bytes);
+        if (c->calls > 1)
+            printf(" calls=%llu", (unsigned long long)c->calls);
         if (c->nreasons > 0) {
             printf(" errors=[");
             for (int i = 0; i < c->nreasons; i++)
@@ -113,12 +116,14 @@ static int do_handshake(struct run *r, int index, const char *op)
 {
     struct call c;
     int stuck = 0;
+    uint64_t calls = 0;
     for (int round = 0; round < 100000; round++) {
         uint64_t before[5], after[5];
         run_motion(r, before);
         clear_errors(&r->keep_queue);
         int ret = SSL_do_handshake(r->ssl);
         c = io_call(r->ssl, ret);
+        c.calls = ++calls;
         r->last_ret = ret;
         int deadlocked = pipe_take_deadlock(&r->pipe);
         if (deadlocked)
@@ -251,6 +256,7 @@ static int do_write_all(struct run *r, int index, const char *op, enum api api, 
     snprintf(line, sizeof line, "%s%s", op,
              res.stalled ? " (stopped: the peer reads nothing more)" : "");
     uint64_t bytes = res.done;
+    res.last.calls = res.calls;
     return end_step(r, index, line, &res.last, 1, &bytes);
 }
 
