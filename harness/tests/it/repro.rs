@@ -42,8 +42,8 @@ fn libssl_flags() -> Vec<String> {
     }
 }
 
-/// Compiles `c` into `bin` and runs it: its stdout, or what went wrong.
-fn build_and_run(c: &Path, bin: &Path, flags: &[String]) -> Result<String, String> {
+/// Compiles `c` into `bin` and runs it: its stdout and stderr, or what went wrong.
+fn build_and_run(c: &Path, bin: &Path, flags: &[String]) -> Result<(String, String), String> {
     let cc = Command::new("cc")
         .arg("-w")
         .arg(c)
@@ -91,7 +91,7 @@ fn build_and_run(c: &Path, bin: &Path, flags: &[String]) -> Result<String, Strin
             "exited with {status}; stderr:\n{err}\nstdout:\n{out}"
         ));
     }
-    Ok(out)
+    Ok((out, err))
 }
 
 struct Job {
@@ -129,6 +129,10 @@ fn every_expressible_run_prints_what_the_harness_recorded() {
     }
     let expressed = jobs.len();
     let flags = libssl_flags();
+    let library = format!(
+        "repro: {} (",
+        sslwrite::contract::Implementation::info(&openssl).version
+    );
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -140,7 +144,11 @@ fn every_expressible_run_prints_what_the_harness_recorded() {
                 };
                 let bin = job.c.with_extension("bin");
                 let problem = match build_and_run(&job.c, &bin, &flags) {
-                    Ok(out) => {
+                    // The trace is the linked OpenSSL's: the program must run on the same one.
+                    Ok((_, err)) if !err.starts_with(&library) => Some(format!(
+                        "the program runs on another libssl than the harness links ({library:?}); its stderr:\n{err}"
+                    )),
+                    Ok((out, _)) => {
                         let got: Vec<&str> = out.lines().collect();
                         (got != job.expected).then(|| {
                             format!(

@@ -84,6 +84,9 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
 {
     static struct run run;
     struct run *r = &run;
+    /* Which library this is (on stderr: the lines on stdout are the run's). */
+    fprintf(stderr, "repro: %s (headers: %s)\n", OpenSSL_version(OPENSSL_VERSION),
+            OPENSSL_VERSION_TEXT);
     stream_init();
     struct pki pki = make_pki();
     r->cfg = cfg;
