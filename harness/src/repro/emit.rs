@@ -52,7 +52,7 @@ fn content(c: Content) -> &'static str {
 /// The four mode flags as the fields of a `struct modes`.
 fn mode_fields(m: Modes) -> String {
     format!(
-        "{}, {}, {}, {}",
+        ".partial_write = {}, .moving_buffer = {}, .auto_retry = {}, .release_buffers = {}",
         u8::from(m.partial_write),
         u8::from(m.moving_buffer),
         u8::from(m.auto_retry),
