@@ -1,19 +1,20 @@
 //! A standalone C reproducer for one run (`sslwrite repro RUN`, `cargo xtask repro RUN`).
 //!
-//! The file is the runtime (`runtime/*.c`: the harness's run in plain C over the libssl API: the test PKI,
-//! both connections in one process, the in-memory pipe behind a `BIO_METHOD`, the peer, the
-//! contract-following write loops, the outcome vocabulary) followed by the run's configuration
-//! and one C statement per step (`emit.rs`). It prints one line per step of the
-//! implementation under test, `STEP OP OUTCOME ret=RET` (with ` bytes=N` for write loops,
-//! ` calls=N` for a handshake or write loop of more than one call and ` errors=[...]` for the
-//! error queue), how the run ended, and what the peer received:
-//! exactly the lines [`expected_lines`] renders from the harness's trace of the same run, so
-//! the two can be compared as text (`harness/tests/it/repro.rs`).
+//! The file is the runtime (`runtime/*.c`, the harness's run in plain C over the libssl API:
+//! the test PKI, both connections in one process, the in-memory pipe behind a `BIO_METHOD`,
+//! the peer, the contract-following write loops, the first connection of a resuming run, the
+//! outcome vocabulary) followed by the run's configuration and one C statement per step
+//! (`emit.rs`). It prints one line per step of the implementation under test, `STEP OP
+//! OUTCOME ret=RET` (with ` bytes=N` for write loops, ` calls=N` for a handshake or write
+//! loop of more than one call and ` errors=[...]` for the error queue), how the run ended,
+//! whether a resuming run resumed, and what the peer received: exactly the lines
+//! [`expected_lines`] renders from the harness's trace of the same run, so the two can be
+//! compared as text (`harness/tests/it/repro.rs`).
 //!
-//! Every step kind and connection option of the model is expressed (resumption and early
-//! data with the harness's first connection, `prime`). What it cannot express is refused with
-//! a typed reason ([`Refusal`]): loopback TCP, and any step kind the generator does not know
-//! (one added to the model later is refused until the generator is taught to emit it).
+//! Every step kind and connection option of today's model is expressed. What the generator
+//! cannot express is refused with a typed reason ([`Refusal`]): loopback TCP, and a step kind
+//! or a `connection`/`transport` option it does not know (one added to the model later is
+//! refused until the generator is taught to emit it).
 
 mod emit;
 
