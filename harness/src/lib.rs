@@ -27,6 +27,7 @@ pub mod peer;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod repro;
 pub mod reseal;
 pub mod runner;
 pub mod scenario;

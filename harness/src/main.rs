@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::FuzzTriage(a) => cli::fuzz_triage::run(a),
         Command::Compare(a) => cli::compare::run(a),
         Command::Merge(a) => cli::merge::run(a),
+        Command::Repro(a) => cli::repro::run(a),
         Command::Worker(a) => Ok(ExitCode::from(sslwrite::isolation::worker_main(
             &a.progress,
         ))),

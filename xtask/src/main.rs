@@ -19,6 +19,7 @@ mod minimize;
 mod openssl;
 mod replay;
 mod report;
+mod repro;
 mod test;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ const TASKS: &[(&str, &str)] = &[
     ("fuzz", "fuzz TARGET [--impl NAME]... [--time S] [--jobs N] [--keep-going] [--measure]  cargo fuzz (differential | invariants | scenario_file)"),
     ("replay", "replay ARTIFACT [--minimize]  turn a fuzz finding into a scenario under scenarios/regressions/ (minimized)"),
     ("minimize", "minimize SCENARIO.json [--run RUN] [ARGS]  cut a run down to a small scenario with the same finding, in place; --figures DIR... the medians over artifacts"),
+    ("repro", "repro RUN [-o FILE.c]  a standalone C reproducer of one run (sslwrite repro --help)"),
     ("bench", "bench [ARGS]        measure the harness against the handshake floor (sslwrite bench --help)"),
     ("openssl", "openssl build VERSION | list  a shared OpenSSL (1.1.1, 3.x, 4.x) from openssl-src into target/openssl-VERSION/"),
     ("libs", "libs [--args] | install boringssl|wolfssl  every built or installed library as --impl arguments; Debian's packages"),
@@ -59,7 +61,16 @@ fn main() -> ExitCode {
     // The tasks that hand their arguments to sslwrite or cargo answer --help there.
     let passes_help = matches!(
         task.as_deref(),
-        Some("conformance" | "test" | "report" | "bench" | "compare" | "merge" | "minimize")
+        Some(
+            "conformance"
+                | "test"
+                | "report"
+                | "bench"
+                | "compare"
+                | "merge"
+                | "minimize"
+                | "repro"
+        )
     );
     if let (Some(t), Some(first)) = (task.as_deref(), rest.first()) {
         if help(first) && !passes_help {
@@ -85,6 +96,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&rest),
         Some("replay") => replay::run(&rest),
         Some("minimize") => minimize::run(&rest),
+        Some("repro") => repro::run(&rest),
         Some("openssl") => openssl::run(&rest),
         Some("libs") => libs::run(&rest),
         Some("awslc") => awslc::run(&rest),

@@ -25,6 +25,7 @@ pub mod minimize;
 pub mod output;
 pub mod replay;
 pub mod report;
+pub mod repro;
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +58,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Join the reports of `conformance --shard I/N` into the report of the whole run.
     Merge(merge::MergeArgs),
+    /// A standalone C reproducer of one run (both ends on the libssl it is built against).
+    Repro(repro::ReproArgs),
     /// (isolation) a worker process: plays the runs sent on stdin (see isolation.rs).
     #[command(hide = true)]
     Worker(WorkerArgs),

@@ -198,6 +198,9 @@ pub fn explain_run(report: &Report, run: &RunReport) -> String {
             }
         }
     }
+    if let Some(cmd) = crate::repro::offered(run) {
+        out.push_str(&format!("  reproduce in C: {cmd}\n"));
+    }
     out
 }
 
@@ -287,6 +290,17 @@ mod tests {
         assert!(
             html.contains("49152 (timing-dependent over tcp)"),
             "the run-end table"
+        );
+    }
+
+    #[test]
+    fn a_run_offers_its_c_reproducer() {
+        let text = explain(&fixture::report(), "zero").unwrap();
+        assert!(
+            text.ends_with(
+                "  reproduce in C: cargo xtask repro zero/tls1.3/client/auto_retry -o repro.c\n"
+            ),
+            "{text}"
         );
     }
 

@@ -581,6 +581,12 @@ fn comparison(names: &[&str], i: usize, run: &RunReport, out: &mut String) {
         e(&run.clauses.join(", ")),
         e(&run.situations.join(", "))
     ));
+    if let Some(cmd) = crate::repro::offered(run) {
+        out.push_str(&format!(
+            "<p class=\"repro\">A C reproducer of this run (both ends on the libssl it is built against): <code>{}</code></p>\n",
+            e(&cmd)
+        ));
+    }
     if !run.differences.is_empty() {
         out.push_str("<ul class=\"differences\">");
         for d in &run.differences {
@@ -1023,6 +1029,15 @@ mod tests {
             assert!(!html.contains(external), "no external asset ({external})");
         }
         assert!(html.contains("<style>") && html.contains("<script>"));
+    }
+
+    #[test]
+    fn each_comparison_offers_the_c_reproducer_of_its_run() {
+        let html = render(&fixture::report());
+        assert_eq!(html.matches("<p class=\"repro\">").count(), 4);
+        assert!(html.contains(
+            "<code>cargo xtask repro zero/tls1.3/client/auto_retry -o repro.c</code></p>"
+        ));
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod minimize;
 mod openssl_findings;
 mod outcomes;
 mod peer;
+mod repro;
 mod rustls_findings;
 mod scenario_docs;
 mod schema;
