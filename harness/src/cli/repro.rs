@@ -1,13 +1,17 @@
 //! `sslwrite repro RUN [-o FILE] [--scenarios DIR]`: the standalone C reproducer of one run
 //! (`repro/`), on stdout or written atomically to FILE. The run is played once on the linked
-//! OpenSSL first, so the file's header shows what the harness observed. Exit 0; 2 when the
+//! OpenSSL first, in a worker process (a run that crashes the library is what a reproducer is
+//! often for), so the file's header shows what the harness observed. Exit 0; 2 when the
 //! run does not exist or cannot be expressed (with the reason), or the file cannot be written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use sslwrite::impls::openssl::OpensslImpl;
-use sslwrite::{render, repro, runner};
+use sslwrite::isolation::{self, Isolation};
+use sslwrite::transport::TransportKind;
+use sslwrite::{render, repro};
 
 use super::{in_root, load, Failure, Outcome};
 
@@ -30,7 +34,20 @@ pub fn run(a: ReproArgs) -> Outcome {
     let (scenario, key) = repro::find_run(&scenarios, &a.run).map_err(refused)?;
     repro::check(scenario, &key).map_err(refused)?;
     let openssl = OpensslImpl::new();
-    let trace = runner::run(&openssl, &openssl, scenario, &key);
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::error(format!("cannot find the sslwrite binary: {e}")))?;
+    let iso = Isolation {
+        exe,
+        timeout: Duration::from_secs(30),
+    };
+    let runs = [(scenario, key.clone())];
+    let names = ["openssl".to_string()];
+    let played = isolation::play(&runs, &names, TransportKind::Memory, &iso, 1, &|| {})
+        .map_err(|e| Failure::error(format!("cannot start a worker: {e}")))?;
+    let Some(Some(mut traces)) = played.into_iter().next() else {
+        return Err(Failure::error("the run was stopped before it ended"));
+    };
+    let trace = traces.remove(0);
     let lines = repro::expected_lines(&trace);
     let who = format!(
         "sslwrite's linked {}",

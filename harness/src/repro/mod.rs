@@ -178,7 +178,17 @@ pub fn expected_lines(trace: &Trace) -> Vec<String> {
             reason,
         } => format!("end skip at step {step}: {reason}"),
         RunStatus::Skipped { step: None, reason } => format!("end skip({reason})"),
-        other => format!("end {}", serde_json::to_string(other).unwrap_or_default()),
+        // A crash or hang ends the C program as it ended the worker: these lines appear only
+        // in the file's header, as what the harness observed.
+        RunStatus::Crash { step, message, .. } => match step {
+            Some(step) => format!("end crash at step {step}: {message}"),
+            None => format!("end crash: {message}"),
+        },
+        RunStatus::Timeout { step, message, .. } => match step {
+            Some(step) => format!("end timeout at step {step}: {message}"),
+            None => format!("end timeout: {message}"),
+        },
+        RunStatus::Error { message } => format!("end error: {message}"),
     });
     if let Some(r) = trace.resumed {
         out.push(format!("session resumed: {}", if r { "yes" } else { "no" }));

@@ -111,6 +111,43 @@ fn a_large_write_after_it_crashes_openssl_3_0() {
     }
 }
 
+/// The fuzz finding end to end: minimized to SSL_renegotiate, a zero-length read and one large
+/// write, its C reproducer is written even though the run crashes the linked OpenSSL 3.0 (the
+/// `repro` command plays it in a worker first, and used to die with it), and the file's header
+/// says what the harness saw.
+#[test]
+fn the_c_reproducer_of_the_renegotiate_crash_is_written_with_what_the_harness_saw() {
+    let d = common::TempDir::new("openssl-finding", "repro", &["scenarios"]);
+    std::fs::write(
+        d.path("scenarios/reneg.json"),
+        r#"{"id": "reneg", "title": "SSL_renegotiate before the handshake, a read, a write",
+        "clauses": ["I4"], "tls": ["1.2"], "modes": [[]], "steps": [
+        {"op": "renegotiate"}, {"op": "read", "len": 0}, {"op": "write_ex", "len": 100000}]}"#,
+    )
+    .unwrap();
+    let c = d.path("repro.c");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sslwrite"))
+        .args(["repro", "reneg/tls1.2/client/none", "--scenarios"])
+        .arg(d.path("scenarios"))
+        .arg("-o")
+        .arg(&c)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let text = std::fs::read_to_string(&c).unwrap();
+    let version = openssl::version::version();
+    if version.starts_with("OpenSSL 3.0.") {
+        assert!(
+            text.contains(" *   2 write_ex buf=0 content=stream len=100000 crash(SIGSEGV)")
+                && text.contains(" *   end crash at step 2: the worker was killed by SIGSEGV"),
+            "{version}: {text}"
+        );
+    } else {
+        assert!(text.contains(" *   end completed"), "{version}: {text}");
+    }
+}
+
 /// Found by the differential fuzzer: `SSL_shutdown` while a write is pending returns -1 and
 /// `SSL_get_error` answers with the retry reason of the last transport operation, not its own.
 /// With a record pending, `ssl3_send_alert` only marks the close_notify for dispatch and

@@ -84,6 +84,8 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
 {
     static struct run run;
     struct run *r = &run;
+    /* One line at a time: a run that crashes the library keeps the lines before the crash. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     /* Which library this is (on stderr: the lines on stdout are the run's). */
     fprintf(stderr, "repro: %s (headers: %s)\n", OpenSSL_version(OPENSSL_VERSION),
             OPENSSL_VERSION_TEXT);
