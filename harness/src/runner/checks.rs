@@ -121,9 +121,10 @@ impl Runner<'_> {
                     format!("write succeeded ({outcome}) after the fatal error at step {f}"),
                 );
             }
-        } else if outcome.is_fatal() && step.is_io() {
+        } else if outcome.is_fatal() && step.is_io() && !(is_write && len == Some(0)) {
             // Only a failed I/O call ends a connection; a refused key update, renegotiation
-            // or negative length is an answer to that call alone.
+            // or negative length is an answer to that call alone, and so is a zero-length
+            // write's failure (OpenSSL 3.0 answers every one with SSL_ERROR_SYSCALL: W9).
             self.fatal_at = Some(i);
         }
         // W14: a success leaves no error on the queue; an SSL_ERROR_SSL failure leaves its reason.

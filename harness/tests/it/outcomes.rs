@@ -333,3 +333,30 @@ fn the_clause_table_counts_what_was_checked_and_charges_what_failed() {
     // W2: the handshake's expectation, checked in every run that has one, held.
     assert_eq!(row("W2")[1], n.to_string(), "{}", report.clause_table());
 }
+
+/// A zero-length write's failure is an answer to that call alone (W9), not the fatal error W12
+/// is about: OpenSSL 3.0 answers every zero-length SSL_write with 0 and SSL_ERROR_SYSCALL, and
+/// the connection goes on, so the next write's success is no W12 violation. Before, it was
+/// one, in fixed scenarios and in the fuzz witnesses that replay generated runs.
+#[test]
+fn a_zero_length_writes_failure_does_not_make_the_next_write_a_w12_violation() {
+    let s = scenario(
+        r#"{"id": "zero-then-write", "title": "a zero-length write, then a write",
+        "clauses": ["W9", "W12"], "tls": ["1.3"],
+        "steps": [{"op": "handshake"}, {"op": "write", "len": 0}, {"op": "write", "len": 100}]}"#,
+    );
+    let t = play(&OpensslImpl::new(), &s, Tls::V13, &["auto_retry"]);
+    if OpensslImpl::new()
+        .info()
+        .version
+        .starts_with("OpenSSL 3.0.")
+    {
+        assert_eq!(outcome(&t, 1), &Outcome::Syscall);
+    }
+    assert_eq!(outcome(&t, 2), &Outcome::Ok(100));
+    assert!(
+        t.violations.iter().all(|v| v.clause != "W12"),
+        "{:?}",
+        t.violations
+    );
+}
