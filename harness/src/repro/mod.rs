@@ -34,6 +34,8 @@ pub const RUNTIME_C: &str = concat!(
     "\n",
     include_str!("runtime/pipe.c"),
     "\n",
+    include_str!("runtime/record.c"),
+    "\n",
     include_str!("runtime/pki.c"),
     "\n",
     include_str!("runtime/calls.c"),

@@ -32,8 +32,10 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -89,6 +91,7 @@ enum role { CLIENT, SERVER };
 enum tls { TLS12, TLS13 };
 enum content { STREAM, OTHER };
 enum api { API_WRITE, API_WRITE_EX };
+enum key_type { KEY_ED25519, KEY_P256, KEY_RSA2048 }; /* a server's certificate key */
 
 struct modes {
     int partial_write, moving_buffer, auto_retry, release_buffers;
@@ -109,13 +112,29 @@ struct conn_config {
     int tls13_tickets;       /* -1: the library's default */
     int early_data;          /* TLS 1.3 early data: a server accepts EARLY_DATA_LIMIT bytes */
     int resume;              /* the client resumes a session a first connection got */
+    const char *groups;      /* NULL: the library's default key exchange groups */
+    enum key_type key;       /* a server's certificate */
 };
+
+/* The peer's own options (connection.peer); each unset one leaves the peer as it always is. */
+struct peer_spec {
+    int refuse_client_renegotiation; /* a TLS 1.2 server peer refuses the client's */
+    int tls13_tickets;               /* -1: the implementation's setting */
+    enum key_type key;
+    const char *cipher;              /* NULL: the scenario's cipher list (connection.cipher) */
+    const char *groups;              /* NULL: the library's default */
+};
+
+/* The peer of a resuming run's first connection (connection.peer is never set with resume or
+ * early data). */
+static const struct peer_spec DEFAULT_PEER = {0, -1, KEY_ED25519, NULL, NULL};
 
 /* What a server with early_data announces in its tickets. */
 #define EARLY_DATA_LIMIT 16384
 
 struct run_config {
     struct conn_config conn;
+    struct peer_spec peer;
     size_t capacity_to_peer, capacity_to_impl;
     int blocking;
     /* TLS 1.3 tickets the server of the first connection of a resuming run sends (-1: the

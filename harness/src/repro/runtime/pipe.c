@@ -18,6 +18,8 @@ struct queue {
     size_t trickle;    /* 0: off; else at most this many bytes per attempt, every other blocks */
     int trickle_blocked_last;
     unsigned zero_writes; /* the next this many writes report 0 bytes written */
+    int budgeted;      /* peer_write_split: the writer's writes take `budget` more bytes, then */
+    size_t budget;     /* block */
     uint64_t total;    /* bytes ever written into it */
 };
 
@@ -124,6 +126,11 @@ static int pipe_write(struct pipe *p, enum side s, const unsigned char *buf, siz
                 n = q->trickle;
             q->trickle_blocked_last = !q->trickle_blocked_last;
         }
+        if (q->budgeted) {
+            if (n > q->budget)
+                n = q->budget;
+            q->budget -= n;
+        }
         if (n > 0) {
             queue_push(q, buf, n);
             q->total += n;
@@ -190,6 +197,14 @@ static void pipe_reset(struct pipe *p, enum side s)
 static void pipe_inject(struct pipe *p, enum side reader, const unsigned char *b, size_t n)
 {
     queue_push(&p->q[1 - reader], b, n);
+}
+
+/* The direction `writer` writes into takes `bytes` more, then blocks (`limited` 0: no
+ * limit). */
+static void pipe_set_budget(struct pipe *p, enum side writer, int limited, size_t bytes)
+{
+    p->q[writer].budgeted = limited;
+    p->q[writer].budget = bytes;
 }
 
 static int pipe_take_deadlock(struct pipe *p)
