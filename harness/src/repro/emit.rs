@@ -85,6 +85,9 @@ fn or_none<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-1".to_string(), |x| x.to_string())
 }
 
+/// Why `peer_empty_record` and `peer_warning_alert` are refused.
+pub const RESEALED: &str = "the harness re-seals a peer record with the peer's traffic keys (reseal.rs); the C runtime has no TLS key schedule to do the same";
+
 /// The C statement that plays step `i`, or why there is none.
 fn statement(i: usize, step: &Step) -> Result<String, Refusal> {
     let op = c_str(&step.short());
@@ -206,6 +209,15 @@ fn statement(i: usize, step: &Step) -> Result<String, Refusal> {
             or_none(trickle.map(|t| t.0)),
             or_none(*zero_writes)
         ),
+        // The harness makes these by re-sealing a record the peer wrote with the peer's
+        // traffic keys (`reseal.rs`): the C runtime has no key schedule of its own.
+        Step::PeerEmptyRecord {} | Step::PeerWarningAlert { .. } => {
+            return Err(Refusal::Step {
+                index: i,
+                op: step.short(),
+                why: RESEALED,
+            })
+        }
         // A kind added to the model after this generator is refused until it is taught to
         // emit it (today every kind is above, hence the allow).
         #[allow(unreachable_patterns)]
@@ -386,7 +398,11 @@ impl<'a> Emitter<'a> {
         );
         let _ = writeln!(
             h,
-            " * transport, and step kinds the generator does not know (added to the harness after it)."
+            " * transport, the peer's re-sealed records (peer_empty_record, peer_warning_alert), and"
+        );
+        let _ = writeln!(
+            h,
+            " * step kinds or options the generator does not know (added to the harness after it)."
         );
         let _ = writeln!(h, " */");
         h
@@ -561,12 +577,28 @@ mod tests {
         let all: crate::scenario::ConnectionSpec = serde_json::from_str(
             r#"{"max_send_fragment": 512, "set_state": false, "no_renegotiation": true,
                 "allow_client_renegotiation": true, "cipher": "X", "no_encrypt_then_mac": true,
-                "max_fragment_length": 512, "block_padding": 16, "early_data": true, "resume": true}"#,
+                "max_fragment_length": 512, "block_padding": 16, "early_data": true, "resume": true,
+                "peer": {"refuse_client_renegotiation": true, "tls13_tickets": 3, "key": "p256",
+                    "cipher": "Y", "groups": "X25519"}}"#,
         )
         .unwrap();
         assert_eq!(
             unknown_field("connection", &all, &CONNECTION_FIELDS),
             Ok(())
+        );
+        assert_eq!(
+            unknown_field("connection.peer", &all.peer, &PEER_FIELDS),
+            Ok(())
+        );
+        let later = Later {
+            key_type: Some("rsa".into()),
+            cipher: None,
+        };
+        assert_eq!(
+            unknown_field("connection.peer", &later, &PEER_FIELDS)
+                .unwrap_err()
+                .to_string(),
+            "connection.peer.key_type is not expressed: the reproducer's generator does not know this option"
         );
         let t: crate::scenario::TransportSpec = serde_json::from_str(
             r#"{"capacity": 1, "capacity_to_peer": 2, "capacity_to_impl": 3, "blocking": true}"#,
