@@ -85,9 +85,6 @@ fn or_none<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-1".to_string(), |x| x.to_string())
 }
 
-/// Why `peer_empty_record` and `peer_warning_alert` are refused.
-pub const RESEALED: &str = "the harness re-seals a peer record with the peer's traffic keys (reseal.rs); the C runtime has no TLS key schedule to do the same";
-
 /// The C statement that plays step `i`, or why there is none.
 fn statement(i: usize, step: &Step) -> Result<String, Refusal> {
     let op = c_str(&step.short());
@@ -209,15 +206,11 @@ fn statement(i: usize, step: &Step) -> Result<String, Refusal> {
             or_none(trickle.map(|t| t.0)),
             or_none(*zero_writes)
         ),
-        // The harness makes these by re-sealing a record the peer wrote with the peer's
-        // traffic keys (`reseal.rs`): the C runtime has no key schedule of its own.
-        Step::PeerEmptyRecord {} | Step::PeerWarningAlert { .. } => {
-            return Err(Refusal::Step {
-                index: i,
-                op: step.short(),
-                why: RESEALED,
-            })
-        }
+        Step::PeerEmptyRecord {} => format!("do_peer_empty_record(r, {i}, {op})"),
+        Step::PeerWarningAlert { description } => format!(
+            "do_peer_warning_alert(r, {i}, {op}, {})",
+            description.unwrap_or(crate::record::USER_CANCELED)
+        ),
         // A kind added to the model after this generator is refused until it is taught to
         // emit it (today every kind is above, hence the allow).
         #[allow(unreachable_patterns)]
@@ -398,12 +391,9 @@ impl<'a> Emitter<'a> {
         );
         let _ = writeln!(
             h,
-            " * transport, the peer's re-sealed records (peer_empty_record, peer_warning_alert), and"
+            " * transport, and step kinds or options the generator does not know (added to the"
         );
-        let _ = writeln!(
-            h,
-            " * step kinds or options the generator does not know (added to the harness after it)."
-        );
+        let _ = writeln!(h, " * harness after it).");
         let _ = writeln!(h, " */");
         h
     }

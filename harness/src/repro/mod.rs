@@ -11,13 +11,12 @@
 //! [`expected_lines`] renders from the harness's trace of the same run, so the two can be
 //! compared as text (`harness/tests/it/repro.rs`).
 //!
-//! Every connection option of today's model (the peer's, `connection.peer`, included) and
-//! every step kind but two is expressed. What the generator cannot express is refused with a
-//! typed reason ([`Refusal`]): loopback TCP; `peer_empty_record` and `peer_warning_alert`,
-//! which the harness makes by re-sealing a peer record with the peer's traffic keys
-//! (`reseal.rs`, a TLS key schedule the C runtime does not have); and a step kind or a
-//! `connection`/`connection.peer`/`transport` option it does not know (one added to the model
-//! later is refused until the generator is taught to emit it).
+//! Every step kind and connection option of today's model (the peer's, `connection.peer`,
+//! included) is expressed; the peer's re-sealed records (`peer_empty_record`,
+//! `peer_warning_alert`) too, with `reseal.rs`'s key schedules in C (`runtime/reseal.c`). What
+//! the generator cannot express is refused with a typed reason ([`Refusal`]): loopback TCP, and
+//! a step kind or a `connection`/`connection.peer`/`transport` option it does not know (one
+//! added to the model later is refused until the generator is taught to emit it).
 
 mod emit;
 
@@ -46,6 +45,8 @@ pub const RUNTIME_C: &str = concat!(
     include_str!("runtime/ssl.c"),
     "\n",
     include_str!("runtime/peer.c"),
+    "\n",
+    include_str!("runtime/reseal.c"),
     "\n",
     include_str!("runtime/run.c"),
     "\n",
@@ -238,35 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn resealed_peer_records_are_refused_with_the_reason() {
-        for (step, short) in [
-            (r#"{"op":"peer_empty_record"}"#, "peer_empty_record"),
-            (
-                r#"{"op":"peer_warning_alert","description":100}"#,
-                "peer_warning_alert description=100",
-            ),
-        ] {
-            let s = scenario(&format!(
-                r#"{{"id":"p","title":"t","clauses":["W1"],"steps":[{{"op":"handshake"}},{step}]}}"#
-            ));
-            let e = check(&s, &s.runs()[0]).unwrap_err();
-            assert_eq!(
-                e,
-                Refusal::Step {
-                    index: 1,
-                    op: short.into(),
-                    why: emit::RESEALED
-                }
-            );
-            assert_eq!(
-                e.to_string(),
-                format!("step 1 ({short}) is not expressed: the harness re-seals a peer record with the peer's traffic keys (reseal.rs); the C runtime has no TLS key schedule to do the same")
-            );
-        }
-    }
-
-    #[test]
-    fn injected_records_split_writes_and_the_peers_options_are_in_the_file() {
+    fn injected_and_resealed_records_split_writes_and_the_peers_options_are_in_the_file() {
         let s = scenario(
             r#"{"id":"i","title":"t","clauses":["W1"],"roles":["client"],"tls":["1.2"],
                 "connection":{"cipher":"ECDHE-ECDSA-AES128-SHA","peer":{"refuse_client_renegotiation":true,
@@ -274,7 +247,8 @@ mod tests {
                 "steps":[{"op":"inject_record","content_type":23,"payload":"68 65"},
                     {"op":"inject_record","content_type":21,"version":"0301","len":7},
                     {"op":"inject_record","content_type":22,"payload":""},
-                    {"op":"peer_write_split","len":100,"first":3}]}"#,
+                    {"op":"peer_write_split","len":100,"first":3},{"op":"peer_empty_record"},
+                    {"op":"peer_warning_alert"},{"op":"peer_warning_alert","description":100}]}"#,
         );
         let c = generate(&s, &s.runs()[0], None).unwrap();
         for want in [
@@ -282,6 +256,9 @@ mod tests {
             "STEP(do_inject_record(r, 21, 0x0301, NULL, 7));",
             "STEP(do_inject_record(r, 22, 0x0303, NULL, 0));",
             "STEP(do_peer_write_split(r, 3, \"peer_write_split first=3 len=100\", 100, 3));",
+            "STEP(do_peer_empty_record(r, 4, \"peer_empty_record\"));",
+            "STEP(do_peer_warning_alert(r, 5, \"peer_warning_alert\", 90));",
+            "STEP(do_peer_warning_alert(r, 6, \"peer_warning_alert description=100\", 100));",
             "        .cipher = \"ECDHE-ECDSA-AES128-SHA\",\n        .no_encrypt_then_mac",
             "    .peer = {\n        .refuse_client_renegotiation = 1,\n        .tls13_tickets = -1,\n        .key = KEY_RSA2048,\n        .cipher = \"ECDHE-RSA-AES128-SHA\",\n        .groups = \"P-256:X25519\",\n    },\n",
         ] {

@@ -4,7 +4,8 @@
  *
  *   - a test PKI made at start (an Ed25519 CA and a leaf for "localhost", the harness's
  *     shapes: fixed serials, the same names and validity, so every record has the length it
- *     has in the harness); nothing secret is in the file;
+ *     has in the harness; a P-256 or RSA leaf when the peer asks); nothing secret is in the
+ *     file;
  *   - two connections in one process, the implementation under test and the peer (the other
  *     role, partial writes + moving buffer + auto retry), both of the libssl this is linked
  *     with;
@@ -12,7 +13,11 @@
  *     implementation) behind a BIO_METHOD of its own; a full queue is a retry (WANT_WRITE),
  *     a blocking transport lets the peer read ("pump") and reports a deadlock when nothing
  *     moves; trickle, zero-byte writes, FIN, close, reset and injected records as the
- *     harness's in-memory pipe has them;
+ *     harness's in-memory pipe has them, and the peer's split writes;
+ *   - the peer's own options (connection.peer: its ticket count, renegotiation refusal, cipher
+ *     list, groups, certificate key type), and the records its API cannot send (an empty
+ *     application-data record, a warning alert), re-sealed with its write keys as the harness
+ *     does;
  *   - a resuming or early-data run first makes a connection of its own for the session (or
  *     the ticket that allows early data) that the run's client resumes;
  *   - the harness's outcome vocabulary: ret > 0 is ok(ret) whatever SSL_get_error says;
@@ -25,6 +30,7 @@
  * the peer's application received.
  * ------------------------------------------------------------------------------------------- */
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +41,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

@@ -105,6 +105,8 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
     struct conn_config pcfg = peer_config(&cfg->conn, &cfg->peer);
     SSL_CTX *impl_ctx = new_context(&cfg->conn, &pki);
     SSL_CTX *peer_ctx = new_context(&pcfg, &pki);
+    /* The peer's TLS 1.3 traffic secrets, for the records it re-seals (reseal.c). */
+    SSL_CTX_set_keylog_callback(peer_ctx, keylog_callback);
     r->impl_end.pipe = r->peer_end.pipe = &r->pipe;
     r->impl_end.side = IMPL;
     r->peer_end.side = PEER;
@@ -115,6 +117,7 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
                             cfg->conn.role == CLIENT ? session : NULL);
     r->peer.ssl = new_connection(peer_ctx, &pcfg, bio_new_endpoint(&r->peer_end),
                                  cfg->conn.role == SERVER ? session : NULL);
+    SSL_set_app_data(r->peer.ssl, &r->peer);
     r->peer.early_reading = pcfg.early_data && pcfg.role == SERVER;
     r->peer.pipe = &r->pipe;
     r->peer.ledger = &r->ledger;

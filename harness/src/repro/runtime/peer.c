@@ -22,6 +22,10 @@ struct peer {
     int early_reading;  /* a server accepting early data reads it with SSL_read_early_data
                          * until that says FINISH, then the normal way */
     int early_written;  /* a client that wrote early data finishes its handshake first */
+    /* The first application traffic secrets of TLS 1.3 (0: the client's, 1: the server's),
+     * from the key log (reseal.c). */
+    unsigned char traffic_secret[2][64];
+    size_t traffic_secret_len[2];
 };
 
 /* The peer's configuration: the other role, partial writes + moving buffer + auto retry,

@@ -138,6 +138,9 @@ static SSL *new_connection(SSL_CTX *ctx, const struct conn_config *cfg, BIO *bio
             die("SSL_set_max_early_data");
 #endif
     }
+#if REPRO_BORING
+#define SSL_set1_groups_list SSL_set1_curves_list /* the older name, which it has */
+#endif
     if (cfg->groups != NULL && SSL_set1_groups_list(ssl, cfg->groups) != 1)
         skip_setup("the library refused the groups list");
     if (cfg->cipher != NULL && SSL_set_cipher_list(ssl, cfg->cipher) != 1)

@@ -157,3 +157,18 @@ static int do_peer_write_split(struct run *r, int index, const char *op, size_t 
     pipe_set_budget(&r->pipe, PEER, 0, 0);
     return end_step(r, index, op, &c, 0, NULL);
 }
+
+/* The peer sends an application-data record without plaintext (re-sealed: reseal.c). */
+static int do_peer_empty_record(struct run *r, int index, const char *op)
+{
+    struct call c = peer_resealed(&r->peer, 23, NULL, 0);
+    return end_step(r, index, op, &c, 0, NULL);
+}
+
+/* The peer sends a warning alert of `description` (re-sealed: reseal.c). */
+static int do_peer_warning_alert(struct run *r, int index, const char *op, int description)
+{
+    const unsigned char alert[2] = {1, (unsigned char)description};
+    struct call c = peer_resealed(&r->peer, 21, alert, 2);
+    return end_step(r, index, op, &c, 0, NULL);
+}
