@@ -63,8 +63,8 @@ pub enum Refusal {
     UnknownRun(String),
     /// Runs over loopback TCP (`RUN/tcp`): the reproducer has the in-memory pipe only.
     Tcp,
-    /// A `connection`, `connection.peer` or `transport` field the generator does not know, set to something
-    /// other than its default (one added to the model after the generator).
+    /// A `connection`, `connection.peer` or `transport` field the generator does not know,
+    /// set to something other than its default (one added to the model after the generator).
     Field {
         section: &'static str,
         field: String,
