@@ -255,7 +255,7 @@ fn slot_sizes(s: &Scenario) -> Vec<u64> {
     sizes.into_iter().map(|n| n.max(1)).collect()
 }
 
-/// The `connection` and `transport` fields the generator expresses.
+/// The `connection`, `connection.peer` and `transport` fields the generator expresses.
 const CONNECTION_FIELDS: [&str; 11] = [
     "max_send_fragment",
     "set_state",
