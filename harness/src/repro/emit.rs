@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Refusal, RUNTIME_C};
+use crate::certs::KeyType;
 use crate::contract::{Modes, Role, Tls};
 use crate::payload::Content;
 use crate::runner::conn_config;
@@ -33,6 +34,26 @@ fn c_str(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A C array literal of `bytes` (at least one): `(const unsigned char[]){0x68, 0x65}`.
+fn c_bytes(bytes: &[u8]) -> String {
+    let items: Vec<String> = bytes.iter().map(|b| format!("{b:#04x}")).collect();
+    format!("(const unsigned char[]){{{}}}", items.join(", "))
+}
+
+/// A server certificate's key type as the C runtime names it.
+fn key_type(k: KeyType) -> &'static str {
+    match k {
+        KeyType::Ed25519 => "KEY_ED25519",
+        KeyType::P256 => "KEY_P256",
+        KeyType::Rsa2048 => "KEY_RSA2048",
+    }
+}
+
+/// An optional text as a C string literal, or NULL.
+fn c_str_or_null(s: Option<&str>) -> String {
+    s.map_or_else(|| "NULL".to_string(), c_str)
 }
 
 fn api(a: Api) -> &'static str {
@@ -150,6 +171,27 @@ fn statement(i: usize, step: &Step) -> Result<String, Refusal> {
         Step::PeerNewSessionTicket {} => format!("do_peer_new_session_ticket(r, {i}, {op})"),
         Step::PeerFatalAlert {} => format!("do_peer_fatal_alert(r, {i}, {op})"),
         Step::InjectMalformed {} => "do_inject_malformed(r)".to_string(),
+        Step::InjectRecord {
+            content_type,
+            version,
+            payload,
+            len,
+        } => {
+            let (bytes, n) = match payload {
+                Some(p) if !p.0.is_empty() => (c_bytes(&p.0), p.0.len()),
+                Some(_) => ("NULL".to_string(), 0),
+                None => ("NULL".to_string(), usize::from(len.unwrap_or(0))),
+            };
+            format!(
+                "do_inject_record(r, {content_type}, {:#06x}, {bytes}, {n})",
+                version.0
+            )
+        }
+        Step::PeerWriteSplit { len, first } => format!(
+            "do_peer_write_split(r, {i}, {op}, {}, {})",
+            len.get(),
+            first.get()
+        ),
         Step::Transport {
             capacity_to_peer,
             capacity_to_impl,
@@ -163,6 +205,11 @@ fn statement(i: usize, step: &Step) -> Result<String, Refusal> {
             or_none(blocking.map(u8::from)),
             or_none(trickle.map(|t| t.0)),
             or_none(*zero_writes)
+        ),
+        Step::PeerEmptyRecord {} => format!("do_peer_empty_record(r, {i}, {op})"),
+        Step::PeerWarningAlert { description } => format!(
+            "do_peer_warning_alert(r, {i}, {op}, {})",
+            description.unwrap_or(crate::record::USER_CANCELED)
         ),
         // A kind added to the model after this generator is refused until it is taught to
         // emit it (today every kind is above, hence the allow).
@@ -208,8 +255,8 @@ fn slot_sizes(s: &Scenario) -> Vec<u64> {
     sizes.into_iter().map(|n| n.max(1)).collect()
 }
 
-/// The `connection` and `transport` fields the generator expresses.
-const CONNECTION_FIELDS: [&str; 10] = [
+/// The `connection`, `connection.peer` and `transport` fields the generator expresses.
+const CONNECTION_FIELDS: [&str; 11] = [
     "max_send_fragment",
     "set_state",
     "no_renegotiation",
@@ -220,6 +267,14 @@ const CONNECTION_FIELDS: [&str; 10] = [
     "block_padding",
     "early_data",
     "resume",
+    "peer",
+];
+const PEER_FIELDS: [&str; 5] = [
+    "refuse_client_renegotiation",
+    "tls13_tickets",
+    "key",
+    "cipher",
+    "groups",
 ];
 const TRANSPORT_FIELDS: [&str; 4] = [
     "capacity",
@@ -258,6 +313,7 @@ impl<'a> Emitter<'a> {
     pub fn new(scenario: &'a Scenario, key: &'a RunKey) -> Result<Emitter<'a>, Refusal> {
         unknown_field("connection", &scenario.connection, &CONNECTION_FIELDS)?;
         unknown_field("transport", &scenario.transport, &TRANSPORT_FIELDS)?;
+        unknown_field("connection.peer", &scenario.connection.peer, &PEER_FIELDS)?;
         let statements = scenario
             .steps
             .iter()
@@ -335,8 +391,9 @@ impl<'a> Emitter<'a> {
         );
         let _ = writeln!(
             h,
-            " * transport, and step kinds the generator does not know (added to the harness after it)."
+            " * transport, and step kinds or options the generator does not know (added to the"
         );
+        let _ = writeln!(h, " * harness after it).");
         let _ = writeln!(h, " */");
         h
     }
@@ -392,9 +449,7 @@ impl<'a> Emitter<'a> {
         let _ = writeln!(
             c,
             "        .cipher = {},",
-            cfg.cipher
-                .as_deref()
-                .map_or_else(|| "NULL".to_string(), c_str)
+            c_str_or_null(cfg.cipher.as_deref())
         );
         let _ = writeln!(
             c,
@@ -418,6 +473,32 @@ impl<'a> Emitter<'a> {
         );
         let _ = writeln!(c, "        .early_data = {},", u8::from(cfg.early_data));
         let _ = writeln!(c, "        .resume = {},", u8::from(cfg.resume));
+        let _ = writeln!(
+            c,
+            "        .groups = {},",
+            c_str_or_null(cfg.groups.as_deref())
+        );
+        let _ = writeln!(c, "        .key = {},", key_type(cfg.key));
+        let _ = writeln!(c, "    }},");
+        let p = &s.connection.peer;
+        let _ = writeln!(c, "    .peer = {{");
+        let _ = writeln!(
+            c,
+            "        .refuse_client_renegotiation = {},",
+            u8::from(p.refuse_client_renegotiation)
+        );
+        let _ = writeln!(c, "        .tls13_tickets = {},", or_none(p.tls13_tickets));
+        let _ = writeln!(c, "        .key = {},", key_type(p.key));
+        let _ = writeln!(
+            c,
+            "        .cipher = {},",
+            c_str_or_null(p.cipher.as_deref())
+        );
+        let _ = writeln!(
+            c,
+            "        .groups = {},",
+            c_str_or_null(p.groups.as_deref())
+        );
         let _ = writeln!(c, "    }},");
         let _ = writeln!(c, "    .capacity_to_peer = {},", cap(t.capacity_to_peer));
         let _ = writeln!(c, "    .capacity_to_impl = {},", cap(t.capacity_to_impl));
@@ -486,12 +567,28 @@ mod tests {
         let all: crate::scenario::ConnectionSpec = serde_json::from_str(
             r#"{"max_send_fragment": 512, "set_state": false, "no_renegotiation": true,
                 "allow_client_renegotiation": true, "cipher": "X", "no_encrypt_then_mac": true,
-                "max_fragment_length": 512, "block_padding": 16, "early_data": true, "resume": true}"#,
+                "max_fragment_length": 512, "block_padding": 16, "early_data": true, "resume": true,
+                "peer": {"refuse_client_renegotiation": true, "tls13_tickets": 3, "key": "p256",
+                    "cipher": "Y", "groups": "X25519"}}"#,
         )
         .unwrap();
         assert_eq!(
             unknown_field("connection", &all, &CONNECTION_FIELDS),
             Ok(())
+        );
+        assert_eq!(
+            unknown_field("connection.peer", &all.peer, &PEER_FIELDS),
+            Ok(())
+        );
+        let later = Later {
+            key_type: Some("rsa".into()),
+            cipher: None,
+        };
+        assert_eq!(
+            unknown_field("connection.peer", &later, &PEER_FIELDS)
+                .unwrap_err()
+                .to_string(),
+            "connection.peer.key_type is not expressed: the reproducer's generator does not know this option"
         );
         let t: crate::scenario::TransportSpec = serde_json::from_str(
             r#"{"capacity": 1, "capacity_to_peer": 2, "capacity_to_impl": 3, "blocking": true}"#,

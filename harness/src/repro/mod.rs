@@ -11,10 +11,12 @@
 //! [`expected_lines`] renders from the harness's trace of the same run, so the two can be
 //! compared as text (`harness/tests/it/repro.rs`).
 //!
-//! Every step kind and connection option of today's model is expressed. What the generator
-//! cannot express is refused with a typed reason ([`Refusal`]): loopback TCP, and a step kind
-//! or a `connection`/`transport` option it does not know (one added to the model later is
-//! refused until the generator is taught to emit it).
+//! Every step kind and connection option of today's model (the peer's, `connection.peer`,
+//! included) is expressed; the peer's re-sealed records (`peer_empty_record`,
+//! `peer_warning_alert`) too, with `reseal.rs`'s key schedules in C (`runtime/reseal.c`). What
+//! the generator cannot express is refused with a typed reason ([`Refusal`]): loopback TCP, and
+//! a step kind or a `connection`/`connection.peer`/`transport` option it does not know (one
+//! added to the model later is refused until the generator is taught to emit it).
 
 mod emit;
 
@@ -34,6 +36,8 @@ pub const RUNTIME_C: &str = concat!(
     "\n",
     include_str!("runtime/pipe.c"),
     "\n",
+    include_str!("runtime/record.c"),
+    "\n",
     include_str!("runtime/pki.c"),
     "\n",
     include_str!("runtime/calls.c"),
@@ -41,6 +45,8 @@ pub const RUNTIME_C: &str = concat!(
     include_str!("runtime/ssl.c"),
     "\n",
     include_str!("runtime/peer.c"),
+    "\n",
+    include_str!("runtime/reseal.c"),
     "\n",
     include_str!("runtime/run.c"),
     "\n",
@@ -57,8 +63,8 @@ pub enum Refusal {
     UnknownRun(String),
     /// Runs over loopback TCP (`RUN/tcp`): the reproducer has the in-memory pipe only.
     Tcp,
-    /// A `connection` or `transport` field the generator does not know, set to something
-    /// other than its default (one added to the model after the generator).
+    /// A `connection`, `connection.peer` or `transport` field the generator does not know,
+    /// set to something other than its default (one added to the model after the generator).
     Field {
         section: &'static str,
         field: String,
@@ -240,6 +246,40 @@ mod tests {
             step.to_string(),
             "step 3 (peer_new_thing len=1) is not expressed: the reproducer's generator does not know this step kind"
         );
+    }
+
+    #[test]
+    fn injected_and_resealed_records_split_writes_and_the_peers_options_are_in_the_file() {
+        let s = scenario(
+            r#"{"id":"i","title":"t","clauses":["W1"],"roles":["client"],"tls":["1.2"],
+                "connection":{"cipher":"ECDHE-ECDSA-AES128-SHA","peer":{"refuse_client_renegotiation":true,
+                    "key":"rsa2048","cipher":"ECDHE-RSA-AES128-SHA","groups":"P-256:X25519"}},
+                "steps":[{"op":"inject_record","content_type":23,"payload":"68 65"},
+                    {"op":"inject_record","content_type":21,"version":"0301","len":7},
+                    {"op":"inject_record","content_type":22,"payload":""},
+                    {"op":"peer_write_split","len":100,"first":3},{"op":"peer_empty_record"},
+                    {"op":"peer_warning_alert"},{"op":"peer_warning_alert","description":100}]}"#,
+        );
+        let c = generate(&s, &s.runs()[0], None).unwrap();
+        for want in [
+            "STEP(do_inject_record(r, 23, 0x0303, (const unsigned char[]){0x68, 0x65}, 2));",
+            "STEP(do_inject_record(r, 21, 0x0301, NULL, 7));",
+            "STEP(do_inject_record(r, 22, 0x0303, NULL, 0));",
+            "STEP(do_peer_write_split(r, 3, \"peer_write_split first=3 len=100\", 100, 3));",
+            "STEP(do_peer_empty_record(r, 4, \"peer_empty_record\"));",
+            "STEP(do_peer_warning_alert(r, 5, \"peer_warning_alert\", 90));",
+            "STEP(do_peer_warning_alert(r, 6, \"peer_warning_alert description=100\", 100));",
+            "        .cipher = \"ECDHE-ECDSA-AES128-SHA\",\n        .no_encrypt_then_mac",
+            "    .peer = {\n        .refuse_client_renegotiation = 1,\n        .tls13_tickets = -1,\n        .key = KEY_RSA2048,\n        .cipher = \"ECDHE-RSA-AES128-SHA\",\n        .groups = \"P-256:X25519\",\n    },\n",
+        ] {
+            assert!(c.contains(want), "{want} missing in:\n{c}");
+        }
+        let t = scenario(
+            r#"{"id":"k","title":"t","clauses":["W1"],"roles":["client"],"tls":["1.3"],
+                "connection":{"peer":{"tls13_tickets":0}},"steps":[{"op":"handshake"}]}"#,
+        );
+        let c = generate(&t, &t.runs()[0], None).unwrap();
+        assert!(c.contains("    .peer = {\n        .refuse_client_renegotiation = 0,\n        .tls13_tickets = 0,\n        .key = KEY_ED25519,\n        .cipher = NULL,\n        .groups = NULL,\n    },\n"), "{c}");
     }
 
     #[test]

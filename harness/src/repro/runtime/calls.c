@@ -11,7 +11,7 @@ struct call {
     uint64_t n;           /* ok(n) */
     long long ret;        /* the raw return value */
     uint64_t calls;       /* a looping step (handshake, write_all): its number of calls */
-    char what[160];       /* ssl(what), skip(what) */
+    char what[320];       /* ssl(what), skip(what) */
     int nreasons;
     char reasons[MAX_REASONS][160]; /* the error queue after the call, oldest first */
 };

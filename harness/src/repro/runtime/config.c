@@ -4,7 +4,8 @@
  *
  *   - a test PKI made at start (an Ed25519 CA and a leaf for "localhost", the harness's
  *     shapes: fixed serials, the same names and validity, so every record has the length it
- *     has in the harness); nothing secret is in the file;
+ *     has in the harness; a P-256 or RSA leaf when the peer asks); nothing secret is in the
+ *     file;
  *   - two connections in one process, the implementation under test and the peer (the other
  *     role, partial writes + moving buffer + auto retry), both of the libssl this is linked
  *     with;
@@ -12,7 +13,11 @@
  *     implementation) behind a BIO_METHOD of its own; a full queue is a retry (WANT_WRITE),
  *     a blocking transport lets the peer read ("pump") and reports a deadlock when nothing
  *     moves; trickle, zero-byte writes, FIN, close, reset and injected records as the
- *     harness's in-memory pipe has them;
+ *     harness's in-memory pipe has them, and the peer's split writes;
+ *   - the peer's own options (connection.peer: its ticket count, renegotiation refusal, cipher
+ *     list, groups, certificate key type), and the records its API cannot send (an empty
+ *     application-data record, a warning alert), re-sealed with its write keys as the harness
+ *     does;
  *   - a resuming or early-data run first makes a connection of its own for the session (or
  *     the ticket that allows early data) that the run's client resumes;
  *   - the harness's outcome vocabulary: ret > 0 is ok(ret) whatever SSL_get_error says;
@@ -25,6 +30,7 @@
  * the peer's application received.
  * ------------------------------------------------------------------------------------------- */
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,8 +38,11 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -89,6 +98,7 @@ enum role { CLIENT, SERVER };
 enum tls { TLS12, TLS13 };
 enum content { STREAM, OTHER };
 enum api { API_WRITE, API_WRITE_EX };
+enum key_type { KEY_ED25519, KEY_P256, KEY_RSA2048 }; /* a server's certificate key */
 
 struct modes {
     int partial_write, moving_buffer, auto_retry, release_buffers;
@@ -109,13 +119,29 @@ struct conn_config {
     int tls13_tickets;       /* -1: the library's default */
     int early_data;          /* TLS 1.3 early data: a server accepts EARLY_DATA_LIMIT bytes */
     int resume;              /* the client resumes a session a first connection got */
+    const char *groups;      /* NULL: the library's default key exchange groups */
+    enum key_type key;       /* a server's certificate */
 };
+
+/* The peer's own options (connection.peer); each unset one leaves the peer as it always is. */
+struct peer_spec {
+    int refuse_client_renegotiation; /* a TLS 1.2 server peer refuses the client's */
+    int tls13_tickets;               /* -1: the implementation's setting */
+    enum key_type key;
+    const char *cipher;              /* NULL: the scenario's cipher list (connection.cipher) */
+    const char *groups;              /* NULL: the library's default */
+};
+
+/* The peer of a resuming run's first connection (connection.peer is never set with resume or
+ * early data). */
+static const struct peer_spec DEFAULT_PEER = {0, -1, KEY_ED25519, NULL, NULL};
 
 /* What a server with early_data announces in its tickets. */
 #define EARLY_DATA_LIMIT 16384
 
 struct run_config {
     struct conn_config conn;
+    struct peer_spec peer;
     size_t capacity_to_peer, capacity_to_impl;
     int blocking;
     /* TLS 1.3 tickets the server of the first connection of a resuming run sends (-1: the

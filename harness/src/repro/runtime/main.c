@@ -36,7 +36,7 @@ static SSL_SESSION *prime(const struct run_config *run, SSL_CTX *impl_ctx, SSL_C
     struct conn_config cfg = run->conn;
     if (cfg.resume && !cfg.early_data)
         cfg.tls13_tickets = run->first_tls13_tickets;
-    struct conn_config pcfg = peer_config(&cfg);
+    struct conn_config pcfg = peer_config(&cfg, &DEFAULT_PEER);
     pipe.q[IMPL].capacity = pipe.q[PEER].capacity = 1 << 20;
     ends[0].pipe = ends[1].pipe = &pipe;
     ends[0].side = IMPL;
@@ -104,9 +104,11 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
         r->slot_content[i] = STREAM;
     }
 
-    struct conn_config pcfg = peer_config(&cfg->conn);
+    struct conn_config pcfg = peer_config(&cfg->conn, &cfg->peer);
     SSL_CTX *impl_ctx = new_context(&cfg->conn, &pki);
     SSL_CTX *peer_ctx = new_context(&pcfg, &pki);
+    /* The peer's TLS 1.3 traffic secrets, for the records it re-seals (reseal.c). */
+    SSL_CTX_set_keylog_callback(peer_ctx, keylog_callback);
     r->impl_end.pipe = r->peer_end.pipe = &r->pipe;
     r->impl_end.side = IMPL;
     r->peer_end.side = PEER;
@@ -117,6 +119,7 @@ static int repro_main(const struct run_config *cfg, int (*play)(struct run *))
                             cfg->conn.role == CLIENT ? session : NULL);
     r->peer.ssl = new_connection(peer_ctx, &pcfg, bio_new_endpoint(&r->peer_end),
                                  cfg->conn.role == SERVER ? session : NULL);
+    SSL_set_app_data(r->peer.ssl, &r->peer);
     r->peer.early_reading = pcfg.early_data && pcfg.role == SERVER;
     r->peer.pipe = &r->pipe;
     r->peer.ledger = &r->ledger;

@@ -22,12 +22,17 @@ struct peer {
     int early_reading;  /* a server accepting early data reads it with SSL_read_early_data
                          * until that says FINISH, then the normal way */
     int early_written;  /* a client that wrote early data finishes its handshake first */
+    /* The first application traffic secrets of TLS 1.3 (0: the client's, 1: the server's),
+     * from the key log (reseal.c). */
+    unsigned char traffic_secret[2][64];
+    size_t traffic_secret_len[2];
 };
 
 /* The peer's configuration: the other role, partial writes + moving buffer + auto retry,
- * client renegotiation allowed (where the library has it); the client side asks for
- * max_fragment_length. */
-static struct conn_config peer_config(const struct conn_config *impl)
+ * client renegotiation allowed (where the library has it) unless the spec refuses it; the
+ * client side asks for max_fragment_length; the scenario's cipher list binds both ends unless
+ * the spec gives the peer its own. */
+static struct conn_config peer_config(const struct conn_config *impl, const struct peer_spec *spec)
 {
     struct conn_config c;
     memset(&c, 0, sizeof c);
@@ -35,11 +40,15 @@ static struct conn_config peer_config(const struct conn_config *impl)
     c.tls = impl->tls;
     c.modes.partial_write = c.modes.moving_buffer = c.modes.auto_retry = 1;
     c.set_state = 1;
-    c.allow_client_renegotiation = !REPRO_BORING; /* a BoringSSL-family server never does */
+    /* A BoringSSL-family server never accepts one. */
+    c.allow_client_renegotiation = !REPRO_BORING && !spec->refuse_client_renegotiation;
     c.max_fragment_length = impl->max_fragment_length;
-    c.tls13_tickets = impl->tls13_tickets;
+    c.tls13_tickets = spec->tls13_tickets >= 0 ? spec->tls13_tickets : impl->tls13_tickets;
     c.early_data = impl->early_data;
     c.resume = impl->resume;
+    c.cipher = spec->cipher != NULL ? spec->cipher : impl->cipher;
+    c.groups = spec->groups;
+    c.key = spec->key;
     return c;
 }
 

@@ -18,8 +18,22 @@ struct queue {
     size_t trickle;    /* 0: off; else at most this many bytes per attempt, every other blocks */
     int trickle_blocked_last;
     unsigned zero_writes; /* the next this many writes report 0 bytes written */
+    int budgeted;      /* peer_write_split: the writer's writes take `budget` more bytes, then */
+    size_t budget;     /* block */
     uint64_t total;    /* bytes ever written into it */
+    /* The records that went into it (whole headers seen), as the harness's observer counts
+     * them: at most MAX_RECORDS_COUNTED. */
+    unsigned char header[5];
+    size_t header_have, body_left;
+    uint64_t records;
+    /* While on, the writer's bytes are kept here instead of sent (a record to re-seal): not
+     * counted, never seen by the reader. */
+    int capturing;
+    unsigned char *captured;
+    size_t captured_len;
 };
+
+#define MAX_RECORDS_COUNTED 4096
 
 struct pipe {
     struct queue q[2];
@@ -48,6 +62,24 @@ static void queue_push(struct queue *q, const unsigned char *b, size_t n)
     }
     memcpy(q->data + q->head + q->len, b, n);
     q->len += n;
+    /* Count the records going through, header by header. */
+    while (n > 0) {
+        if (q->body_left > 0) {
+            size_t k = q->body_left < n ? q->body_left : n;
+            q->body_left -= k;
+            b += k;
+            n -= k;
+            continue;
+        }
+        q->header[q->header_have++] = *b++;
+        n--;
+        if (q->header_have == 5) {
+            q->header_have = 0;
+            q->body_left = (size_t)q->header[3] << 8 | q->header[4];
+            if (q->records < MAX_RECORDS_COUNTED)
+                q->records++;
+        }
+    }
 }
 
 static size_t queue_pop(struct queue *q, unsigned char *b, size_t n)
@@ -88,6 +120,16 @@ static int pipe_pump(struct pipe *p, enum side s)
 
 static int pipe_write(struct pipe *p, enum side s, const unsigned char *buf, size_t len)
 {
+    if (p->q[s].capturing) {
+        struct queue *q = &p->q[s];
+        unsigned char *c = realloc(q->captured, q->captured_len + len + 1);
+        if (c == NULL)
+            die("realloc");
+        memcpy(c + q->captured_len, buf, len);
+        q->captured = c;
+        q->captured_len += len;
+        return (int)len;
+    }
     for (;;) {
         int blocking = p->blocking && s == IMPL;
         struct queue *q = &p->q[s];
@@ -123,6 +165,11 @@ static int pipe_write(struct pipe *p, enum side s, const unsigned char *buf, siz
             else if (n > q->trickle)
                 n = q->trickle;
             q->trickle_blocked_last = !q->trickle_blocked_last;
+        }
+        if (q->budgeted) {
+            if (n > q->budget)
+                n = q->budget;
+            q->budget -= n;
         }
         if (n > 0) {
             queue_push(q, buf, n);
@@ -190,6 +237,14 @@ static void pipe_reset(struct pipe *p, enum side s)
 static void pipe_inject(struct pipe *p, enum side reader, const unsigned char *b, size_t n)
 {
     queue_push(&p->q[1 - reader], b, n);
+}
+
+/* The direction `writer` writes into takes `bytes` more, then blocks (`limited` 0: no
+ * limit). */
+static void pipe_set_budget(struct pipe *p, enum side writer, int limited, size_t bytes)
+{
+    p->q[writer].budgeted = limited;
+    p->q[writer].budget = bytes;
 }
 
 static int pipe_take_deadlock(struct pipe *p)

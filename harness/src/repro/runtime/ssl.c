@@ -6,7 +6,7 @@ static void skip_setup(const char *why)
     exit(0);
 }
 
-static SSL_CTX *new_context(const struct conn_config *cfg, const struct pki *pki)
+static SSL_CTX *new_context(const struct conn_config *cfg, struct pki *pki)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (ctx == NULL)
@@ -15,8 +15,10 @@ static SSL_CTX *new_context(const struct conn_config *cfg, const struct pki *pki
     if (!SSL_CTX_set_min_proto_version(ctx, v) || !SSL_CTX_set_max_proto_version(ctx, v))
         die("protocol version");
     if (cfg->role == SERVER) {
-        if (SSL_CTX_use_certificate(ctx, pki->leaf) != 1
-            || SSL_CTX_use_PrivateKey(ctx, pki->leaf_key) != 1
+        X509 *cert;
+        EVP_PKEY *key;
+        server_cert(pki, cfg->key, &cert, &key);
+        if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1
             || SSL_CTX_check_private_key(ctx) != 1)
             die("server certificate");
     } else {
@@ -136,6 +138,11 @@ static SSL *new_connection(SSL_CTX *ctx, const struct conn_config *cfg, BIO *bio
             die("SSL_set_max_early_data");
 #endif
     }
+#if REPRO_BORING
+#define SSL_set1_groups_list SSL_set1_curves_list /* the older name, which it has */
+#endif
+    if (cfg->groups != NULL && SSL_set1_groups_list(ssl, cfg->groups) != 1)
+        skip_setup("the library refused the groups list");
     if (cfg->cipher != NULL && SSL_set_cipher_list(ssl, cfg->cipher) != 1)
         skip_setup("the library refused the cipher list");
     if (cfg->max_fragment_length && cfg->role == CLIENT) {

@@ -135,3 +135,40 @@ static int do_transport(struct run *r, long long capacity_to_peer, long long cap
         r->pipe.q[IMPL].zero_writes = (unsigned)zero_writes;
     return end_step(r, 0, "", NULL, 0, NULL);
 }
+
+/* A record of the scenario's making arrives for the implementation (`payload` NULL: `len`
+ * bytes of FILLER). */
+static int do_inject_record(struct run *r, int content_type, unsigned version,
+                            const unsigned char *payload, size_t len)
+{
+    inject_record(&r->pipe, IMPL, content_type, version, payload, len);
+    return end_step(r, 0, "", NULL, 0, NULL);
+}
+
+/* The peer's application writes `len` bytes, of which the transport takes the first `first`
+ * bytes of its records now; the rest stays with the peer's connection, as after any short
+ * transport write, and goes with its next write or pump. */
+static int do_peer_write_split(struct run *r, int index, const char *op, size_t len,
+                               size_t first)
+{
+    uint64_t n;
+    pipe_set_budget(&r->pipe, PEER, 1, first);
+    struct call c = peer_write(&r->peer, len, &n);
+    pipe_set_budget(&r->pipe, PEER, 0, 0);
+    return end_step(r, index, op, &c, 0, NULL);
+}
+
+/* The peer sends an application-data record without plaintext (re-sealed: reseal.c). */
+static int do_peer_empty_record(struct run *r, int index, const char *op)
+{
+    struct call c = peer_resealed(&r->peer, 23, NULL, 0);
+    return end_step(r, index, op, &c, 0, NULL);
+}
+
+/* The peer sends a warning alert of `description` (re-sealed: reseal.c). */
+static int do_peer_warning_alert(struct run *r, int index, const char *op, int description)
+{
+    const unsigned char alert[2] = {1, (unsigned char)description};
+    struct call c = peer_resealed(&r->peer, 21, alert, 2);
+    return end_step(r, index, op, &c, 0, NULL);
+}
