@@ -273,6 +273,14 @@ fn peer_options_no_shipped_scenario_uses_print_what_the_harness_recorded() {
                 "steps":[{"op":"handshake"},{"op":"inject_record","content_type":22,"version":"0301","len":7},
                     {"op":"read","len":100},{"op":"write","len":100},{"op":"peer_read"}]}"#,
         ),
+        // A handshake inside a write_all over a trickle: a call the trickle refused is not a
+        // stall (Pipe::take_trickle_refusal, tests/it/trickle.rs), in the C loop too.
+        scenario(
+            r#"{"id":"x-trickle-handshake","title":"t","clauses":["I3"],"roles":["client"],"tls":["1.3"],
+                "modes":[[]],"transport":{"capacity":4096},
+                "steps":[{"op":"transport","capacity_to_peer":40000,"trickle":1},
+                    {"op":"write_all","len":1,"api":"write_ex","max_calls":2000}]}"#,
+        ),
         // Re-sealed records under TLS 1.2 ChaCha20 (no explicit nonce), after a TLS 1.3 key
         // update, and the reason a CBC suite cannot have one.
         scenario(
@@ -294,10 +302,10 @@ fn peer_options_no_shipped_scenario_uses_print_what_the_harness_recorded() {
         ),
     ];
     let played = play(&scenarios, "extra");
-    assert_eq!(played.all, 13, "the runs of the seven scenarios");
+    assert_eq!(played.all, 14, "the runs of the eight scenarios");
     assert_eq!(
         (played.expressed, played.refused.len()),
-        (13, 0),
+        (14, 0),
         "{:?}",
         played.refused
     );

@@ -17,6 +17,8 @@ struct queue {
     int writer_gone;   /* the writer closed its own end: its writes get EPIPE */
     size_t trickle;    /* 0: off; else at most this many bytes per attempt, every other blocks */
     int trickle_blocked_last;
+    /* The writer's last attempt was refused by the trickle alone: its next one takes bytes. */
+    int trickle_refused;
     unsigned zero_writes; /* the next this many writes report 0 bytes written */
     int budgeted;      /* peer_write_split: the writer's writes take `budget` more bytes, then */
     size_t budget;     /* block */
@@ -159,10 +161,12 @@ static int pipe_write(struct pipe *p, enum side s, const unsigned char *buf, siz
         size_t n = q->capacity > q->len ? q->capacity - q->len : 0;
         if (n > len)
             n = len;
+        q->trickle_refused = 0;
         if (q->trickle) {
-            if (!blocking && q->trickle_blocked_last)
+            if (!blocking && q->trickle_blocked_last) {
+                q->trickle_refused = n > 0;
                 n = 0;
-            else if (n > q->trickle)
+            } else if (n > q->trickle)
                 n = q->trickle;
             q->trickle_blocked_last = !q->trickle_blocked_last;
         }
@@ -241,6 +245,15 @@ static void pipe_inject(struct pipe *p, enum side reader, const unsigned char *b
 
 /* The direction `writer` writes into takes `bytes` more, then blocks (`limited` 0: no
  * limit). */
+/* Whether the writer's last attempt was refused by the trickle alone; asking clears it, so
+ * one refusal excuses one call that moved nothing (Pipe::take_trickle_refusal). */
+static int pipe_take_trickle_refusal(struct pipe *p, enum side writer)
+{
+    int r = p->q[writer].trickle_refused;
+    p->q[writer].trickle_refused = 0;
+    return r;
+}
+
 static void pipe_set_budget(struct pipe *p, enum side writer, int limited, size_t bytes)
 {
     p->q[writer].budgeted = limited;

@@ -229,7 +229,9 @@ static struct loop_result write_loop(struct run *r, int slot, size_t len, enum a
             if (!r->peer.transport_gone)
                 peer_read(&r->peer, drain, &n);
             run_motion(r, after);
-            if (same_motion(before, after, 5)) {
+            /* A call the trickle refused moved nothing for the drain to take, and the next
+             * attempt takes bytes: not a stall. */
+            if (same_motion(before, after, 5) && !pipe_take_trickle_refusal(&r->pipe, IMPL)) {
                 res.stalled = 1;
                 break;
             }
