@@ -234,6 +234,24 @@ impl WolfsslImpl {
             return Ok(c.0);
         }
         let ctx = self.build_context(key)?;
+        if key.role == Role::Server {
+            // A session ticket is sealed with its context's ticket keys: a server context of
+            // other options (the first connection's ticket count, another mode set) could not
+            // open the ticket a client got from the first, and every resumption would fall
+            // back to a full handshake. All server contexts share the first one's keys.
+            let first = cache.iter().find(|(k, _)| k.role == Role::Server);
+            let s = &self.lib.sym;
+            if let (Some((_, owner)), Some(get), Some(set)) = (
+                first,
+                s.wolfSSL_CTX_get_TicketEncCtx,
+                s.wolfSSL_CTX_set_TicketEncCtx,
+            ) {
+                // SAFETY: both contexts are ours and live as long as the implementation (freed
+                // together on drop, after every connection); the pointer is the first
+                // context's own ticket-key state, which the default callback reads.
+                unsafe { set(ctx, get(owner.0)) };
+            }
+        }
         cache.insert(key, CtxPtr(ctx));
         Ok(ctx)
     }

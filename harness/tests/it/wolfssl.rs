@@ -189,3 +189,48 @@ fn a_c_program_calling_wolfssl_directly_prints_the_raw_values_the_harness_report
     }
     assert_eq!(compared, 8, "every line of the C program compared");
 }
+
+/// Found by the differential fuzzer (`end/resumed/true->false`, about 4300 hits in 10 minutes,
+/// minimized to one handshake): a wolfSSL TLS 1.3 server never resumed a session. The first
+/// connection (sessions::prime asks a TLS 1.3 server for more tickets) got a context of its
+/// own, with ticket keys of its own, so the run's context could not open the client's ticket.
+/// The driver now gives every server context the first one's ticket keys.
+#[test]
+fn a_wolfssl_tls13_server_resumes_the_session_its_first_connection_handed_out() {
+    let Some(lib) = wolfssl() else {
+        eprintln!("skipped: libwolfssl is not installed (cargo xtask libs install wolfssl)");
+        return;
+    };
+    let d = common::TempDir::new("wolfssl", "resume", &["scenarios"]);
+    std::fs::write(
+        d.path("scenarios/resume.json"),
+        r#"{"id": "resume", "title": "a resumed handshake, then a write", "clauses": ["W1"],
+        "tls": ["1.2", "1.3"], "roles": ["client", "server"], "modes": [[], ["partial_write"]],
+        "connection": {"resume": true},
+        "steps": [{"op": "handshake"}, {"op": "write", "len": 100}]}"#,
+    )
+    .unwrap();
+    std::fs::write(d.path("known.json"), r#"{"entries": []}"#).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sslwrite"))
+        .args(["conformance", "--quiet", "--json"])
+        .arg(d.path("r.json"))
+        .arg("--scenarios")
+        .arg(d.path("scenarios"))
+        .arg("--known")
+        .arg(d.path("known.json"))
+        .arg("--impl")
+        .arg(format!("wolfssl:{}@wolfssl", lib.display()))
+        .output()
+        .expect("the sslwrite binary runs");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.path("r.json")).unwrap_or_default())
+        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&o.stderr)));
+    let runs = r["scenarios"].as_array().unwrap();
+    assert_eq!(runs.len(), 8);
+    for run in runs {
+        assert_eq!(
+            run["results"]["wolfssl"]["resumed"], true,
+            "{}: {}",
+            run["run"], run["results"]["wolfssl"]
+        );
+    }
+}

@@ -82,6 +82,9 @@ symbol_table! {
         wolfSSL_CTX_set_mode: unsafe extern "C" fn(*mut WolfCtx, c_long) -> c_long,
         wolfSSL_CTX_NoTicketTLSv12: unsafe extern "C" fn(*mut WolfCtx) -> c_int,
         wolfSSL_CTX_set_num_tickets: unsafe extern "C" fn(*mut WolfCtx, usize) -> c_int,
+        // The context the session-ticket callback encrypts with (the default callback's keys).
+        wolfSSL_CTX_get_TicketEncCtx: unsafe extern "C" fn(*mut WolfCtx) -> *mut c_void,
+        wolfSSL_CTX_set_TicketEncCtx: unsafe extern "C" fn(*mut WolfCtx, *mut c_void) -> c_int,
         wolfSSL_set_connect_state: unsafe extern "C" fn(*mut WolfSsl),
         wolfSSL_set_accept_state: unsafe extern "C" fn(*mut WolfSsl),
         wolfSSL_UseSNI: unsafe extern "C" fn(*mut WolfSsl, c_uchar, *const c_void, c_ushort) -> c_int,
