@@ -399,6 +399,36 @@ mod tests {
         }
     }
 
+    /// `trace` with each step's op text set (`peer_…` ops are the peer's, not I/O calls).
+    fn with_ops(outcomes: &[Outcome], ops: &[&str]) -> Trace {
+        let mut t = trace(outcomes);
+        for (s, op) in t.steps.iter_mut().zip(ops) {
+            s.op = op.to_string();
+            if op.starts_with("peer_") {
+                s.actor = Actor::Peer;
+                s.io = false;
+            }
+        }
+        t
+    }
+
+    /// A completed trace of `script` (steps as JSON) whose calls had these outcomes.
+    fn played<const N: usize>(script: &[serde_json::Value; N], outcomes: [Outcome; N]) -> Trace {
+        Trace {
+            steps: script
+                .iter()
+                .zip(outcomes)
+                .enumerate()
+                .map(|(i, (s, o))| {
+                    let step: crate::scenario::Step =
+                        serde_json::from_value(s.clone()).expect("a step");
+                    StepRecord::with_call(i, &step, Call::new(o, -1))
+                })
+                .collect(),
+            ..Trace::empty(RunStatus::Completed)
+        }
+    }
+
     #[test]
     fn same_outcomes_agree_and_reason_wording_is_a_note() {
         let a = trace(&[Outcome::Ok(5), Outcome::Ssl("protocol is shutdown".into())]);
@@ -451,17 +481,6 @@ mod tests {
 
     #[test]
     fn generated_runs_compare_reads_by_their_total() {
-        let with_ops = |outcomes: &[Outcome], ops: &[&str]| {
-            let mut t = trace(outcomes);
-            for (s, op) in t.steps.iter_mut().zip(ops) {
-                s.op = op.to_string();
-                if op.starts_with("peer_") {
-                    s.actor = Actor::Peer;
-                    s.io = false;
-                }
-            }
-            t
-        };
         let ops = [
             "read len=5536",
             "read len=5536",
@@ -521,24 +540,12 @@ mod tests {
     /// only. The diff's own list of op names left them out and called this a divergence.
     #[test]
     fn a_fatal_early_data_write_makes_later_writes_lenient() {
-        use crate::scenario::Step;
         use serde_json::json;
-        let script: Vec<Step> = [
+        let script = [
             json!({"op": "write_early", "len": 100}),
             json!({"op": "write", "len": 100}),
-        ]
-        .into_iter()
-        .map(|s| serde_json::from_value(s).expect("a step"))
-        .collect();
-        let played = |outcomes: [Outcome; 2]| Trace {
-            steps: script
-                .iter()
-                .zip(outcomes)
-                .enumerate()
-                .map(|(i, (s, o))| StepRecord::with_call(i, s, Call::new(o, -1)))
-                .collect(),
-            ..Trace::empty(RunStatus::Completed)
-        };
+        ];
+        let played = |outcomes: [Outcome; 2]| played(&script, outcomes);
         let reference = played([Outcome::Ssl("bad".into()), Outcome::Ssl("bad".into())]);
         let other = played([Outcome::Ssl("bad".into()), Outcome::Syscall]);
         assert!(reference.steps.iter().all(|s| s.io));
@@ -555,25 +562,13 @@ mod tests {
     /// there, written scenarios do not; a peer step before the fatal error still counts.
     #[test]
     fn peer_steps_after_a_fatal_error_are_not_compared_in_generated_runs() {
-        use crate::scenario::Step;
         use serde_json::json;
-        let script: Vec<Step> = [
+        let script = [
             json!({"op": "peer_read"}),
             json!({"op": "read", "len": 100}),
             json!({"op": "peer_read"}),
-        ]
-        .into_iter()
-        .map(|s| serde_json::from_value(s).expect("a step"))
-        .collect();
-        let played = |outcomes: [Outcome; 3]| Trace {
-            steps: script
-                .iter()
-                .zip(outcomes)
-                .enumerate()
-                .map(|(i, (s, o))| StepRecord::with_call(i, s, Call::new(o, -1)))
-                .collect(),
-            ..Trace::empty(RunStatus::Completed)
-        };
+        ];
+        let played = |outcomes: [Outcome; 3]| played(&script, outcomes);
         let bad = || Outcome::Ssl("decryption failed or bad record mac".into());
         let reference = played([Outcome::WantRead, bad(), Outcome::WantRead]);
         let other = played([Outcome::WantRead, bad(), Outcome::Ok(1)]);
@@ -620,13 +615,6 @@ mod tests {
     /// scenarios still see the deadlock.
     #[test]
     fn a_read_that_deadlocks_one_record_ahead_ends_the_comparison() {
-        let with_ops = |outcomes: &[Outcome], ops: &[&str]| {
-            let mut t = trace(outcomes);
-            for (s, op) in t.steps.iter_mut().zip(ops) {
-                s.op = op.to_string();
-            }
-            t
-        };
         let ops = ["read len=5536", "read len=5536", "write len=100"];
         let one = with_ops(
             &[Outcome::Ok(1121), Outcome::Ok(1216), Outcome::Ok(100)],
